@@ -1,1 +1,8 @@
-class P { static void Main() {} }
+namespace OrleansMQ.Storage.Benchmarks;
+
+internal static class Program
+{
+    public static void Main()
+    {
+    }
+}

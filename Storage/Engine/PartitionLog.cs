@@ -1,0 +1,83 @@
+using OrleansMQ.Storage.ConsumeQueue;
+
+namespace OrleansMQ.Storage.Engine;
+
+/// <summary>
+/// One partition as the storage engine sees it: its registry id, its ConsumeQueue and offsets.
+/// Offsets order: <c>LogStartOffset &lt;= HighWatermark &lt;= LogEndOffset</c>. The log end is
+/// what the writer has assigned; the high watermark is what the dispatcher has indexed, i.e.
+/// what readers can fetch.
+/// </summary>
+public sealed class PartitionLog
+{
+    internal long NextOffset;           // assigned under the CommitLog put lock
+    private TaskCompletionSource? _dataWaiter;
+    private int _unindexableLogged;
+
+    internal PartitionLog(int id, string topic, int partition, PartitionOptions options, ConsumeQueue.ConsumeQueue queue)
+    {
+        Id = id;
+        Topic = topic;
+        Partition = partition;
+        Options = options;
+        Queue = queue;
+        NextOffset = queue.NextOffset;
+    }
+
+    /// <summary>Registry id written into CommitLog entry headers.</summary>
+    public int Id { get; }
+
+    public string Topic { get; }
+
+    public int Partition { get; }
+
+    public PartitionOptions Options { get; internal set; }
+
+    internal ConsumeQueue.ConsumeQueue Queue { get; }
+
+    /// <summary>First offset still stored (moves with retention).</summary>
+    public long LogStartOffset => Queue.FirstOffset;
+
+    /// <summary>One past the last offset readers can fetch (dispatched into the ConsumeQueue).</summary>
+    public long HighWatermark => Queue.NextOffset;
+
+    /// <summary>One past the last offset assigned by the writer.</summary>
+    public long LogEndOffset => Volatile.Read(ref NextOffset);
+
+    internal bool MarkUnindexableLogged() => Interlocked.Exchange(ref _unindexableLogged, 1) == 0;
+
+    /// <summary>Completes when the high watermark moves past <paramref name="offset"/> or the token fires.</summary>
+    public Task WaitForDataAsync(long offset, CancellationToken cancellationToken)
+    {
+        if (HighWatermark > offset)
+        {
+            return Task.CompletedTask;
+        }
+
+        var tcs = Volatile.Read(ref _dataWaiter);
+        if (tcs is null)
+        {
+            var created = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            tcs = Interlocked.CompareExchange(ref _dataWaiter, created, null) ?? created;
+        }
+
+        // Re-check after publishing the waiter: the dispatcher may have advanced in between.
+        if (HighWatermark > offset)
+        {
+            return Task.CompletedTask;
+        }
+
+        return tcs.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Dispatcher side: wakes every waiter (one allocation only when someone waits).</summary>
+    internal void NotifyData()
+    {
+        if (Volatile.Read(ref _dataWaiter) is not null)
+        {
+            Interlocked.Exchange(ref _dataWaiter, null)?.TrySetResult();
+        }
+    }
+
+    public override string ToString() => $"{Topic}-{Partition} (id {Id})";
+}

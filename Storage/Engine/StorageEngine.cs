@@ -1,0 +1,884 @@
+using System.Buffers;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using OrleansMQ.Storage.Batches;
+using OrleansMQ.Storage.CommitLog;
+using OrleansMQ.Storage.ConsumeQueue;
+using OrleansMQ.Storage.Index;
+using Log = OrleansMQ.Storage.CommitLog.CommitLog;
+using Queue = OrleansMQ.Storage.ConsumeQueue.ConsumeQueue;
+
+namespace OrleansMQ.Storage.Engine;
+
+/// <summary>
+/// The storage service of one silo: the narrow API the broker uses. Appends go to the one
+/// CommitLog; a dispatcher thread builds each partition's ConsumeQueue and the key index behind
+/// the writer; reads resolve offsets through the ConsumeQueue to CommitLog spans.
+/// </summary>
+/// <remarks>
+/// Start-up runs recovery (<see cref="Open"/>): the checkpoint says how far queues and index are
+/// known durable; the CommitLog is validated from there, a torn tail truncated, and everything
+/// past the checkpoint re-dispatched. <see cref="Dispose"/> is the clean shutdown: it drains the
+/// dispatcher, flushes everything, writes the checkpoint and the clean-shutdown marker.
+/// </remarks>
+public sealed partial class StorageEngine : IDisposable
+{
+    private const string CheckpointFile = "checkpoint";
+    private const string CleanShutdownFile = "clean-shutdown";
+
+    private readonly StorageOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly string _root;
+    private readonly Log _log;
+    private readonly IndexStore _index;
+    private readonly PartitionRegistry _registry;
+    private readonly Lock _partitionsLock = new();
+    private readonly Dictionary<(string Topic, int Partition), PartitionLog> _byName = new();
+    private PartitionLog?[] _byId = new PartitionLog?[16];   // copy-on-grow; read lock-free by the dispatcher
+    private readonly ManualResetEventSlim _dispatchWake = new(false, spinCount: 0);
+    private readonly ManualResetEventSlim _housekeepingWake = new(false, spinCount: 0);
+    private readonly Thread _dispatcher;
+    private readonly Thread _housekeeper;
+    private readonly Func<string, (long Total, long Available)> _diskProbe;
+    private long _dispatched;
+    private long _indexFrom;                      // recovery: positions below are already in the index
+    private int _dispatcherSleeping;
+    private volatile bool _stopping;
+    private volatile bool _storageFull;
+    private int _disposed;
+
+    private StorageEngine(StorageOptions options, ILogger logger, TimeProvider time, string root, Log log, IndexStore index, PartitionRegistry registry, long dispatched, Func<string, (long, long)> diskProbe)
+    {
+        _options = options;
+        _logger = logger;
+        _time = time;
+        _root = root;
+        _log = log;
+        _index = index;
+        _registry = registry;
+        _dispatched = dispatched;
+        _diskProbe = diskProbe;
+        _dispatcher = new Thread(DispatchLoop) { IsBackground = true, Name = "omq-dispatch" };
+        _housekeeper = new Thread(HousekeepingLoop) { IsBackground = true, Name = "omq-housekeeping" };
+    }
+
+    /// <summary>The options in force.</summary>
+    public StorageOptions Options => _options;
+
+    /// <summary>The CommitLog (for metrics and the delivery layer).</summary>
+    public Log CommitLog => _log;
+
+    /// <summary>CommitLog position below which every entry is in the ConsumeQueues and index.</summary>
+    public long DispatchedPosition => Volatile.Read(ref _dispatched);
+
+    /// <summary>What recovery found at the last open.</summary>
+    public RecoveryReport Recovery { get; private set; } = null!;
+
+    /// <summary>True while appends are refused because the disk is above the threshold.</summary>
+    public bool IsStorageFull => _storageFull;
+
+    /// <summary>Every partition known to the engine.</summary>
+    public IReadOnlyList<PartitionLog> Partitions
+    {
+        get
+        {
+            lock (_partitionsLock)
+            {
+                return _byName.Values.ToList();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Opens (and recovers) the engine in <see cref="StorageOptions.DataDirectory"/>.
+    /// </summary>
+    /// <param name="diskProbe">Reports (total, available) bytes of the file system holding a path;
+    /// defaults to the real file system (statvfs through DriveInfo).</param>
+    public static StorageEngine Open(StorageOptions options, ILoggerFactory? loggerFactory = null, TimeProvider? time = null, Func<string, (long Total, long Available)>? diskProbe = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        loggerFactory ??= NullLoggerFactory.Instance;
+        var logger = loggerFactory.CreateLogger("OrleansMQ.Storage");
+        var sw = Stopwatch.StartNew();
+        string root = Path.GetFullPath(options.DataDirectory);
+        Directory.CreateDirectory(root);
+        LogOpening(logger, options);
+
+        string checkpointPath = Path.Combine(root, CheckpointFile);
+        string markerPath = Path.Combine(root, CleanShutdownFile);
+        bool clean = File.Exists(markerPath);
+        bool haveCheckpoint = Checkpoint.TryRead(checkpointPath, out var checkpoint);
+        if (!haveCheckpoint && File.Exists(checkpointPath))
+        {
+            LogBadCheckpoint(logger, checkpointPath);
+        }
+
+        long recoverFrom = haveCheckpoint ? checkpoint.DispatchedPosition : 0;
+        var log = Log.Open(Path.Combine(root, "commitlog"), options, recoverFrom, loggerFactory.CreateLogger("OrleansMQ.Storage.CommitLog"), out var logRecovery);
+
+        // From here on a crash is an unclean stop again.
+        if (clean)
+        {
+            File.Delete(markerPath);
+        }
+
+        long replayFrom = logRecovery.ScannedFrom;
+        var index = IndexStore.Open(Path.Combine(root, "index"), options.IndexSlotCount, options.IndexEntriesPerFile, loggerFactory.CreateLogger("OrleansMQ.Storage.Index"));
+        index.TruncateFromPosition(replayFrom);
+        index.DeleteBefore(log.MinPosition);
+
+        var registry = PartitionRegistry.Load(Path.Combine(root, "partitions"), logger);
+        var engine = new StorageEngine(options, logger, time ?? TimeProvider.System, root, log, index, registry, replayFrom, diskProbe ?? DefaultDiskProbe);
+        bool queueDamaged = false;
+        foreach (var r in registry.Records)
+        {
+            var queue = Queue.Open(engine.QueueDirectory(r.Id), options.ConsumeQueueEntriesPerFile, loggerFactory.CreateLogger("OrleansMQ.Storage.ConsumeQueue"));
+            queue.TruncateFromPosition(replayFrom);
+            queue.DeleteBefore(log.MinPosition);
+            if (!LastEntryMatchesLog(queue, r.Id, log))
+            {
+                // Queue entries carry no checksum (as in RocketMQ); the log's header is the truth.
+                LogQueueMismatch(logger, r.Topic, r.Partition);
+                queue.TruncateFromPosition(0);
+                queueDamaged = true;
+            }
+
+            queueDamaged |= queue.Damaged;
+            engine.AddPartition(new PartitionLog(r.Id, r.Topic, r.Partition, new PartitionOptions { IndexKeys = r.IndexKeys, MaxBatchBytes = r.MaxBatchBytes }, queue));
+        }
+
+        // A queue that lost entries may have lost them below the checkpoint: re-dispatch the whole
+        // log. Intact queues skip what they already hold; the index keeps what it has below the
+        // checkpoint (it was truncated there), so only positions past it are indexed again.
+        engine._indexFrom = replayFrom;
+        if (queueDamaged)
+        {
+            LogFullReplay(logger, log.MinPosition);
+            Volatile.Write(ref engine._dispatched, log.MinPosition);
+        }
+
+        // Rebuild queues and index past the checkpoint before anyone can read or write.
+        long replayed = engine.DispatchAvailable(int.MaxValue, restoreOffsets: true);
+        engine.Recovery = new RecoveryReport(clean, haveCheckpoint, logRecovery, replayed, sw.Elapsed);
+        LogReady(logger, sw.ElapsedMilliseconds, clean ? "clean" : "unclean", replayed, replayFrom, log.CommittedPosition, registry.Records.Count);
+
+        log.SetCommitListener(engine.OnCommitted);
+        engine.CheckDisk();
+        engine._dispatcher.Start();
+        engine._housekeeper.Start();
+        return engine;
+    }
+
+    /// <summary>Does the queue's newest entry point at a CommitLog entry of this partition with the same offsets?</summary>
+    private static bool LastEntryMatchesLog(Queue queue, int partitionId, Log log)
+    {
+        if (queue.EntryCount <= queue.FirstIndex || !queue.TryGet(queue.EntryCount - 1, out var e))
+        {
+            return true;
+        }
+
+        long entryPos = e.BatchPosition - EntryFormat.HeaderSize;
+        if (entryPos < log.MinPosition || e.BatchPosition + e.Size > log.CommittedPosition)
+        {
+            return false;
+        }
+
+        return log.TryReadEntry(entryPos, out long at, out var entry)
+            && at == entryPos
+            && entry.Length == e.Size + EntryFormat.HeaderSize
+            && EntryFormat.ReadPartition(entry) == partitionId
+            && EntryFormat.ReadBaseOffset(entry) == e.BaseOffset
+            && EntryFormat.ReadCount(entry) == e.LastOffsetDelta + 1;
+    }
+
+    private string QueueDirectory(int id) => Path.Combine(_root, "consumequeue", id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    private void AddPartition(PartitionLog p)
+    {
+        lock (_partitionsLock)
+        {
+            _byName[(p.Topic, p.Partition)] = p;
+            var arr = _byId;
+            if (p.Id >= arr.Length)
+            {
+                Array.Resize(ref arr, Math.Max(arr.Length * 2, p.Id + 1));
+            }
+
+            arr[p.Id] = p;
+            Volatile.Write(ref _byId, arr);
+        }
+    }
+
+    /// <summary>The partition, creating and registering it durably on first use.</summary>
+    public PartitionLog GetOrCreatePartition(string topic, int partition, PartitionOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(topic);
+        ArgumentOutOfRangeException.ThrowIfNegative(partition);
+        lock (_partitionsLock)
+        {
+            if (_byName.TryGetValue((topic, partition), out var existing))
+            {
+                return existing;
+            }
+
+            var record = _registry.Add(topic, partition, options ?? PartitionOptions.Default);
+            var queue = Queue.Open(QueueDirectory(record.Id), _options.ConsumeQueueEntriesPerFile, _logger);
+            var p = new PartitionLog(record.Id, topic, partition, options ?? PartitionOptions.Default, queue);
+            AddPartition(p);
+            return p;
+        }
+    }
+
+    /// <summary>Changes a partition's options (e.g. turning key indexing on); durable.</summary>
+    public void UpdatePartitionOptions(PartitionLog partition, PartitionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(partition);
+        ArgumentNullException.ThrowIfNull(options);
+        lock (_partitionsLock)
+        {
+            _registry.Update(new PartitionRegistry.Record(partition.Id, partition.Topic, partition.Partition, options.IndexKeys, options.MaxBatchBytes));
+            partition.Options = options;
+        }
+    }
+
+    public bool TryGetPartition(string topic, int partition, out PartitionLog log)
+    {
+        lock (_partitionsLock)
+        {
+            return _byName.TryGetValue((topic, partition), out log!);
+        }
+    }
+
+    /// <summary>
+    /// Appends the RecordBatch(es) in <paramref name="batches"/> to the partition. Every batch is
+    /// validated first (magic 2, lengths, size limit, CRC-32C); one bad batch refuses the whole call
+    /// with nothing written. The ValueTask completes at the flush policy's durability point with
+    /// the first batch's base offset and the last batch's last offset.
+    /// </summary>
+    public ValueTask<AppendResult> AppendAsync(PartitionLog partition, ReadOnlySpan<byte> batches)
+    {
+        ArgumentNullException.ThrowIfNull(partition);
+        if (_storageFull)
+        {
+            throw new StorageException(StorageError.StorageFull, $"Storage is full: disk usage of {_root} is above {_options.DiskFullThreshold:P0}; appends resume when space is freed.");
+        }
+
+        int limit = Math.Min(_options.MaxBatchBytes, partition.Options.MaxBatchBytes ?? int.MaxValue);
+        // Validate all first so that a bad batch in the middle writes nothing.
+        int count = 0;
+        RecordBatchInfo firstInfo = default;
+        for (var rest = batches; !rest.IsEmpty; count++)
+        {
+            var error = RecordBatch.TryValidate(rest, limit, out var info);
+            if (error != BatchError.None)
+            {
+                throw new StorageException(
+                    error == BatchError.TooLarge ? StorageError.MessageTooLarge : StorageError.CorruptBatch,
+                    $"Batch {count} for {partition}: {BatchErrors.Describe(error)}");
+            }
+
+            if (count == 0)
+            {
+                firstInfo = info;
+            }
+
+            rest = rest[info.TotalLength..];
+        }
+
+        if (count == 0)
+        {
+            throw new StorageException(StorageError.CorruptBatch, $"Append to {partition} carried no RecordBatch.");
+        }
+
+        if (count == 1)
+        {
+            return _log.Append(partition.Id, ref partition.NextOffset, batches, firstInfo);
+        }
+
+        return AppendManyAsync(partition, batches.ToArray());
+    }
+
+    private async ValueTask<AppendResult> AppendManyAsync(PartitionLog partition, byte[] batches)
+    {
+        // Rare (Kafka clients send one batch per partition); copying keeps the span out of the async state.
+        AppendResult first = default, last = default;
+        int offset = 0;
+        for (int i = 0; offset < batches.Length; i++)
+        {
+            RecordBatch.TryReadInfo(batches.AsSpan(offset), out var info);
+            var r = await _log.Append(partition.Id, ref partition.NextOffset, batches.AsSpan(offset, info.TotalLength), info).ConfigureAwait(false);
+            if (i == 0)
+            {
+                first = r;
+            }
+
+            last = r;
+            offset += info.TotalLength;
+        }
+
+        return first with { LastOffset = last.LastOffset, EndPosition = last.EndPosition };
+    }
+
+    /// <summary>
+    /// Spans of whole batches starting with the batch that holds <paramref name="offset"/>, up to
+    /// <paramref name="maxBytes"/> (the first batch is always returned, however large — Kafka's
+    /// rule so a consumer can never get stuck). Each span is retained; release them all.
+    /// </summary>
+    public ReadStatus ReadSpans(PartitionLog partition, long offset, int maxBytes, List<LogSpan> spans)
+    {
+        ArgumentNullException.ThrowIfNull(partition);
+        ArgumentNullException.ThrowIfNull(spans);
+        var queue = partition.Queue;
+        long hw = queue.NextOffset;
+        if (offset < queue.FirstOffset || offset > hw)
+        {
+            return ReadStatus.OffsetOutOfRange;
+        }
+
+        if (offset == hw)
+        {
+            return ReadStatus.Ok;
+        }
+
+        long index = queue.FindByOffset(offset);
+        long total = 0;
+        for (long end = queue.EntryCount; index >= 0 && index < end; index++)
+        {
+            if (!queue.TryGet(index, out var e))
+            {
+                break;
+            }
+
+            if (spans.Count > 0 && total + e.Size > maxBytes)
+            {
+                break;
+            }
+
+            var seg = _log.RetainSegment(e.BatchPosition);
+            if (seg is null)
+            {
+                // Retention removed it between the lookup and now.
+                if (spans.Count == 0)
+                {
+                    return ReadStatus.OffsetOutOfRange;
+                }
+
+                break;
+            }
+
+            spans.Add(new LogSpan(seg, e.BatchPosition - seg.StartPosition, e.Size, e.BaseOffset));
+            total += e.Size;
+            if (total >= maxBytes)
+            {
+                break;
+            }
+        }
+
+        return ReadStatus.Ok;
+    }
+
+    /// <summary>Copying read: the same batches as <see cref="ReadSpans"/>, written to <paramref name="output"/>. Returns bytes written.</summary>
+    public int Read(PartitionLog partition, long offset, int maxBytes, IBufferWriter<byte> output, out ReadStatus status)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var spans = new List<LogSpan>();
+        status = ReadSpans(partition, offset, maxBytes, spans);
+        int written = 0;
+        try
+        {
+            foreach (var s in spans)
+            {
+                var src = s.Bytes;
+                src.CopyTo(output.GetSpan(src.Length));
+                output.Advance(src.Length);
+                written += src.Length;
+            }
+        }
+        finally
+        {
+            foreach (var s in spans)
+            {
+                s.Release();
+            }
+        }
+
+        return written;
+    }
+
+    /// <summary>
+    /// Kafka ListOffsets by time: the earliest offset whose record timestamp is at or after
+    /// <paramref name="timestamp"/>, with that record's timestamp; null when none (Kafka answers
+    /// -1). Found in O(log n) on the ConsumeQueue, then refined inside the batch when its codec is
+    /// readable here.
+    /// </summary>
+    public (long Offset, long Timestamp)? FindOffsetByTimestamp(PartitionLog partition, long timestamp)
+    {
+        ArgumentNullException.ThrowIfNull(partition);
+        var queue = partition.Queue;
+        long index = queue.FindByTimestamp(timestamp);
+        if (index < 0 || !queue.TryGet(index, out var e))
+        {
+            return null;
+        }
+
+        var seg = _log.RetainSegment(e.BatchPosition);
+        if (seg is null)
+        {
+            return (e.BaseOffset, e.Timestamp);
+        }
+
+        try
+        {
+            var span = new LogSpan(seg, e.BatchPosition - seg.StartPosition, e.Size, e.BaseOffset).Bytes;
+            if (RecordBatch.TryReadInfo(span, out var info) == BatchError.None && RecordBatchRecords.TryGetRecords(span, info, out var section))
+            {
+                using (section)
+                {
+                    var reader = new RecordReader(section.Span, info.RecordCount);
+                    while (reader.TryReadNext(out var record))
+                    {
+                        long ts = info.IsLogAppendTime ? info.MaxTimestamp : info.FirstTimestamp + record.TimestampDelta;
+                        if (ts >= timestamp)
+                        {
+                            return (e.BaseOffset + record.OffsetDelta, ts);
+                        }
+                    }
+                }
+            }
+
+            return (e.BaseOffset, e.Timestamp);
+        }
+        finally
+        {
+            seg.Release();
+        }
+    }
+
+    /// <summary>
+    /// Records of the partition whose key equals <paramref name="key"/> and whose timestamp is in
+    /// [<paramref name="fromTimestamp"/>, <paramref name="toTimestamp"/>], newest first (RocketMQ's
+    /// query by key). Needs <see cref="PartitionOptions.IndexKeys"/>. Hash hits are confirmed
+    /// against the stored record, so collisions never leak into the answer.
+    /// </summary>
+    public IReadOnlyList<KeyLookupHit> LookupByKey(PartitionLog partition, ReadOnlySpan<byte> key, long fromTimestamp, long toTimestamp, int maxResults)
+    {
+        ArgumentNullException.ThrowIfNull(partition);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxResults, 1);
+        var hits = new IndexHit[Math.Min(maxResults * 4, 4096)];
+        int n = _index.Query(partition.Id, key, fromTimestamp, toTimestamp, hits);
+        var results = new List<KeyLookupHit>();
+        for (int i = 0; i < n && results.Count < maxResults; i++)
+        {
+            if (ConfirmKey(hits[i], key, out var hit))
+            {
+                results.Add(hit);
+            }
+        }
+
+        return results;
+    }
+
+    private bool ConfirmKey(in IndexHit hit, ReadOnlySpan<byte> key, out KeyLookupHit result)
+    {
+        result = default;
+        var seg = _log.RetainSegment(hit.BatchPosition);
+        if (seg is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            long off = hit.BatchPosition - seg.StartPosition;
+            var header = new LogSpan(seg, off, RecordBatch.HeaderSize, 0).Bytes;
+            long total = (long)System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(header[RecordBatch.BatchLength..]) + 12;
+            if (total < RecordBatch.HeaderSize || off + total > seg.File.Size)
+            {
+                return false;
+            }
+
+            var batch = new LogSpan(seg, off, (int)total, 0).Bytes;
+            if (RecordBatch.TryReadInfo(batch, out var info) != BatchError.None || !RecordBatchRecords.TryGetRecords(batch, info, out var section))
+            {
+                return false;
+            }
+
+            long baseOffset = RecordBatch.ReadBaseOffset(batch);
+            using (section)
+            {
+                var reader = new RecordReader(section.Span, info.RecordCount);
+                while (reader.TryReadNext(out var record))
+                {
+                    if (baseOffset + record.OffsetDelta == hit.Offset)
+                    {
+                        if (record.KeyIsNull || !record.Key.SequenceEqual(key))
+                        {
+                            return false;
+                        }
+
+                        result = new KeyLookupHit(hit.Offset, hit.Timestamp, record.Value.ToArray());
+                        return true;
+                    }
+                }
+            }
+
+            return false;
+        }
+        catch (InvalidDataException)
+        {
+            return false;
+        }
+        finally
+        {
+            seg.Release();
+        }
+    }
+
+    /// <summary>Flushes the CommitLog now (whatever the policy), then queues and index, and writes the checkpoint.</summary>
+    public void Flush()
+    {
+        _log.FlushCommitted();
+        WriteCheckpoint();
+    }
+
+    private void OnCommitted()
+    {
+        // An atomic exchange (full fence) pairs with the dispatcher's own exchange before it re-checks
+        // the committed position, so a wake-up is never lost.
+        if (Volatile.Read(ref _dispatcherSleeping) == 1 && Interlocked.Exchange(ref _dispatcherSleeping, 0) == 1)
+        {
+            _dispatchWake.Set();
+        }
+    }
+
+    private void DispatchLoop()
+    {
+        while (!_stopping)
+        {
+            try
+            {
+                if (DispatchAvailable(4096, restoreOffsets: false) > 0)
+                {
+                    continue;
+                }
+
+                Interlocked.Exchange(ref _dispatcherSleeping, 1);
+                if (Volatile.Read(ref _dispatched) < _log.CommittedPosition)
+                {
+                    Volatile.Write(ref _dispatcherSleeping, 0);
+                    continue;
+                }
+
+                _dispatchWake.Wait(100);
+                _dispatchWake.Reset();
+                Volatile.Write(ref _dispatcherSleeping, 0);
+            }
+            catch (Exception ex) when (ex is IOException or InvalidOperationException or InvalidDataException)
+            {
+                LogDispatcherFailed(_logger, ex, Volatile.Read(ref _dispatched));
+                Thread.Sleep(100);
+            }
+        }
+    }
+
+    /// <summary>Dispatches up to <paramref name="max"/> entries from the dispatched position. Returns how many.</summary>
+    private long DispatchAvailable(int max, bool restoreOffsets)
+    {
+        long pos = Volatile.Read(ref _dispatched);
+        long count = 0;
+        var byId = Volatile.Read(ref _byId);
+        PartitionLog? lastNotified = null;
+        while (count < max && _log.TryReadEntry(pos, out long entryPos, out var entry))
+        {
+            int id = EntryFormat.ReadPartition(entry);
+            var p = (uint)id < (uint)byId.Length ? byId[id] : null;
+            if (p is null)
+            {
+                byId = Volatile.Read(ref _byId);
+                p = (uint)id < (uint)byId.Length ? byId[id] : null;
+            }
+
+            long baseOffset = EntryFormat.ReadBaseOffset(entry);
+            int entryCount = EntryFormat.ReadCount(entry);
+            if (p is null)
+            {
+                LogUnknownPartition(_logger, entryPos, id);
+            }
+            else if (baseOffset < p.Queue.NextOffset)
+            {
+                // Already in the queue (replay overlapping what was flushed); nothing to do.
+            }
+            else
+            {
+                long batchPos = entryPos + EntryFormat.HeaderSize;
+                int batchLen = entry.Length - EntryFormat.HeaderSize;
+                p.Queue.Append(new QueueEntry(baseOffset, batchPos, batchLen, entryCount - 1, EntryFormat.ReadMaxTimestamp(entry)));
+                if (restoreOffsets && p.NextOffset < baseOffset + entryCount)
+                {
+                    p.NextOffset = baseOffset + entryCount;
+                }
+
+                if (p.Options.IndexKeys && batchPos >= _indexFrom)
+                {
+                    IndexKeys(p, entry[EntryFormat.HeaderSize..], baseOffset, batchPos);
+                }
+
+                if (lastNotified != p)
+                {
+                    lastNotified?.NotifyData();
+                    lastNotified = p;
+                }
+            }
+
+            pos = entryPos + entry.Length;
+            Volatile.Write(ref _dispatched, pos);
+            count++;
+        }
+
+        lastNotified?.NotifyData();
+        if (count == 0 && pos != Volatile.Read(ref _dispatched))
+        {
+            Volatile.Write(ref _dispatched, pos); // skipped blank padding only
+        }
+
+        return count;
+    }
+
+    private void IndexKeys(PartitionLog p, ReadOnlySpan<byte> batch, long baseOffset, long batchPos)
+    {
+        if (RecordBatch.TryReadInfo(batch, out var info) != BatchError.None || info.IsControl)
+        {
+            return;
+        }
+
+        if (!RecordBatchRecords.TryGetRecords(batch, info, out var section))
+        {
+            if (p.MarkUnindexableLogged())
+            {
+                LogNotIndexed(_logger, p, info.Compression);
+            }
+
+            return;
+        }
+
+        using (section)
+        {
+            try
+            {
+                var reader = new RecordReader(section.Span, info.RecordCount);
+                while (reader.TryReadNext(out var record))
+                {
+                    if (!record.KeyIsNull)
+                    {
+                        long ts = info.IsLogAppendTime ? info.MaxTimestamp : info.FirstTimestamp + record.TimestampDelta;
+                        _index.Put(p.Id, record.Key, baseOffset + record.OffsetDelta, batchPos, ts);
+                    }
+                }
+            }
+            catch (InvalidDataException ex)
+            {
+                LogMalformedRecords(_logger, ex, p, batchPos);
+            }
+        }
+    }
+
+    private void HousekeepingLoop()
+    {
+        long lastCheckpoint = Environment.TickCount64;
+        long lastCleanup = Environment.TickCount64;
+        while (!_stopping)
+        {
+            _housekeepingWake.Wait(TimeSpan.FromMilliseconds(250));
+            if (_stopping)
+            {
+                return;
+            }
+
+            try
+            {
+                CheckDisk();
+                long now = Environment.TickCount64;
+                if (now - lastCheckpoint >= _options.CheckpointInterval.TotalMilliseconds)
+                {
+                    WriteCheckpoint();
+                    lastCheckpoint = now;
+                }
+
+                if (now - lastCleanup >= _options.CleanupInterval.TotalMilliseconds)
+                {
+                    EnforceRetention();
+                    lastCleanup = now;
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or StorageException)
+            {
+                LogHousekeepingFailed(_logger, ex);
+            }
+        }
+    }
+
+    /// <summary>Re-reads disk usage and sets or clears the storage-full state.</summary>
+    public void CheckDisk()
+    {
+        var (total, available) = _diskProbe(_root);
+        if (total <= 0)
+        {
+            return;
+        }
+
+        double used = 1.0 - ((double)available / total);
+        bool full = used > _options.DiskFullThreshold;
+        if (full != _storageFull)
+        {
+            _storageFull = full;
+            if (full)
+            {
+                LogStorageFull(_logger, _root, used, _options.DiskFullThreshold);
+            }
+            else
+            {
+                LogStorageRecovered(_logger, _root, used);
+            }
+        }
+    }
+
+    private static (long Total, long Available) DefaultDiskProbe(string path)
+    {
+        var drive = new DriveInfo(path);
+        return (drive.TotalSize, drive.AvailableFreeSpace);
+    }
+
+    /// <summary>Deletes whole segments past retention time or the size budget, and moves each partition's log start.</summary>
+    public void EnforceRetention()
+    {
+        var nowUtc = _time.GetUtcNow().UtcDateTime;
+        long total = _log.DiskBytes;
+        long budget = _options.RetentionBytes ?? long.MaxValue;
+        var maxAge = _options.RetentionTime;
+        long before = _log.MinPosition;
+        long min = _log.DeleteOldest(
+            seg =>
+            {
+                bool tooBig = total > budget;
+                bool tooOld = maxAge is { } age && nowUtc - File.GetLastWriteTimeUtc(seg.FilePath) > age;
+                if (tooBig || tooOld)
+                {
+                    total -= seg.File.Size;
+                    return true;
+                }
+
+                return false;
+            },
+            Volatile.Read(ref _dispatched));
+        if (min == before)
+        {
+            return;
+        }
+
+        foreach (var p in Partitions)
+        {
+            p.Queue.DeleteBefore(min);
+        }
+
+        _index.DeleteBefore(min);
+    }
+
+    private void WriteCheckpoint()
+    {
+        // Take the dispatched position before flushing the queues: every queue entry below it is then
+        // on disk when the checkpoint names it. Cap at the CommitLog's flushed position so recovery
+        // never trusts queue entries that point at unflushed log bytes.
+        long dispatched = Volatile.Read(ref _dispatched);
+        foreach (var p in Partitions)
+        {
+            p.Queue.Flush();
+        }
+
+        _index.Flush();
+        long flushed = _log.FlushedPosition;
+        new Checkpoint(flushed, Math.Min(dispatched, flushed)).Write(Path.Combine(_root, CheckpointFile));
+    }
+
+    /// <summary>
+    /// Clean shutdown: refuse new appends, let the dispatcher catch up, flush the CommitLog, queues
+    /// and index, write the checkpoint and the clean-shutdown marker.
+    /// </summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _log.StopAppends(); // refuses new appends and flushes what was committed
+        _stopping = true;
+        _dispatchWake.Set();
+        _housekeepingWake.Set();
+        _dispatcher.Join();
+        _housekeeper.Join();
+        while (DispatchAvailable(int.MaxValue, restoreOffsets: false) > 0)
+        {
+        }
+
+        WriteCheckpoint();
+        foreach (var p in Partitions)
+        {
+            p.Queue.Dispose();
+        }
+
+        _index.Dispose();
+        _log.Dispose();
+        File.WriteAllBytes(Path.Combine(_root, CleanShutdownFile), []);
+        _dispatchWake.Dispose();
+        _housekeepingWake.Dispose();
+        LogClosed(_logger, _log.CommittedPosition);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Storage opening: {Options}")]
+    private static partial void LogOpening(ILogger logger, StorageOptions options);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "ConsumeQueue of {Topic}-{Partition} disagrees with the CommitLog; rebuilding it")]
+    private static partial void LogQueueMismatch(ILogger logger, string topic, int partition);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A ConsumeQueue was damaged; re-dispatching the CommitLog from position {Position}")]
+    private static partial void LogFullReplay(ILogger logger, long position);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Checkpoint {Path} is damaged; validating the whole CommitLog")]
+    private static partial void LogBadCheckpoint(ILogger logger, string path);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Storage ready in {ElapsedMs} ms: {Kind} stop, replayed {Replayed} entries from position {From} to {End}, {Partitions} partitions")]
+    private static partial void LogReady(ILogger logger, long elapsedMs, string kind, long replayed, long from, long end, int partitions);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Dispatcher failed at CommitLog position {Position}; retrying")]
+    private static partial void LogDispatcherFailed(ILogger logger, Exception ex, long position);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Dispatcher: entry at {Position} names unknown partition id {Id}; skipped")]
+    private static partial void LogUnknownPartition(ILogger logger, long position, int id);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {Partition}: {Codec} batches are stored and served but not key-indexed (codec not in the BCL)")]
+    private static partial void LogNotIndexed(ILogger logger, PartitionLog partition, CompressionCodec codec);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {Partition}: batch at {Position} has malformed records; not indexed")]
+    private static partial void LogMalformedRecords(ILogger logger, Exception ex, PartitionLog partition, long position);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Storage housekeeping failed; will retry")]
+    private static partial void LogHousekeepingFailed(ILogger logger, Exception ex);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Storage full: {Root} is {Used:P1} used (threshold {Threshold:P0}); appends are refused, reads continue")]
+    private static partial void LogStorageFull(ILogger logger, string root, double used, double threshold);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Storage space recovered: {Root} is {Used:P1} used; appends resume")]
+    private static partial void LogStorageRecovered(ILogger logger, string root, double used);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Storage closed cleanly at position {Position}")]
+    private static partial void LogClosed(ILogger logger, long position);
+}
+
+/// <summary>A record found by key.</summary>
+public readonly record struct KeyLookupHit(long Offset, long Timestamp, byte[] Value);
+
+/// <summary>What the last open's recovery did.</summary>
+public sealed record RecoveryReport(bool CleanShutdown, bool CheckpointValid, CommitLogRecovery CommitLog, long EntriesReplayed, TimeSpan Elapsed);

@@ -1,0 +1,76 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+
+namespace OrleansMQ.Storage.Tests.ConsumeQueue;
+
+// Inside the namespace: at file level, the sibling namespace OrleansMQ.Storage.Tests.ConsumeQueue
+// would hide the type ConsumeQueue.
+using OrleansMQ.Storage.ConsumeQueue;
+using Queue = OrleansMQ.Storage.ConsumeQueue.ConsumeQueue;
+
+/// <summary>A fresh directory under the temp dir, deleted with everything in it on dispose.</summary>
+internal sealed class TempDirectory : IDisposable
+{
+    public TempDirectory()
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "omq-cq-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public string Queue => System.IO.Path.Combine(Path, "consumequeue", "7");
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
+}
+
+/// <summary>Keeps every log record so tests can check that damage was reported.</summary>
+internal sealed class ListLogger : ILogger
+{
+    public ConcurrentQueue<(LogLevel Level, string Message)> Records { get; } = new();
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        Records.Enqueue((logLevel, formatter(state, exception)));
+
+    public IEnumerable<string> Warnings => Records.Where(r => r.Level == LogLevel.Warning).Select(r => r.Message);
+}
+
+internal static class Cq
+{
+    public const int EntriesPerFile = 4;
+
+    public static string FileName(long index) => index.ToString("D20", System.Globalization.CultureInfo.InvariantCulture);
+
+    public static string[] FileNames(string directory) =>
+        [.. Directory.EnumerateFiles(directory).Select(System.IO.Path.GetFileName).Order(StringComparer.Ordinal)!];
+
+    /// <summary>
+    /// A deterministic entry for index <paramref name="i"/>: every field is a function of i, so a
+    /// reader can tell a torn or misplaced entry. Batch i covers 3i .. 3i + i%3 (gaps when i%3 &lt; 2).
+    /// </summary>
+    public static QueueEntry Entry(long i) => new(3 * i, 1000 + (100 * i), 10 + (int)(i % 50), (int)(i % 3), 5 * i);
+
+    public static Queue AppendRange(Queue queue, long from, long to)
+    {
+        for (long i = from; i < to; i++)
+        {
+            queue.Append(Entry(i));
+        }
+
+        return queue;
+    }
+}
