@@ -18,6 +18,12 @@ public readonly record struct LogSpan(Segment Segment, long FilePosition, int Le
 /// <summary>Outcome of a read.</summary>
 public enum ReadStatus
 {
+    /// <summary>The spans (possibly none, at the high watermark) were returned.</summary>
     Ok,
+
+    /// <summary>The offset is below the log start or above the high watermark (Kafka OFFSET_OUT_OF_RANGE).</summary>
     OffsetOutOfRange,
+
+    /// <summary>The index disagrees with the log at this offset (Kafka KAFKA_STORAGE_ERROR); logged.</summary>
+    StorageError,
 }

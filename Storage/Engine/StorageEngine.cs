@@ -44,6 +44,8 @@ public sealed partial class StorageEngine : IDisposable
     private readonly Func<string, (long Total, long Available)> _diskProbe;
     private long _dispatched;
     private long _indexFrom;                      // recovery: positions below are already in the index
+    private Checkpoint _lastCheckpoint = new(-1, -1);
+    private readonly Lock _checkpointLock = new(); // housekeeping and Flush() may both write it
     private int _dispatcherSleeping;
     private volatile bool _stopping;
     private volatile bool _storageFull;
@@ -369,7 +371,22 @@ public sealed partial class StorageEngine : IDisposable
                 break;
             }
 
-            spans.Add(new LogSpan(seg, e.BatchPosition - seg.StartPosition, e.Size, e.BaseOffset));
+            var span = new LogSpan(seg, e.BatchPosition - seg.StartPosition, e.Size, e.BaseOffset);
+            if (!HeaderMatches(span, partition.Id, e))
+            {
+                // The queue points somewhere wrong (queue entries carry no checksum): refuse rather
+                // than serve another partition's bytes.
+                span.Release();
+                LogQueueEntryMismatch(_logger, partition, e.BaseOffset, e.BatchPosition);
+                if (spans.Count == 0)
+                {
+                    return ReadStatus.StorageError;
+                }
+
+                break;
+            }
+
+            spans.Add(span);
             total += e.Size;
             if (total >= maxBytes)
             {
@@ -378,6 +395,20 @@ public sealed partial class StorageEngine : IDisposable
         }
 
         return ReadStatus.Ok;
+    }
+
+    private static bool HeaderMatches(in LogSpan span, int partitionId, in QueueEntry e)
+    {
+        if (span.FilePosition < EntryFormat.HeaderSize || span.FilePosition + span.Length > span.Segment.File.Size)
+        {
+            return false;
+        }
+
+        var header = span.Segment.File.GetSpan(span.FilePosition - EntryFormat.HeaderSize, EntryFormat.HeaderSize);
+        return EntryFormat.ReadMagic(header) == EntryFormat.DataMagic
+            && EntryFormat.ReadLength(header) == e.Size + EntryFormat.HeaderSize
+            && EntryFormat.ReadPartition(header) == partitionId
+            && EntryFormat.ReadBaseOffset(header) == e.BaseOffset;
     }
 
     /// <summary>Copying read: the same batches as <see cref="ReadSpans"/>, written to <paramref name="output"/>. Returns bytes written.</summary>
@@ -788,6 +819,14 @@ public sealed partial class StorageEngine : IDisposable
 
     private void WriteCheckpoint()
     {
+        lock (_checkpointLock)
+        {
+            WriteCheckpointLocked();
+        }
+    }
+
+    private void WriteCheckpointLocked()
+    {
         // Take the dispatched position before flushing the queues: every queue entry below it is then
         // on disk when the checkpoint names it. Cap at the CommitLog's flushed position so recovery
         // never trusts queue entries that point at unflushed log bytes.
@@ -799,7 +838,14 @@ public sealed partial class StorageEngine : IDisposable
 
         _index.Flush();
         long flushed = _log.FlushedPosition;
-        new Checkpoint(flushed, Math.Min(dispatched, flushed)).Write(Path.Combine(_root, CheckpointFile));
+        var checkpoint = new Checkpoint(flushed, Math.Min(dispatched, flushed));
+        if (checkpoint == _lastCheckpoint)
+        {
+            return; // an idle silo does not fsync a file every second
+        }
+
+        checkpoint.Write(Path.Combine(_root, CheckpointFile));
+        _lastCheckpoint = checkpoint;
     }
 
     /// <summary>
@@ -839,6 +885,9 @@ public sealed partial class StorageEngine : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Storage opening: {Options}")]
     private static partial void LogOpening(ILogger logger, StorageOptions options);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Partition {Partition}: ConsumeQueue entry for offset {Offset} points at position {Position}, which holds another entry; read refused")]
+    private static partial void LogQueueEntryMismatch(ILogger logger, PartitionLog partition, long offset, long position);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "ConsumeQueue of {Topic}-{Partition} disagrees with the CommitLog; rebuilding it")]
     private static partial void LogQueueMismatch(ILogger logger, string topic, int partition);

@@ -199,6 +199,31 @@ public sealed class RecoveryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_queue_entry_pointing_at_another_partitions_batch_is_refused_on_read()
+    {
+        var written = await WriteLog(12); // b: batches 0,3,6,9; a: 1,2,4,5,7,8,10,11
+        // a's third queue entry (batch 4) now points at b's batch 3: offsets and positions stay
+        // monotonic, so only the CommitLog header can tell.
+        var queueFile = Directory.GetFiles(Path.Combine(_dir.Path, "consumequeue", "0")).Order().First();
+        var bytes = File.ReadAllBytes(queueFile);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan((2 * 32) + 8), written[3].Position + 48);
+        File.WriteAllBytes(queueFile, bytes);
+
+        using var engine = StorageEngine.Open(SmallOptions(_dir.Path));
+        Assert.True(engine.TryGetPartition("a", 0, out var a));
+        var spans = new List<LogSpan>();
+        Assert.Equal(ReadStatus.StorageError, engine.ReadSpans(a, written[4].BaseOffset, 1 << 20, spans));
+        Assert.Empty(spans);
+        Assert.Equal(ReadStatus.Ok, engine.ReadSpans(a, 0, 1 << 20, spans));
+        Assert.Equal(new[] { written[1].BaseOffset, written[2].BaseOffset }, spans.Select(s => s.BaseOffset));
+        spans.ForEach(s => s.Release());
+        spans.Clear();
+        Assert.Equal(ReadStatus.Ok, engine.ReadSpans(a, written[5].BaseOffset, 1 << 20, spans)); // past it, reads go on
+        Assert.Equal(written[5].BaseOffset, spans[0].BaseOffset);
+        spans.ForEach(s => s.Release());
+    }
+
+    [Fact]
     public async Task Garbage_files_and_a_damaged_checkpoint_never_stop_startup()
     {
         var written = await WriteLog(20);
