@@ -25,6 +25,13 @@ if ! dotnet build OrleansMQ.sln -c Release -nologo -v quiet -clp:ErrorsOnly; the
   exit 1
 fi
 
+log "checking formatting (dotnet format whitespace)"
+format_failed=0
+if ! dotnet format whitespace OrleansMQ.sln --verify-no-changes >"$RESULTS/format.txt" 2>&1; then
+  cat "$RESULTS/format.txt" | head -20
+  format_failed=1
+fi
+
 log "testing"
 dotnet test OrleansMQ.sln -c Release --no-build -nologo \
   --logger "trx" --results-directory "$RESULTS" \
@@ -41,6 +48,7 @@ for trx in "$RESULTS"/*.trx; do
   failed=$((failed + ${f:-0} + ${e:-0} + ${t:-0}))
   skipped=$((skipped + ${total:-0} - ${x:-0}))
 done
+failed=$((failed + format_failed))
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1 # the runner failed without a recorded test failure (crash, hang): count it
 fi

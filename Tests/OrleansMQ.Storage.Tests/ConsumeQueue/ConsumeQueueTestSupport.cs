@@ -1,6 +1,3 @@
-using System.Collections.Concurrent;
-using Microsoft.Extensions.Logging;
-
 namespace OrleansMQ.Storage.Tests.ConsumeQueue;
 
 // Inside the namespace: at file level, the sibling namespace OrleansMQ.Storage.Tests.ConsumeQueue
@@ -8,45 +5,15 @@ namespace OrleansMQ.Storage.Tests.ConsumeQueue;
 using OrleansMQ.Storage.ConsumeQueue;
 using Queue = OrleansMQ.Storage.ConsumeQueue.ConsumeQueue;
 
-/// <summary>A fresh directory under the temp dir, deleted with everything in it on dispose.</summary>
-internal sealed class TempDirectory : IDisposable
+/// <summary>A temp folder with the queue's own directory inside it.</summary>
+internal sealed class TempDirectory : TempDir
 {
     public TempDirectory()
+        : base("omq-cq")
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "omq-cq-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path);
     }
-
-    public string Path { get; }
 
     public string Queue => System.IO.Path.Combine(Path, "consumequeue", "7");
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
-    }
-}
-
-/// <summary>Keeps every log record so tests can check that damage was reported.</summary>
-internal sealed class ListLogger : ILogger
-{
-    public ConcurrentQueue<(LogLevel Level, string Message)> Records { get; } = new();
-
-    public IDisposable? BeginScope<TState>(TState state)
-        where TState : notnull => null;
-
-    public bool IsEnabled(LogLevel logLevel) => true;
-
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-        Records.Enqueue((logLevel, formatter(state, exception)));
-
-    public IEnumerable<string> Warnings => Records.Where(r => r.Level == LogLevel.Warning).Select(r => r.Message);
 }
 
 internal static class Cq

@@ -6,29 +6,6 @@ using OrleansMQ.Storage.Engine;
 
 namespace OrleansMQ.Storage.Tests.Engine;
 
-/// <summary>A temp folder deleted after the test.</summary>
-public sealed class TempDir : IDisposable
-{
-    public TempDir()
-    {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "omq-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path);
-    }
-
-    public string Path { get; }
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-}
-
 internal static class TestSupport
 {
     public const long BaseTime = 1_700_000_000_000;

@@ -1,50 +1,18 @@
-using System.Collections.Concurrent;
 using System.Text;
-using Microsoft.Extensions.Logging;
 using OrleansMQ.Storage.Index;
 
 namespace OrleansMQ.Storage.Tests.Index;
 
-/// <summary>A real directory under the temp path, removed when the test ends.</summary>
-internal sealed class IndexTempDirectory : IDisposable
+/// <summary>A temp folder that can list its index files.</summary>
+internal sealed class IndexTempDirectory : TempDir
 {
     public IndexTempDirectory()
+        : base("omq-index")
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "omq-index-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path);
     }
-
-    public string Path { get; }
 
     public string[] FileNames() =>
         [.. Directory.GetFiles(Path).Select(System.IO.Path.GetFileName).Order(StringComparer.Ordinal)!];
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-}
-
-/// <summary>Collects log records so tests can assert on warnings.</summary>
-internal sealed class ListLogger : ILogger
-{
-    public ConcurrentQueue<(LogLevel Level, string Message)> Records { get; } = new();
-
-    public IEnumerable<string> Warnings => Records.Where(r => r.Level == LogLevel.Warning).Select(r => r.Message);
-
-    public IDisposable? BeginScope<TState>(TState state)
-        where TState : notnull => null;
-
-    public bool IsEnabled(LogLevel logLevel) => true;
-
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-        Records.Enqueue((logLevel, formatter(state, exception)));
 }
 
 /// <summary>

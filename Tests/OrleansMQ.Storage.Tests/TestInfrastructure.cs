@@ -1,0 +1,54 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+
+namespace OrleansMQ.Storage.Tests;
+
+/// <summary>A fresh folder under the temp path, deleted with everything in it when the test ends.</summary>
+public class TempDir : IDisposable
+{
+    public TempDir()
+        : this("omq-tests")
+    {
+    }
+
+    protected TempDir(string prefix)
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), prefix + "-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+/// <summary>Keeps every log record so tests can check that damage was reported.</summary>
+internal sealed class ListLogger : ILogger
+{
+    public ConcurrentQueue<(LogLevel Level, string Message)> Records { get; } = new();
+
+    public IEnumerable<string> Warnings => Records.Where(r => r.Level == LogLevel.Warning).Select(r => r.Message);
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        Records.Enqueue((logLevel, formatter(state, exception)));
+}
