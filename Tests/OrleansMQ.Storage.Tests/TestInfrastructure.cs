@@ -52,3 +52,19 @@ internal sealed class ListLogger : ILogger
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
         Records.Enqueue((logLevel, formatter(state, exception)));
 }
+
+/// <summary>Hands one <see cref="ListLogger"/> to every category, so an engine's whole log can be checked.</summary>
+internal sealed class ListLoggerFactory : ILoggerFactory
+{
+    public ListLogger Logger { get; } = new();
+
+    public void AddProvider(ILoggerProvider provider)
+    {
+    }
+
+    public ILogger CreateLogger(string categoryName) => Logger;
+
+    public void Dispose()
+    {
+    }
+}

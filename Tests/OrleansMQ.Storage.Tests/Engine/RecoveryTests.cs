@@ -121,8 +121,14 @@ public sealed class RecoveryTests : IDisposable
         }
 
         var kept = written.Where(w => w.End <= victim.Position).ToList();
-        using var engine = StorageEngine.Open(SmallOptions(_dir.Path));
+        var logs = new ListLoggerFactory();
+        using var engine = StorageEngine.Open(SmallOptions(_dir.Path), logs);
         Assert.Equal(victim.Position, engine.Recovery.CommitLog.ValidEnd);
+        // The log says where it cut, how much it dropped and why.
+        var report = Assert.Single(logs.Logger.Records, r => r.Level == Microsoft.Extensions.Logging.LogLevel.Error && r.Message.Contains("dropped", StringComparison.Ordinal));
+        Assert.Contains($"to {victim.Position}", report.Message, StringComparison.Ordinal);
+        Assert.Contains($"dropped {engine.Recovery.CommitLog.BytesDropped} bytes", report.Message, StringComparison.Ordinal);
+        Assert.Contains(engine.Recovery.CommitLog.Reason!, report.Message, StringComparison.Ordinal);
         Assert.NotNull(engine.Recovery.CommitLog.Reason);
         Assert.True(engine.Recovery.CommitLog.BytesDropped > 0);
         await AssertKept(engine, kept);

@@ -271,7 +271,8 @@ public sealed class StorageEngineTests : IDisposable
     [Fact]
     public async Task Batches_in_codecs_the_BCL_lacks_are_stored_and_served_but_not_indexed()
     {
-        using var engine = StorageEngine.Open(SmallOptions(_dir.Path));
+        var logs = new ListLoggerFactory();
+        using var engine = StorageEngine.Open(SmallOptions(_dir.Path), logs);
         var p = engine.GetOrCreatePartition("zstd", 0, new PartitionOptions { IndexKeys = true });
         var batch = Batch("z", 3, keys: 1);
         // Mark the batch zstd (codec 4) and re-seal its CRC, as a zstd producer's batch would be.
@@ -288,6 +289,10 @@ public sealed class StorageEngineTests : IDisposable
         Assert.Equal(batch.AsSpan(RecordBatch.Attributes).ToArray(), spans[0].Bytes[RecordBatch.Attributes..].ToArray());
         spans.ForEach(s => s.Release());
         Assert.Empty(engine.LookupByKey(p, "k-0"u8, 0, long.MaxValue, 10));
+        var notIndexed = logs.Logger.Records.Where(r => r.Message.Contains("not key-indexed", StringComparison.Ordinal)).ToList();
+        Assert.Single(notIndexed); // two zstd batches, one log line for the partition
+        Assert.Contains("zstd-0", notIndexed[0].Message, StringComparison.Ordinal);
+        Assert.Contains("Zstd", notIndexed[0].Message, StringComparison.Ordinal);
     }
 
     [Fact]
