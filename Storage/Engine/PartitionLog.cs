@@ -33,6 +33,9 @@ public sealed class PartitionLog
 
     public PartitionOptions Options { get; internal set; }
 
+    /// <summary>True once <see cref="StorageEngine.DeletePartition"/> ran: appends are refused, the dispatcher skips it.</summary>
+    public bool IsDeleted { get; internal set; }
+
     internal ConsumeQueue.ConsumeQueue Queue { get; }
 
     /// <summary>First offset still stored (moves with retention).</summary>

@@ -96,5 +96,16 @@ internal sealed partial class PartitionRegistry
     [LoggerMessage(Level = LogLevel.Debug, Message = "Partition registry saved with {Count} partitions")]
     private static partial void LogSaved(ILogger logger, int count);
 
-    internal sealed record Record(int Id, string Topic, int Partition, bool IndexKeys, int? MaxBatchBytes);
+    /// <summary>Marks a partition deleted. The record stays so its id is never reused: entries still in the CommitLog keep naming it.</summary>
+    public void MarkDeleted(int id)
+    {
+        int i = _records.FindIndex(r => r.Id == id);
+        if (i >= 0)
+        {
+            _records[i] = _records[i] with { Deleted = true };
+            Save();
+        }
+    }
+
+    internal sealed record Record(int Id, string Topic, int Partition, bool IndexKeys, int? MaxBatchBytes, bool Deleted = false);
 }

@@ -37,6 +37,7 @@ public sealed partial class StorageEngine : IDisposable
     private readonly Lock _partitionsLock = new();
     private readonly Dictionary<(string Topic, int Partition), PartitionLog> _byName = new();
     private PartitionLog?[] _byId = new PartitionLog?[16];   // copy-on-grow; read lock-free by the dispatcher
+    private HashSet<int> _deletedIds = new();                // copy-on-write; ids of deleted partitions
     private readonly ManualResetEventSlim _dispatchWake = new(false, spinCount: 0);
     private readonly ManualResetEventSlim _housekeepingWake = new(false, spinCount: 0);
     private readonly Thread _dispatcher;
@@ -135,7 +136,17 @@ public sealed partial class StorageEngine : IDisposable
         var registry = PartitionRegistry.Load(Path.Combine(root, "partitions"), logger);
         var engine = new StorageEngine(options, logger, time ?? TimeProvider.System, root, log, index, registry, replayFrom, diskProbe ?? DefaultDiskProbe);
         bool queueDamaged = false;
-        foreach (var r in registry.Records)
+        foreach (var r in registry.Records.Where(r => r.Deleted))
+        {
+            engine.MarkDeletedId(r.Id);
+            var dir = engine.QueueDirectory(r.Id);
+            if (Directory.Exists(dir))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+
+        foreach (var r in registry.Records.Where(r => !r.Deleted))
         {
             var queue = Queue.Open(engine.QueueDirectory(r.Id), options.ConsumeQueueEntriesPerFile, loggerFactory.CreateLogger("OrleansMQ.Storage.ConsumeQueue"));
             queue.TruncateFromPosition(replayFrom);
@@ -234,6 +245,41 @@ public sealed partial class StorageEngine : IDisposable
         }
     }
 
+    /// <summary>
+    /// Deletes a partition (topic deletion): appends to it are refused from now on, its registry
+    /// record is marked deleted (the id is never reused, since CommitLog entries still name it),
+    /// and its ConsumeQueue files are removed at the next open. Its bytes in the CommitLog go
+    /// with retention, like every other partition's. A new partition with the same topic and
+    /// number starts again at offset 0.
+    /// </summary>
+    public void DeletePartition(PartitionLog partition)
+    {
+        ArgumentNullException.ThrowIfNull(partition);
+        lock (_partitionsLock)
+        {
+            if (partition.IsDeleted)
+            {
+                return;
+            }
+
+            partition.IsDeleted = true;
+            _registry.MarkDeleted(partition.Id);
+            _byName.Remove((partition.Topic, partition.Partition));
+            MarkDeletedId(partition.Id);
+        }
+
+        partition.NotifyData();
+    }
+
+    private void MarkDeletedId(int id)
+    {
+        lock (_partitionsLock)
+        {
+            var ids = new HashSet<int>(_deletedIds) { id };
+            Volatile.Write(ref _deletedIds, ids);
+        }
+    }
+
     /// <summary>Changes a partition's options (e.g. turning key indexing on); durable.</summary>
     public void UpdatePartitionOptions(PartitionLog partition, PartitionOptions options)
     {
@@ -263,6 +309,11 @@ public sealed partial class StorageEngine : IDisposable
     public ValueTask<AppendResult> AppendAsync(PartitionLog partition, ReadOnlySpan<byte> batches)
     {
         ArgumentNullException.ThrowIfNull(partition);
+        if (partition.IsDeleted)
+        {
+            throw new StorageException(StorageError.UnknownPartition, $"Partition {partition} was deleted.");
+        }
+
         if (_storageFull)
         {
             throw new StorageException(StorageError.StorageFull, $"Storage is full: disk usage of {_root} is above {_options.DiskFullThreshold:P0}; appends resume when space is freed.");
@@ -634,9 +685,12 @@ public sealed partial class StorageEngine : IDisposable
 
             long baseOffset = EntryFormat.ReadBaseOffset(entry);
             int entryCount = EntryFormat.ReadCount(entry);
-            if (p is null)
+            if (p is null || p.IsDeleted)
             {
-                LogUnknownPartition(_logger, entryPos, id);
+                if (!Volatile.Read(ref _deletedIds).Contains(id))
+                {
+                    LogUnknownPartition(_logger, entryPos, id);
+                }
             }
             else if (baseOffset < p.Queue.NextOffset)
             {
@@ -870,9 +924,9 @@ public sealed partial class StorageEngine : IDisposable
         }
 
         WriteCheckpoint();
-        foreach (var p in Partitions)
+        foreach (var p in Volatile.Read(ref _byId))
         {
-            p.Queue.Dispose();
+            p?.Queue.Dispose();
         }
 
         _index.Dispose();

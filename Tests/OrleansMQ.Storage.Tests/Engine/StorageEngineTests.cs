@@ -354,6 +354,39 @@ public sealed class StorageEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task A_deleted_partition_refuses_appends_and_a_recreated_one_starts_at_zero()
+    {
+        var options = SmallOptions(_dir.Path);
+        int oldId;
+        using (var engine = StorageEngine.Open(options))
+        {
+            var p = engine.GetOrCreatePartition("gone", 0);
+            oldId = p.Id;
+            await engine.AppendAsync(p, Batch("old", 5));
+            var keep = engine.GetOrCreatePartition("kept", 0);
+            await engine.AppendAsync(keep, Batch("k", 2));
+            engine.DeletePartition(p);
+            Assert.Equal(StorageError.UnknownPartition, Refused(engine, p, Batch("late", 1)).Error);
+            Assert.False(engine.TryGetPartition("gone", 0, out _));
+
+            var again = engine.GetOrCreatePartition("gone", 0);
+            Assert.NotEqual(oldId, again.Id);
+            Assert.Equal(0, (await engine.AppendAsync(again, Batch("new", 1))).BaseOffset);
+            await WaitForHighWatermark(again, 1);
+            Assert.Equal(new[] { "new-0" }, ReadAll(engine, again).Select(r => r.Value));
+        }
+
+        using (var engine = StorageEngine.Open(options))
+        {
+            Assert.True(engine.TryGetPartition("gone", 0, out var again));
+            Assert.Equal(new[] { "new-0" }, ReadAll(engine, again).Select(r => r.Value));
+            Assert.True(engine.TryGetPartition("kept", 0, out var keep));
+            Assert.Equal(2, keep.HighWatermark);
+            Assert.False(Directory.Exists(Path.Combine(_dir.Path, "consumequeue", oldId.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+        }
+    }
+
+    [Fact]
     public void Invalid_options_are_refused_with_the_setting_named()
     {
         var ex = Assert.Throws<ArgumentException>(() => StorageEngine.Open(new StorageOptions { DataDirectory = _dir.Path, SegmentSize = 1000 }));
