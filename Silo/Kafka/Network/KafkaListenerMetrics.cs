@@ -1,0 +1,90 @@
+namespace OrleansMQ.Silo.Kafka.Network;
+
+/// <summary>
+/// Counters of one <see cref="KafkaListener"/>, updated with <see cref="Interlocked"/> and read at
+/// any time (each read is atomic; the set is not a consistent snapshot). Byte counts include the
+/// 4-byte size prefixes.
+/// </summary>
+public sealed class KafkaListenerMetrics
+{
+    private long _connectionsOpen;
+    private long _connectionsAccepted;
+    private long _connectionsRejected;
+    private long _requests;
+    private long _responses;
+    private long _bytesIn;
+    private long _bytesOut;
+    private long _bytesSentByFile;
+    private long _sendFileWaits;
+    private long _frameErrors;
+    private long _backPressureWaits;
+
+    /// <summary>Connections currently open.</summary>
+    public long ConnectionsOpen => Volatile.Read(ref _connectionsOpen);
+
+    /// <summary>Connections accepted since start (rejected ones excluded).</summary>
+    public long ConnectionsAccepted => Volatile.Read(ref _connectionsAccepted);
+
+    /// <summary>Connections closed at once because <see cref="KafkaListenerOptions.MaxConnections"/> were open.</summary>
+    public long ConnectionsRejected => Volatile.Read(ref _connectionsRejected);
+
+    /// <summary>Request frames read and handed to the processor.</summary>
+    public long Requests => Volatile.Read(ref _requests);
+
+    /// <summary>Responses written to sockets (suppressed acks=0 responses excluded).</summary>
+    public long Responses => Volatile.Read(ref _responses);
+
+    /// <summary>Request bytes read (complete frames).</summary>
+    public long BytesIn => Volatile.Read(ref _bytesIn);
+
+    /// <summary>Response bytes sent, by any path.</summary>
+    public long BytesOut => Volatile.Read(ref _bytesOut);
+
+    /// <summary>The part of <see cref="BytesOut"/> sent with sendfile(2).</summary>
+    public long BytesSentByFile => Volatile.Read(ref _bytesSentByFile);
+
+    /// <summary>Times sendfile(2) found the socket buffer full (EAGAIN) and waited for it to drain.</summary>
+    public long SendFileWaits => Volatile.Read(ref _sendFileWaits);
+
+    /// <summary>Connections closed for a negative or oversized frame size.</summary>
+    public long FrameErrors => Volatile.Read(ref _frameErrors);
+
+    /// <summary>Times a connection stopped reading because it had the maximum number of requests in flight.</summary>
+    public long BackPressureWaits => Volatile.Read(ref _backPressureWaits);
+
+    internal void ConnectionOpened()
+    {
+        Interlocked.Increment(ref _connectionsOpen);
+        Interlocked.Increment(ref _connectionsAccepted);
+    }
+
+    internal void ConnectionClosed() => Interlocked.Decrement(ref _connectionsOpen);
+
+    internal void ConnectionRejected() => Interlocked.Increment(ref _connectionsRejected);
+
+    internal void RequestRead(int frameBytes)
+    {
+        Interlocked.Increment(ref _requests);
+        Interlocked.Add(ref _bytesIn, frameBytes + 4L);
+    }
+
+    internal void ResponseSent() => Interlocked.Increment(ref _responses);
+
+    internal void BytesSent(long bytes) => Interlocked.Add(ref _bytesOut, bytes);
+
+    internal void BytesSentWithSendFile(long bytes)
+    {
+        Interlocked.Add(ref _bytesSentByFile, bytes);
+        Interlocked.Add(ref _bytesOut, bytes);
+    }
+
+    internal void SendFileWaited() => Interlocked.Increment(ref _sendFileWaits);
+
+    internal void FrameError() => Interlocked.Increment(ref _frameErrors);
+
+    internal void BackPressureWaited() => Interlocked.Increment(ref _backPressureWaits);
+
+    public override string ToString() =>
+        FormattableString.Invariant(
+            $"open={ConnectionsOpen} accepted={ConnectionsAccepted} rejected={ConnectionsRejected} requests={Requests} responses={Responses} in={BytesIn} out={BytesOut} sendfile={BytesSentByFile} sendfileWaits={SendFileWaits} frameErrors={FrameErrors} backPressure={BackPressureWaits}");
+}
