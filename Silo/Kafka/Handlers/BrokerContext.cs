@@ -1,0 +1,71 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using OrleansMQ.Silo.Hosting;
+using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Silo.Producers;
+using OrleansMQ.Silo.Topics;
+using OrleansMQ.Storage;
+using OrleansMQ.Storage.Engine;
+
+namespace OrleansMQ.Silo.Kafka.Handlers;
+
+/// <summary>Everything a request handler reaches: storage, topics, producer ids, broker identity.</summary>
+public sealed class BrokerContext
+{
+    private readonly ConcurrentDictionary<int, ProducerStateTable> _producerStates = new();
+
+    public BrokerContext(StorageEngine storage, TopicService topics, ProducerIdAllocator producerIds, BrokerSettings settings, string clusterId, ILoggerFactory loggerFactory, TimeProvider? time = null)
+    {
+        Storage = storage;
+        Topics = topics;
+        ProducerIds = producerIds;
+        Settings = settings;
+        ClusterId = clusterId;
+        LoggerFactory = loggerFactory;
+        Time = time ?? TimeProvider.System;
+    }
+
+    public StorageEngine Storage { get; }
+
+    public TopicService Topics { get; }
+
+    public ProducerIdAllocator ProducerIds { get; }
+
+    public BrokerSettings Settings { get; }
+
+    public string ClusterId { get; }
+
+    public ILoggerFactory LoggerFactory { get; }
+
+    public TimeProvider Time { get; }
+
+    public int NodeId => Settings.NodeId;
+
+    public string AdvertisedHost => Settings.EffectiveAdvertisedHost;
+
+    /// <summary>Set once the listener is bound (port 0 picks one).</summary>
+    public int AdvertisedPort { get; set; }
+
+    public ProducerStateTable ProducerState(PartitionLog partition) => _producerStates.GetOrAdd(partition.Id, static _ => new ProducerStateTable());
+
+    /// <summary>The Kafka error for a storage refusal.</summary>
+    public static ErrorCode ToErrorCode(StorageError error) => error switch
+    {
+        StorageError.CorruptBatch => ErrorCode.CorruptMessage,
+        StorageError.MessageTooLarge => ErrorCode.MessageTooLarge,
+        StorageError.UnknownPartition => ErrorCode.UnknownTopicOrPartition,
+        _ => ErrorCode.KafkaStorageError,
+    };
+
+    public static ErrorCode ToErrorCode(Grains.TopicError error) => error switch
+    {
+        Grains.TopicError.None => ErrorCode.None,
+        Grains.TopicError.InvalidTopic => ErrorCode.InvalidTopicException,
+        Grains.TopicError.AlreadyExists => ErrorCode.TopicAlreadyExists,
+        Grains.TopicError.UnknownTopic => ErrorCode.UnknownTopicOrPartition,
+        Grains.TopicError.InvalidPartitions => ErrorCode.InvalidPartitions,
+        Grains.TopicError.InvalidReplicationFactor => ErrorCode.InvalidReplicationFactor,
+        Grains.TopicError.InvalidConfig => ErrorCode.InvalidConfig,
+        _ => ErrorCode.UnknownServerError,
+    };
+}

@@ -1,0 +1,202 @@
+using Microsoft.Extensions.Logging;
+using OrleansMQ.Silo.Kafka.Network;
+using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Storage.CommitLog;
+using OrleansMQ.Storage.Engine;
+
+namespace OrleansMQ.Silo.Kafka.Handlers;
+
+/// <summary>
+/// Fetch: resolves each partition's offset to CommitLog spans and answers with the response
+/// header followed by the batches straight from the segment files (file regions the connection
+/// sends with sendfile). Long-poll: with fewer than min_bytes available it waits — woken by the
+/// dispatcher — until enough arrive or max_wait passes. Limits: max_bytes for the response,
+/// partition_max_bytes per partition; the first batch of the first non-empty partition is
+/// returned even when larger (Kafka's rule, so a consumer never stalls on a big batch).
+/// Fetch sessions (KIP-227) are declined (session id 0): every fetch is a full fetch.
+/// </summary>
+internal sealed partial class FetchHandler
+{
+    private static readonly Action<object?> ReleaseSegment = static s => ((Segment)s!).Release();
+
+    private readonly BrokerContext _broker;
+    private readonly ILogger _logger;
+
+    public FetchHandler(BrokerContext broker)
+    {
+        _broker = broker;
+        _logger = broker.LoggerFactory.CreateLogger<FetchHandler>();
+    }
+
+    public async ValueTask HandleAsync(RequestHeader header, FetchRequest request, KafkaResponse response, CancellationToken cancellationToken)
+    {
+        int maxWait = Math.Clamp(request.MaxWaitMs, 0, _broker.Settings.MaxFetchWaitMs);
+        long started = _broker.Time.GetTimestamp();
+        var plan = new List<PartitionRead>();
+        try
+        {
+            while (true)
+            {
+                long total = Collect(request, plan);
+                var elapsed = _broker.Time.GetElapsedTime(started);
+                bool anyError = plan.Exists(p => p.Error != ErrorCode.None);
+                if (total >= Math.Max(1, request.MinBytes) || anyError || elapsed.TotalMilliseconds >= maxWait || cancellationToken.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                var waits = new List<Task>();
+                foreach (var p in plan)
+                {
+                    if (p.Log is not null)
+                    {
+                        waits.Add(p.Log.WaitForDataAsync(p.NextOffset, cancellationToken));
+                    }
+                }
+
+                ReleaseAll(plan);
+                plan.Clear();
+                var remaining = TimeSpan.FromMilliseconds(maxWait) - elapsed;
+                if (waits.Count == 0)
+                {
+                    await Task.Delay(remaining, _broker.Time, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    waits.Add(Task.Delay(remaining, _broker.Time, cancellationToken));
+                    await Task.WhenAny(waits).ConfigureAwait(false);
+                }
+            }
+
+            Write(header, request, plan, response);
+        }
+        catch
+        {
+            ReleaseAll(plan);
+            throw;
+        }
+    }
+
+    /// <summary>Resolves every requested partition to spans; returns the record bytes found.</summary>
+    private long Collect(FetchRequest request, List<PartitionRead> plan)
+    {
+        long budget = request.MaxBytes > 0 ? request.MaxBytes : int.MaxValue;
+        long total = 0;
+        foreach (var t in request.Topics)
+        {
+            _broker.Topics.Catalog.TryGet(t.Name, out var topic);
+            foreach (var p in t.Partitions)
+            {
+                var read = new PartitionRead(t.Name, p.PartitionIndex, p.FetchOffset);
+                plan.Add(read);
+                if (topic is null || p.PartitionIndex < 0 || p.PartitionIndex >= topic.Partitions.Length)
+                {
+                    read.Error = ErrorCode.UnknownTopicOrPartition;
+                    continue;
+                }
+
+                var log = topic.Partitions[p.PartitionIndex];
+                read.Log = log;
+                read.HighWatermark = log.HighWatermark;
+                read.LogStartOffset = log.LogStartOffset;
+                long partitionBudget = Math.Min(p.PartitionMaxBytes, budget - total);
+                if (partitionBudget <= 0 && total > 0)
+                {
+                    continue;
+                }
+
+                var status = _broker.Storage.ReadSpans(log, p.FetchOffset, (int)Math.Clamp(partitionBudget, 1, int.MaxValue), read.Spans);
+                if (status == ReadStatus.OffsetOutOfRange)
+                {
+                    read.Error = ErrorCode.OffsetOutOfRange;
+                    continue;
+                }
+
+                if (status == ReadStatus.StorageError)
+                {
+                    read.Error = ErrorCode.KafkaStorageError;
+                    continue;
+                }
+
+                // Only the first non-empty partition may exceed its limit (one batch).
+                if (total > 0 && read.Spans.Count > 0 && read.Spans[0].Length > partitionBudget)
+                {
+                    ReleaseSpans(read.Spans);
+                    continue;
+                }
+
+                read.Bytes = read.Spans.Sum(s => (long)s.Length);
+                total += read.Bytes;
+            }
+        }
+
+        return total;
+    }
+
+    private static void Write(RequestHeader header, FetchRequest request, List<PartitionRead> plan, KafkaResponse response)
+    {
+        var fetch = new FetchResponseWriter(response, header.ApiVersion);
+        fetch.WriteResponseHeader(header.CorrelationId);
+        var topics = plan.GroupBy(p => p.Topic).ToList();
+        fetch.Begin(0, ErrorCode.None, 0, topics.Count);
+        foreach (var topic in topics)
+        {
+            var partitions = topic.ToList();
+            fetch.BeginTopic(topic.Key, partitions.Count);
+            foreach (var p in partitions)
+            {
+                long hw = p.Log is null ? -1 : p.HighWatermark;
+                fetch.BeginPartition(new FetchPartitionHeader(p.Partition, p.Error, hw, hw, p.Log is null ? -1 : p.LogStartOffset, -1, null), checked((int)p.Bytes));
+                foreach (var span in p.Spans)
+                {
+                    // Ownership of the segment reference moves to the response: released after sending.
+                    response.AddFileRegion(new FileRegion(span.Segment.FileHandle, span.FilePosition, span.Length, ReleaseSegment, span.Segment));
+                }
+
+                p.Spans.Clear();
+            }
+        }
+
+        fetch.End();
+        _ = request;
+    }
+
+    private static void ReleaseAll(List<PartitionRead> plan)
+    {
+        foreach (var p in plan)
+        {
+            ReleaseSpans(p.Spans);
+        }
+    }
+
+    private static void ReleaseSpans(List<LogSpan> spans)
+    {
+        foreach (var s in spans)
+        {
+            s.Release();
+        }
+
+        spans.Clear();
+    }
+
+    private sealed class PartitionRead(string topic, int partition, long fetchOffset)
+    {
+        public string Topic { get; } = topic;
+
+        public int Partition { get; } = partition;
+
+        public long NextOffset { get; } = fetchOffset;
+
+        public PartitionLog? Log { get; set; }
+
+        public ErrorCode Error { get; set; }
+
+        public long HighWatermark { get; set; }
+
+        public long LogStartOffset { get; set; }
+
+        public long Bytes { get; set; }
+
+        public List<LogSpan> Spans { get; } = new();
+    }
+}

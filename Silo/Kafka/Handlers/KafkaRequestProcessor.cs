@@ -1,0 +1,121 @@
+using Microsoft.Extensions.Logging;
+using OrleansMQ.Silo.Kafka.Network;
+using OrleansMQ.Silo.Kafka.Protocol;
+
+namespace OrleansMQ.Silo.Kafka.Handlers;
+
+/// <summary>
+/// Parses each request's header and body and hands it to the API's handler. An unknown API or
+/// version gets Kafka's answer (ApiVersions: UNSUPPORTED_VERSION with the supported list, so the
+/// client can downgrade; other APIs: the connection is closed, as Kafka does, because no response
+/// layout exists for a version the broker does not know). A body that cannot be parsed closes the
+/// connection too. Nothing here can take the silo down: every failure is one connection's.
+/// </summary>
+public sealed partial class KafkaRequestProcessor : IKafkaRequestProcessor
+{
+    private readonly BrokerContext _broker;
+    private readonly ILogger _logger;
+    private readonly ProduceHandler _produce;
+    private readonly FetchHandler _fetch;
+    private readonly AdminHandlers _admin;
+
+    public KafkaRequestProcessor(BrokerContext broker)
+    {
+        _broker = broker;
+        _logger = broker.LoggerFactory.CreateLogger<KafkaRequestProcessor>();
+        _produce = new ProduceHandler(broker);
+        _fetch = new FetchHandler(broker);
+        _admin = new AdminHandlers(broker);
+    }
+
+    public ValueTask ProcessAsync(ConnectionContext connection, ReadOnlyMemory<byte> frame, KafkaResponse response, CancellationToken cancellationToken)
+    {
+        var reader = new KafkaReader(frame);
+        RequestHeader header;
+        try
+        {
+            header = RequestHeader.Read(ref reader);
+        }
+        catch (KafkaProtocolException ex)
+        {
+            LogBadHeader(_logger, connection.Remote, ex.Message);
+            throw;
+        }
+
+        if (!header.IsSupported)
+        {
+            if (UnsupportedVersionResponse.TryWrite(header, response))
+            {
+                return ValueTask.CompletedTask;
+            }
+
+            LogUnsupported(_logger, connection.Remote, header.ApiKey, header.ApiVersion, header.ClientId);
+            throw new KafkaProtocolException($"Unsupported API {header.ApiKey} v{header.ApiVersion}.");
+        }
+
+        try
+        {
+            return header.ApiKey switch
+            {
+                ApiKey.ApiVersions => Respond(response, header, ApiVersions(ApiVersionsRequest.Read(ref reader, header.ApiVersion))),
+                ApiKey.Metadata => MetadataHandler.HandleAsync(_broker, header, MetadataRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
+                ApiKey.Produce => _produce.HandleAsync(header, ProduceRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
+                ApiKey.Fetch => _fetch.HandleAsync(header, FetchRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
+                ApiKey.ListOffsets => Respond(response, header, ListOffsetsHandler.Handle(_broker, ListOffsetsRequest.Read(ref reader, header.ApiVersion))),
+                ApiKey.CreateTopics => _admin.CreateTopicsAsync(header, CreateTopicsRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
+                ApiKey.DeleteTopics => _admin.DeleteTopicsAsync(header, DeleteTopicsRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
+                ApiKey.CreatePartitions => _admin.CreatePartitionsAsync(header, CreatePartitionsRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
+                ApiKey.DescribeConfigs => Respond(response, header, _admin.DescribeConfigs(DescribeConfigsRequest.Read(ref reader, header.ApiVersion))),
+                ApiKey.InitProducerId => _admin.InitProducerIdAsync(header, InitProducerIdRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
+                ApiKey.FindCoordinator => Respond(response, header, FindCoordinator(FindCoordinatorRequest.Read(ref reader, header.ApiVersion))),
+                ApiKey.SaslHandshake => Respond(response, header, new SaslHandshakeResponse { ErrorCode = ErrorCode.UnsupportedSaslMechanism, Mechanisms = [] }),
+                _ => throw new KafkaProtocolException($"API {header.ApiKey} is listed as supported but has no handler."),
+            };
+        }
+        catch (KafkaProtocolException ex)
+        {
+            LogBadBody(_logger, connection.Remote, header.ApiKey, header.ApiVersion, header.CorrelationId, ex.Message);
+            throw;
+        }
+    }
+
+    /// <summary>Writes the response header and body.</summary>
+    internal static ValueTask Respond<T>(KafkaResponse response, in RequestHeader header, T body)
+        where T : IKafkaMessage<T>
+    {
+        var writer = new KafkaWriter(response);
+        ResponseHeader.Write(ref writer, header);
+        body.Write(ref writer, header.ApiVersion);
+        return ValueTask.CompletedTask;
+    }
+
+    private static ApiVersionsResponse ApiVersions(ApiVersionsRequest request)
+    {
+        _ = request;
+        return new ApiVersionsResponse
+        {
+            ErrorCode = ErrorCode.None,
+            ApiKeys = ApiVersionsTable.Supported.Select(r => new ApiVersionsResponse.ApiKeyVersions { ApiKey = r.ApiKey, MinVersion = r.MinVersion, MaxVersion = r.MaxVersion }).ToList(),
+        };
+    }
+
+    private FindCoordinatorResponse FindCoordinator(FindCoordinatorRequest request)
+    {
+        // Groups are coordinated by this node. Transactions are not supported.
+        if (request.KeyType != 0)
+        {
+            return new FindCoordinatorResponse { ErrorCode = ErrorCode.CoordinatorNotAvailable, ErrorMessage = "Transactions are not supported.", NodeId = -1, Host = "", Port = -1 };
+        }
+
+        return new FindCoordinatorResponse { ErrorCode = ErrorCode.None, NodeId = _broker.NodeId, Host = _broker.AdvertisedHost, Port = _broker.AdvertisedPort };
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka: unreadable request header from {Remote}: {Reason}; closing the connection")]
+    private static partial void LogBadHeader(ILogger logger, System.Net.EndPoint? remote, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka: {Remote} sent {Api} v{Version} (client {ClientId}), which this broker does not support; closing the connection")]
+    private static partial void LogUnsupported(ILogger logger, System.Net.EndPoint? remote, ApiKey api, short version, string? clientId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka: malformed {Api} v{Version} request (correlation id {CorrelationId}) from {Remote}: {Reason}; closing the connection")]
+    private static partial void LogBadBody(ILogger logger, System.Net.EndPoint? remote, ApiKey api, short version, int correlationId, string reason);
+}

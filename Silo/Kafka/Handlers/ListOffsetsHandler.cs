@@ -1,0 +1,61 @@
+using OrleansMQ.Silo.Kafka.Protocol;
+
+namespace OrleansMQ.Silo.Kafka.Handlers;
+
+/// <summary>ListOffsets: earliest (-2), latest (-1), or the first offset at or after a timestamp.</summary>
+internal static class ListOffsetsHandler
+{
+    private const long Latest = -1;
+    private const long Earliest = -2;
+
+    public static ListOffsetsResponse Handle(BrokerContext broker, ListOffsetsRequest request)
+    {
+        var body = new ListOffsetsResponse();
+        foreach (var t in request.Topics)
+        {
+            var topicResult = new ListOffsetsResponse.Topic { Name = t.Name };
+            body.Topics.Add(topicResult);
+            broker.Topics.Catalog.TryGet(t.Name, out var topic);
+            foreach (var p in t.Partitions)
+            {
+                var result = new ListOffsetsResponse.Partition { PartitionIndex = p.PartitionIndex, Timestamp = -1, Offset = -1, LeaderEpoch = 0 };
+                topicResult.Partitions.Add(result);
+                if (topic is null || p.PartitionIndex < 0 || p.PartitionIndex >= topic.Partitions.Length)
+                {
+                    result.ErrorCode = ErrorCode.UnknownTopicOrPartition;
+                    continue;
+                }
+
+                var log = topic.Partitions[p.PartitionIndex];
+                switch (p.Timestamp)
+                {
+                    case Latest:
+                        result.Offset = log.HighWatermark;
+                        break;
+                    case Earliest:
+                        result.Offset = log.LogStartOffset;
+                        break;
+                    case < 0:
+                        result.ErrorCode = ErrorCode.InvalidRequest; // -3 (max timestamp) needs v7, which is not offered
+                        break;
+                    default:
+                        if (broker.Storage.FindOffsetByTimestamp(log, p.Timestamp) is { } found)
+                        {
+                            result.Offset = found.Offset;
+                            result.Timestamp = found.Timestamp;
+                        }
+
+                        break;
+                }
+
+                // v0 answers with a list of offsets (old style); one is what clients use.
+                if (result.ErrorCode == ErrorCode.None && result.Offset >= 0)
+                {
+                    result.OldStyleOffsets = [result.Offset];
+                }
+            }
+        }
+
+        return body;
+    }
+}

@@ -1,0 +1,205 @@
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using OrleansMQ.Silo.Kafka.Network;
+using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Silo.Producers;
+using OrleansMQ.Storage;
+using OrleansMQ.Storage.Batches;
+using OrleansMQ.Storage.Engine;
+
+namespace OrleansMQ.Silo.Kafka.Handlers;
+
+/// <summary>
+/// Produce: per partition, the RecordBatch bytes go to the storage engine as received (it
+/// validates magic, lengths, size and CRC-32C and assigns offsets). Idempotent producers
+/// (producerId ≥ 0) are checked against the partition's producer state first: a retry of one of
+/// the last five batches is answered with its original offset and not appended again; a gap is
+/// OUT_OF_ORDER_SEQUENCE_NUMBER. LogAppendTime topics get their timestamps stamped (and the CRC
+/// re-sealed) here. acks=0 sends no response; acks=1 and acks=all (one node) wait for the flush
+/// policy's durability point.
+/// </summary>
+internal sealed partial class ProduceHandler
+{
+    private readonly BrokerContext _broker;
+    private readonly ILogger _logger;
+
+    public ProduceHandler(BrokerContext broker)
+    {
+        _broker = broker;
+        _logger = broker.LoggerFactory.CreateLogger<ProduceHandler>();
+    }
+
+    public async ValueTask HandleAsync(RequestHeader header, ProduceRequest request, KafkaResponse response, CancellationToken cancellationToken)
+    {
+        var body = new ProduceResponse();
+        foreach (var t in request.Topics)
+        {
+            var topicResult = new ProduceResponse.Topic { Name = t.Name };
+            body.Topics.Add(topicResult);
+            var (topic, topicError) = await _broker.Topics.GetOrAutoCreateAsync(t.Name, allowAutoCreate: true, cancellationToken).ConfigureAwait(false);
+            foreach (var p in t.Partitions)
+            {
+                var result = new ProduceResponse.Partition { Index = p.Index, BaseOffset = -1, LogAppendTimeMs = -1, LogStartOffset = -1 };
+                topicResult.Partitions.Add(result);
+                if (topic is null)
+                {
+                    result.ErrorCode = topicError == Grains.TopicError.InvalidTopic ? ErrorCode.InvalidTopicException : ErrorCode.UnknownTopicOrPartition;
+                    continue;
+                }
+
+                if (p.Index < 0 || p.Index >= topic.Partitions.Length)
+                {
+                    result.ErrorCode = ErrorCode.UnknownTopicOrPartition;
+                    continue;
+                }
+
+                if (request.TransactionalId is not null)
+                {
+                    result.ErrorCode = ErrorCode.TransactionalIdAuthorizationFailed;
+                    result.ErrorMessage = "Transactions are not supported by this broker.";
+                    continue;
+                }
+
+                var log = topic.Partitions[p.Index];
+                result.LogStartOffset = log.LogStartOffset;
+                if (p.Records is not { Length: > 0 } records)
+                {
+                    result.ErrorCode = ErrorCode.CorruptMessage;
+                    result.ErrorMessage = "The partition carried no record batch.";
+                    continue;
+                }
+
+                try
+                {
+                    long appendTime = -1;
+                    if (topic.Config.LogAppendTime)
+                    {
+                        appendTime = _broker.Time.GetUtcNow().ToUnixTimeMilliseconds();
+                        StampLogAppendTime(records, appendTime);
+                        result.LogAppendTimeMs = appendTime;
+                    }
+
+                    (result.ErrorCode, result.BaseOffset, result.ErrorMessage) = await AppendAsync(log, records, cancellationToken).ConfigureAwait(false);
+                }
+                catch (StorageException ex)
+                {
+                    result.ErrorCode = BrokerContext.ToErrorCode(ex.Error);
+                    result.ErrorMessage = ex.Message;
+                    LogRefused(_logger, t.Name, p.Index, ex.Message);
+                }
+            }
+        }
+
+        if (request.Acks == 0)
+        {
+            response.Suppressed = true;
+            return;
+        }
+
+        await KafkaRequestProcessor.Respond(response, header, body).ConfigureAwait(false);
+    }
+
+    private async ValueTask<(ErrorCode Error, long BaseOffset, string? Message)> AppendAsync(PartitionLog log, ReadOnlyMemory<byte> records, CancellationToken cancellationToken)
+    {
+        if (RecordBatch.TryReadInfo(records.Span, out var first) != BatchError.None)
+        {
+            // Let the engine produce the precise validation error.
+            var refused = await _broker.Storage.AppendAsync(log, records.Span).ConfigureAwait(false);
+            return (ErrorCode.None, refused.BaseOffset, null);
+        }
+
+        if (first.ProducerId < 0)
+        {
+            var appended = await _broker.Storage.AppendAsync(log, records.Span).ConfigureAwait(false);
+            return (ErrorCode.None, appended.BaseOffset, null);
+        }
+
+        // Idempotent: check, append and record under the partition's gate so two in-flight
+        // requests of one producer cannot interleave.
+        var state = _broker.ProducerState(log);
+        await state.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!state.Loaded)
+            {
+                await WaitUntilIndexedAsync(log, cancellationToken).ConfigureAwait(false);
+                state.LoadFrom(_broker.Storage, log);
+            }
+
+            long firstBase = -1;
+            int offset = 0;
+            while (offset < records.Length)
+            {
+                var batch = records[offset..];
+                if (RecordBatch.TryReadInfo(batch.Span, out var info) != BatchError.None)
+                {
+                    await _broker.Storage.AppendAsync(log, batch.Span).ConfigureAwait(false); // throws the validation error
+                    break;
+                }
+
+                batch = batch[..info.TotalLength];
+                switch (state.Check(info, out long duplicateOffset))
+                {
+                    case SequenceCheck.Duplicate:
+                        firstBase = firstBase < 0 ? duplicateOffset : firstBase;
+                        break;
+                    case SequenceCheck.OutOfOrder:
+                        return (ErrorCode.OutOfOrderSequenceNumber, -1, $"Out of order sequence number for producer {info.ProducerId}: got {info.BaseSequence}.");
+                    case SequenceCheck.StaleEpoch:
+                        return (ErrorCode.InvalidProducerEpoch, -1, $"Producer {info.ProducerId} epoch {info.ProducerEpoch} is older than the current one.");
+                    case SequenceCheck.UnknownProducer:
+                        return (ErrorCode.UnknownProducerId, -1, $"No state for producer {info.ProducerId}; its sequence {info.BaseSequence} does not start at 0.");
+                    default:
+                        var appended = await _broker.Storage.AppendAsync(log, batch.Span).ConfigureAwait(false);
+                        state.Record(info, appended.BaseOffset);
+                        firstBase = firstBase < 0 ? appended.BaseOffset : firstBase;
+                        break;
+                }
+
+                offset += info.TotalLength;
+            }
+
+            return (ErrorCode.None, firstBase, null);
+        }
+        finally
+        {
+            state.Gate.Release();
+        }
+    }
+
+    /// <summary>Producer state is rebuilt from indexed batches; wait until every appended batch is indexed.</summary>
+    private static async Task WaitUntilIndexedAsync(PartitionLog log, CancellationToken cancellationToken)
+    {
+        long end = log.LogEndOffset;
+        while (log.HighWatermark < end)
+        {
+            await log.WaitForDataAsync(log.HighWatermark, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Stamps every batch with the broker's time (the frame buffer is ours until the response is sent).</summary>
+    private static void StampLogAppendTime(ReadOnlyMemory<byte> records, long timestamp)
+    {
+        var span = MemoryMarshal.AsMemory(records).Span;
+        while (span.Length >= RecordBatch.HeaderSize)
+        {
+            long total = RecordBatch.ReadTotalLength(span);
+            if (total < RecordBatch.HeaderSize || total > span.Length)
+            {
+                return; // malformed: the engine refuses it with the precise reason
+            }
+
+            // Re-sealing the CRC must never bless a corrupt batch: validate first, stamp after.
+            if (RecordBatch.TryValidate(span[..(int)total], int.MaxValue, out _) != BatchError.None)
+            {
+                return;
+            }
+
+            RecordBatch.SetMaxTimestampAndLogAppendTime(span[..(int)total], timestamp);
+            span = span[(int)total..];
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Produce to {Topic}-{Partition} refused: {Reason}")]
+    private static partial void LogRefused(ILogger logger, string topic, int partition, string reason);
+}
