@@ -1,0 +1,151 @@
+using System.Buffers;
+using Xunit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using OrleansMQ.Silo.Hosting;
+using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Silo.Tests.Network;
+using OrleansMQ.Storage.Engine;
+
+namespace OrleansMQ.Silo.Tests.Broker;
+
+/// <summary>
+/// A real silo in this process: storage in a temp folder, the Kafka listener on 127.0.0.1 with a
+/// free port. Small segments keep each silo's memory and disk modest. <see cref="RestartAsync"/>
+/// stops it cleanly and starts a new one on the same data (a new port).
+/// </summary>
+public sealed class TestSilo : IAsyncDisposable
+{
+    private readonly Dictionary<string, string?> _settings;
+    private IHost _host;
+
+    private TestSilo(string dataDirectory, Dictionary<string, string?> settings, IHost host)
+    {
+        DataDirectory = dataDirectory;
+        _settings = settings;
+        _host = host;
+    }
+
+    public string DataDirectory { get; }
+
+    public int Port => _host.Services.GetRequiredService<KafkaServerHostedService>().Port;
+
+    public string Bootstrap => $"127.0.0.1:{Port}";
+
+    public StorageEngine Engine => _host.Services.GetRequiredService<StorageHostedService>().Engine;
+
+    public KafkaServerHostedService Kafka => _host.Services.GetRequiredService<KafkaServerHostedService>();
+
+    public static async Task<TestSilo> StartAsync(Dictionary<string, string?>? overrides = null, string? dataDirectory = null)
+    {
+        dataDirectory ??= Path.Combine(Path.GetTempPath(), "omq-silo-" + Guid.NewGuid().ToString("N"));
+        var settings = new Dictionary<string, string?>
+        {
+            ["OrleansMQ:Storage:DataDirectory"] = dataDirectory,
+            ["OrleansMQ:Storage:SegmentSize"] = (16L << 20).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["OrleansMQ:Storage:MaxBatchBytes"] = (4 << 20).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["OrleansMQ:Broker:ListenAddress"] = "127.0.0.1",
+            ["OrleansMQ:Broker:Port"] = "0",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (k, v) in overrides ?? new())
+        {
+            settings[k] = v;
+        }
+
+        var host = Build(settings);
+        await host.StartAsync().ConfigureAwait(false);
+        return new TestSilo(dataDirectory, settings, host);
+    }
+
+    private static IHost Build(Dictionary<string, string?> settings) =>
+        SiloHost.Build([], c => c.AddInMemoryCollection(settings));
+
+    /// <summary>Clean stop, then a new silo on the same data.</summary>
+    public async Task RestartAsync()
+    {
+        await _host.StopAsync().ConfigureAwait(false);
+        _host.Dispose();
+        _host = Build(_settings);
+        await _host.StartAsync().ConfigureAwait(false);
+    }
+
+    public async Task<KafkaTestClient> ConnectAsync() => new(await RawKafkaClient.ConnectAsync(Port).ConfigureAwait(false));
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _host.StopAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _host.Dispose();
+            try
+            {
+                Directory.Delete(DataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}
+
+/// <summary>Sends requests encoded with our codec and decodes the responses, over a raw socket.</summary>
+public sealed class KafkaTestClient : IDisposable
+{
+    private readonly RawKafkaClient _raw;
+    private int _correlationId;
+
+    internal KafkaTestClient(RawKafkaClient raw) => _raw = raw;
+
+    internal RawKafkaClient Raw => _raw;
+
+    public async Task<TResponse> SendAsync<TRequest, TResponse>(TRequest request, short version, string? clientId = "omq-tests")
+        where TRequest : IKafkaMessage<TRequest>
+        where TResponse : IKafkaMessage<TResponse>
+    {
+        int correlationId = await SendOnlyAsync(request, version, clientId).ConfigureAwait(false);
+        return await ReceiveAsync<TResponse>(TRequest.ApiKey, version, correlationId).ConfigureAwait(false);
+    }
+
+    public async Task<int> SendOnlyAsync<TRequest>(TRequest request, short version, string? clientId = "omq-tests")
+        where TRequest : IKafkaMessage<TRequest>
+    {
+        int correlationId = Interlocked.Increment(ref _correlationId);
+        await _raw.SendFrameAsync(Encode(request, version, correlationId, clientId)).ConfigureAwait(false);
+        return correlationId;
+    }
+
+    public async Task<TResponse> ReceiveAsync<TResponse>(ApiKey api, short version, int expectedCorrelationId)
+        where TResponse : IKafkaMessage<TResponse>
+    {
+        var frame = await _raw.ReadFrameOrThrowAsync().ConfigureAwait(false);
+        return Decode<TResponse>(frame, api, version, expectedCorrelationId);
+    }
+
+    public static byte[] Encode<TRequest>(TRequest request, short version, int correlationId, string? clientId = "omq-tests")
+        where TRequest : IKafkaMessage<TRequest>
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        var writer = new KafkaWriter(buffer);
+        new RequestHeader(TRequest.ApiKey, version, correlationId, clientId).Write(ref writer);
+        request.Write(ref writer, version);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    public static TResponse Decode<TResponse>(byte[] frame, ApiKey api, short version, int expectedCorrelationId)
+        where TResponse : IKafkaMessage<TResponse>
+    {
+        var reader = new KafkaReader(frame);
+        int correlationId = ResponseHeader.Read(ref reader, api, version);
+        Assert.Equal(expectedCorrelationId, correlationId);
+        var response = TResponse.Read(ref reader, version);
+        Assert.True(reader.IsAtEnd, $"{reader.Remaining} bytes left after the {api} v{version} response");
+        return response;
+    }
+
+    public void Dispose() => _raw.Dispose();
+}
