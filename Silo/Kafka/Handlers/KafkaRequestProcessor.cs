@@ -68,7 +68,9 @@ public sealed partial class KafkaRequestProcessor : IKafkaRequestProcessor
                 ApiKey.DescribeConfigs => Respond(response, header, _admin.DescribeConfigs(DescribeConfigsRequest.Read(ref reader, header.ApiVersion))),
                 ApiKey.InitProducerId => _admin.InitProducerIdAsync(header, InitProducerIdRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
                 ApiKey.FindCoordinator => Respond(response, header, FindCoordinator(FindCoordinatorRequest.Read(ref reader, header.ApiVersion))),
+                // No SASL mechanism is enabled yet (security comes later): say so in the Kafka way.
                 ApiKey.SaslHandshake => Respond(response, header, new SaslHandshakeResponse { ErrorCode = ErrorCode.UnsupportedSaslMechanism, Mechanisms = [] }),
+                ApiKey.SaslAuthenticate => Respond(response, header, SaslAuthenticate(SaslAuthenticateRequest.Read(ref reader, header.ApiVersion))),
                 _ => throw new KafkaProtocolException($"API {header.ApiKey} is listed as supported but has no handler."),
             };
         }
@@ -97,6 +99,12 @@ public sealed partial class KafkaRequestProcessor : IKafkaRequestProcessor
             ErrorCode = ErrorCode.None,
             ApiKeys = ApiVersionsTable.Supported.Select(r => new ApiVersionsResponse.ApiKeyVersions { ApiKey = r.ApiKey, MinVersion = r.MinVersion, MaxVersion = r.MaxVersion }).ToList(),
         };
+    }
+
+    private static SaslAuthenticateResponse SaslAuthenticate(SaslAuthenticateRequest request)
+    {
+        _ = request;
+        return new SaslAuthenticateResponse { ErrorCode = ErrorCode.IllegalSaslState, ErrorMessage = "No SASL mechanism is enabled on this listener." };
     }
 
     private FindCoordinatorResponse FindCoordinator(FindCoordinatorRequest request)

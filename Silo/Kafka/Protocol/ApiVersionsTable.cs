@@ -26,6 +26,7 @@ public static class ApiVersionsTable
         new(ApiKey.DeleteTopics, 0, 4, 4),
         new(ApiKey.InitProducerId, 0, 2, 2),
         new(ApiKey.DescribeConfigs, 0, 4, 4),
+        new(ApiKey.SaslAuthenticate, 0, 1, 2),
         new(ApiKey.CreatePartitions, 0, 2, 2),
     ];
 
@@ -45,7 +46,6 @@ public static class ApiVersionsTable
         (ApiKey.ListGroups, 3),
         (ApiKey.DeleteRecords, 2),
         (ApiKey.AlterConfigs, 2),
-        (ApiKey.SaslAuthenticate, 2),
         (ApiKey.DeleteGroups, 2),
         (ApiKey.IncrementalAlterConfigs, 1),
         (ApiKey.OffsetDelete, ApiVersionRange.NeverFlexible),

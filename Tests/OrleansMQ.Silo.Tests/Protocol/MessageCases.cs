@@ -1,0 +1,75 @@
+using Xunit;
+using OrleansMQ.Silo.Kafka.Protocol;
+
+namespace OrleansMQ.Silo.Tests.Protocol;
+
+/// <summary>Every request and response model with its sample, as untyped encode/decode functions.</summary>
+internal sealed record MessageCase(
+    string Name,
+    ApiKey ApiKey,
+    bool IsRequest,
+    Func<short, object> Sample,
+    Func<object, short, byte[]> Encode,
+    Func<ReadOnlyMemory<byte>, short, object> Decode,
+    Func<ReadOnlyMemory<byte>, short, object> DecodeAllowingTrailingBytes)
+{
+    public static readonly IReadOnlyList<MessageCase> All =
+    [
+        Of(MessageSamples.ApiVersionsRequest, isRequest: true),
+        Of(MessageSamples.ApiVersionsResponse, isRequest: false),
+        Of(MessageSamples.MetadataRequest, isRequest: true),
+        Of(MessageSamples.MetadataResponse, isRequest: false),
+        Of(MessageSamples.ProduceRequest, isRequest: true),
+        Of(MessageSamples.ProduceResponse, isRequest: false),
+        Of(MessageSamples.FetchRequest, isRequest: true),
+        Of(MessageSamples.FetchResponse, isRequest: false),
+        Of(MessageSamples.ListOffsetsRequest, isRequest: true),
+        Of(MessageSamples.ListOffsetsResponse, isRequest: false),
+        Of(MessageSamples.CreateTopicsRequest, isRequest: true),
+        Of(MessageSamples.CreateTopicsResponse, isRequest: false),
+        Of(MessageSamples.DeleteTopicsRequest, isRequest: true),
+        Of(MessageSamples.DeleteTopicsResponse, isRequest: false),
+        Of(MessageSamples.CreatePartitionsRequest, isRequest: true),
+        Of(MessageSamples.CreatePartitionsResponse, isRequest: false),
+        Of(MessageSamples.DescribeConfigsRequest, isRequest: true),
+        Of(MessageSamples.DescribeConfigsResponse, isRequest: false),
+        Of(MessageSamples.InitProducerIdRequest, isRequest: true),
+        Of(MessageSamples.InitProducerIdResponse, isRequest: false),
+        Of(MessageSamples.FindCoordinatorRequest, isRequest: true),
+        Of(MessageSamples.FindCoordinatorResponse, isRequest: false),
+        Of(MessageSamples.SaslHandshakeRequest, isRequest: true),
+        Of(MessageSamples.SaslHandshakeResponse, isRequest: false),
+        Of(MessageSamples.SaslAuthenticateRequest, isRequest: true),
+        Of(MessageSamples.SaslAuthenticateResponse, isRequest: false),
+    ];
+
+    public static MessageCase Get(string name) => All.Single(c => c.Name == name);
+
+    /// <summary>(message name, version) for every model and every version the broker supports.</summary>
+    public static IEnumerable<object[]> EveryVersion()
+    {
+        foreach (var c in All)
+        {
+            Assert.True(ApiVersionsTable.TryGetSupported(c.ApiKey, out var range));
+            for (short v = range.MinVersion; v <= range.MaxVersion; v++)
+            {
+                yield return [c.Name, v];
+            }
+        }
+    }
+
+    private static MessageCase Of<T>(Func<short, T> sample, bool isRequest)
+        where T : class, IKafkaMessage<T> =>
+        new(
+            typeof(T).Name,
+            T.ApiKey,
+            isRequest,
+            v => sample(v),
+            (message, v) => CodecTestKit.Encode((T)message, v),
+            (bytes, v) => CodecTestKit.Decode<T>(bytes, v),
+            (bytes, v) =>
+            {
+                var reader = new KafkaReader(bytes);
+                return T.Read(ref reader, v);
+            });
+}
