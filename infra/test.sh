@@ -8,11 +8,32 @@ ROOT=$(pwd)
 log() { printf '[test] %s\n' "$*"; }
 
 # --- what the tests need --------------------------------------------------------------------
-# The storage tests need only the .NET SDK. Later suites (kcat, kafkajs, strace) add their
-# installs here so one command keeps working on a clean machine.
+# Real clients and tools, installed here so one command works on a clean machine:
+#   kcat (librdkafka 2.0.2) and kafkajs 2.2.4 for interop, strace to prove sendfile carries fetches.
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "dotnet SDK 10 is required (see README)" >&2
   exit 2
+fi
+
+need_apt=()
+command -v kcat >/dev/null 2>&1 || need_apt+=(kcat)
+command -v strace >/dev/null 2>&1 || need_apt+=(strace)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    log "installing ${need_apt[*]} (apt-get)"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null \
+      || echo "[test] warning: apt-get install ${need_apt[*]} failed; the tests that need them will say so" >&2
+  else
+    echo "[test] warning: not root, cannot install ${need_apt[*]}; the tests that need them will say so" >&2
+  fi
+fi
+
+if command -v npm >/dev/null 2>&1; then
+  log "installing kafkajs (npm ci)"
+  (cd Tests/interop/kafkajs && npm ci --no-audit --no-fund --silent >/dev/null) \
+    || echo "[test] warning: npm ci in Tests/interop/kafkajs failed; the kafkajs test will say so" >&2
+else
+  echo "[test] warning: npm not found; the kafkajs test will say so" >&2
 fi
 
 RESULTS="$ROOT/artifacts/test-results"

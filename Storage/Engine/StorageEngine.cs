@@ -386,12 +386,14 @@ public sealed partial class StorageEngine : IDisposable
         ArgumentNullException.ThrowIfNull(spans);
         var queue = partition.Queue;
         long hw = queue.NextOffset;
-        if (offset < queue.FirstOffset || offset > hw)
+        // Offsets between the high watermark and the log end are written but not yet indexed: not
+        // out of range, just not readable yet (a long-poll fetch waits for them).
+        if (offset < queue.FirstOffset || offset > Math.Max(hw, partition.LogEndOffset))
         {
             return ReadStatus.OffsetOutOfRange;
         }
 
-        if (offset == hw)
+        if (offset >= hw)
         {
             return ReadStatus.Ok;
         }

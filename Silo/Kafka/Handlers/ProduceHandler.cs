@@ -32,6 +32,7 @@ internal sealed partial class ProduceHandler
     public async ValueTask HandleAsync(RequestHeader header, ProduceRequest request, KafkaResponse response, CancellationToken cancellationToken)
     {
         var body = new ProduceResponse();
+        var written = new List<(Storage.Engine.PartitionLog Log, long LastOffset)>();
         foreach (var t in request.Topics)
         {
             var topicResult = new ProduceResponse.Topic { Name = t.Name };
@@ -80,6 +81,10 @@ internal sealed partial class ProduceHandler
                     }
 
                     (result.ErrorCode, result.BaseOffset, result.ErrorMessage) = await AppendAsync(log, records, cancellationToken).ConfigureAwait(false);
+                    if (result.ErrorCode == ErrorCode.None)
+                    {
+                        written.Add((log, log.LogEndOffset - 1));
+                    }
                 }
                 catch (StorageException ex)
                 {
@@ -94,6 +99,16 @@ internal sealed partial class ProduceHandler
         {
             response.Suppressed = true;
             return;
+        }
+
+        // Read-your-writes, as Kafka clients expect: once acknowledged, the records are visible to
+        // Fetch and ListOffsets, so wait (usually microseconds) for the dispatcher to index them.
+        foreach (var (log, lastOffset) in written)
+        {
+            while (log.HighWatermark <= lastOffset && !log.IsDeleted)
+            {
+                await log.WaitForDataAsync(lastOffset, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         await KafkaRequestProcessor.Respond(response, header, body).ConfigureAwait(false);

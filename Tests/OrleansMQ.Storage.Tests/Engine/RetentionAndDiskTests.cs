@@ -160,11 +160,22 @@ public sealed class RetentionAndDiskTests : IDisposable
         using var engine = StorageEngine.Open(options);
         var p = engine.GetOrCreatePartition("t", 0);
         var ballastPath = Path.Combine(mount.Path, "ballast");
-        var drive = new DriveInfo(mount.Path);
-        long free = drive.AvailableFreeSpace - (64 << 10);
-        using (var ballast = new FileStream(ballastPath, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, PreallocationSize = free }))
+        // Fill the file system but for 64 KiB. The next segment is being prepared in the background
+        // meanwhile, so free space can shrink between the reading and the allocation: re-read and retry.
+        for (int attempt = 0; ; attempt++)
         {
-            ballast.SetLength(free);
+            await Task.Delay(100);
+            long free = new DriveInfo(mount.Path).AvailableFreeSpace - (64 << 10);
+            try
+            {
+                using var ballast = new FileStream(ballastPath, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, PreallocationSize = free });
+                ballast.SetLength(free);
+                break;
+            }
+            catch (IOException) when (attempt < 20)
+            {
+                File.Delete(ballastPath);
+            }
         }
 
         StorageException? full = null;
