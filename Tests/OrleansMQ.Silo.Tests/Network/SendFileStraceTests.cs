@@ -80,84 +80,11 @@ public sealed partial class SendFileStraceTests(ITestOutputHelper output) : IDis
         Assert.Equal(length, listener.Metrics.BytesSentByFile);
     }
 
-    [GeneratedRegex(@"\)\s+=\s+(\d+)\s*$")]
-    private static partial Regex ResultPattern();
+    private static Regex ResultPattern() => StraceSession.ResultPattern();
 
-    private Process StartStrace(string traceFile)
-    {
-        var start = new ProcessStartInfo(FindStrace()!)
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-        };
-        foreach (string arg in new[] { "-f", "-e", "trace=sendfile", "-o", traceFile, "-p", Environment.ProcessId.ToString(CultureInfo.InvariantCulture) })
-        {
-            start.ArgumentList.Add(arg);
-        }
+    private Process StartStrace(string traceFile) => StraceSession.Start(traceFile, Log);
 
-        var strace = Process.Start(start)!;
-        strace.ErrorDataReceived += (_, e) => Log(e.Data);
-        strace.OutputDataReceived += (_, e) => Log(e.Data);
-        strace.BeginErrorReadLine();
-        strace.BeginOutputReadLine();
-
-        // Attached once every thread of this process names strace as its tracer.
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!AllThreadsTracedBy(strace.Id))
-        {
-            if (strace.HasExited)
-            {
-                throw new Xunit.Sdk.XunitException($"strace could not attach (exit code {strace.ExitCode}); is ptrace allowed here?");
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new Xunit.Sdk.XunitException("strace did not attach within 20 s");
-            }
-
-            Thread.Sleep(20);
-        }
-
-        return strace;
-    }
-
-    private static bool AllThreadsTracedBy(int tracer)
-    {
-        foreach (string task in Directory.EnumerateDirectories($"/proc/{Environment.ProcessId}/task"))
-        {
-            try
-            {
-                string? line = File.ReadLines(Path.Combine(task, "status")).FirstOrDefault(l => l.StartsWith("TracerPid:", StringComparison.Ordinal));
-                if (line is null || int.Parse(line["TracerPid:".Length..].Trim(), CultureInfo.InvariantCulture) != tracer)
-                {
-                    return false;
-                }
-            }
-            catch (IOException)
-            {
-                // The thread exited meanwhile.
-            }
-        }
-
-        return true;
-    }
-
-    /// <summary>SIGINT makes strace detach from every thread and flush its output.</summary>
-    private static async Task StopStraceAsync(Process strace)
-    {
-        if (strace.HasExited)
-        {
-            return;
-        }
-
-        using (var kill = Process.Start("kill", ["-INT", strace.Id.ToString(CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync();
-        }
-
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        await strace.WaitForExitAsync(cts.Token);
-    }
+    private static Task StopStraceAsync(Process strace) => StraceSession.StopAsync(strace);
 
     private void Log(string? line)
     {
