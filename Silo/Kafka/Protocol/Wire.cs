@@ -1,14 +1,14 @@
 namespace OrleansMQ.Silo.Kafka.Protocol;
 
 /// <summary>A struct inside a message (an array element) that its message reads.</summary>
-internal interface IWireReadable<TSelf>
+public interface IWireReadable<TSelf>
     where TSelf : IWireReadable<TSelf>
 {
     static abstract TSelf Read(ref KafkaReader reader, short version, bool flexible);
 }
 
 /// <summary>A struct inside a message (an array element) that its message reads and writes.</summary>
-internal interface IWireElement<TSelf> : IWireReadable<TSelf>
+public interface IWireElement<TSelf> : IWireReadable<TSelf>
     where TSelf : IWireElement<TSelf>
 {
     void Write(ref KafkaWriter writer, short version, bool flexible);

@@ -46,29 +46,9 @@ public sealed class ListOffsetsResponse : IKafkaMessage<ListOffsetsResponse>
         Wire.EndStruct(ref writer, flexible);
     }
 
-    public sealed class Topic : IWireElement<Topic>
+    /// <summary>A topic and its partitions.</summary>
+    public sealed class Topic : TopicPartitions<Topic, Partition>
     {
-        public string Name { get; set; } = "";
-
-        public List<Partition> Partitions { get; set; } = [];
-
-        static Topic IWireReadable<Topic>.Read(ref KafkaReader reader, short version, bool flexible)
-        {
-            var topic = new Topic
-            {
-                Name = reader.ReadString(flexible),
-                Partitions = Wire.ReadList<Partition>(ref reader, version, flexible),
-            };
-            Wire.EndStruct(ref reader, flexible);
-            return topic;
-        }
-
-        void IWireElement<Topic>.Write(ref KafkaWriter writer, short version, bool flexible)
-        {
-            writer.WriteString(Name, flexible);
-            Wire.WriteList(ref writer, Partitions, version, flexible);
-            Wire.EndStruct(ref writer, flexible);
-        }
     }
 
     public sealed class Partition : IWireElement<Partition>
