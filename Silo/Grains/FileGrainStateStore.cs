@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 
@@ -31,7 +32,8 @@ public sealed class FileGrainStateStore : IGrainStateStore
         }
 
         await using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 4096, useAsync: true);
-        return await JsonSerializer.DeserializeAsync<TState>(fs, Json, cancellationToken).ConfigureAwait(false);
+        var envelope = await JsonSerializer.DeserializeAsync<Envelope<TState>>(fs, Json, cancellationToken).ConfigureAwait(false);
+        return envelope?.State;
     }
 
     public async Task WriteAsync<TState>(string grainType, string key, TState state, CancellationToken cancellationToken = default)
@@ -43,7 +45,7 @@ public sealed class FileGrainStateStore : IGrainStateStore
         var tmp = path + ".tmp";
         await using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 4096, useAsync: true))
         {
-            await JsonSerializer.SerializeAsync(fs, state, Json, cancellationToken).ConfigureAwait(false);
+            await JsonSerializer.SerializeAsync(fs, new Envelope<TState> { Key = key, State = state }, Json, cancellationToken).ConfigureAwait(false);
             await fs.FlushAsync(cancellationToken).ConfigureAwait(false);
             fs.Flush(flushToDisk: true);
         }
@@ -64,56 +66,51 @@ public sealed class FileGrainStateStore : IGrainStateStore
         return Task.CompletedTask;
     }
 
-    public Task<IReadOnlyList<string>> ListKeysAsync(string grainType, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<string>> ListKeysAsync(string grainType, CancellationToken cancellationToken = default)
     {
         var dir = Path.Combine(_root, Encode(grainType));
         if (!Directory.Exists(dir))
         {
-            return Task.FromResult<IReadOnlyList<string>>(Array.Empty<string>());
+            return Array.Empty<string>();
         }
 
-        var keys = Directory.EnumerateFiles(dir, "*.json")
-            .Select(f => Decode(Path.GetFileNameWithoutExtension(f)))
-            .Where(k => k is not null)
-            .Select(k => k!)
-            .Order(StringComparer.Ordinal)
-            .ToList();
-        return Task.FromResult<IReadOnlyList<string>>(keys);
+        var keys = new List<string>();
+        foreach (var file in Directory.EnumerateFiles(dir, "*.json"))
+        {
+            // The file name is a lossy encoding for long keys; the key itself is inside.
+            await using var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 4096, useAsync: true);
+            var envelope = await JsonSerializer.DeserializeAsync<Envelope<JsonElement>>(fs, Json, cancellationToken).ConfigureAwait(false);
+            if (envelope?.Key is { } key)
+            {
+                keys.Add(key);
+            }
+        }
+
+        keys.Sort(StringComparer.Ordinal);
+        return keys;
     }
 
     private string PathFor(string grainType, string key) => Path.Combine(_root, Encode(grainType), Encode(key) + ".json");
 
     /// <summary>
-    /// File-name-safe and reversible: keys made only of [A-Za-z0-9._-] (every valid Kafka topic
-    /// name) stay readable behind "k-"; anything else (group ids may hold any character) is
-    /// hex-encoded UTF-8 behind "x-".
+    /// A file-name-safe name for a key: keys of up to 200 characters of [A-Za-z0-9._-] (every
+    /// Kafka topic name up to that length) stay readable behind "k-"; anything else — longer
+    /// topic names (Kafka allows 249, beyond a file name's 255 bytes with our suffixes), group
+    /// ids with any character — becomes "h-" and the SHA-256 of its UTF-8 bytes. The key itself
+    /// is stored inside the file, so nothing depends on reversing the name.
     /// </summary>
     internal static string Encode(string key)
     {
         bool plain = key.Length is > 0 and <= 200 && key.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
-        return plain ? "k-" + key : "x-" + Convert.ToHexString(Encoding.UTF8.GetBytes(key));
+        return plain ? "k-" + key : "h-" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
     }
 
-    internal static string? Decode(string name)
+    /// <summary>What each file holds: the key and the grain's state.</summary>
+    private sealed class Envelope<TState>
     {
-        if (name.StartsWith("k-", StringComparison.Ordinal))
-        {
-            return name[2..];
-        }
+        public string? Key { get; set; }
 
-        if (name.StartsWith("x-", StringComparison.Ordinal))
-        {
-            try
-            {
-                return Encoding.UTF8.GetString(Convert.FromHexString(name.AsSpan(2)));
-            }
-            catch (FormatException)
-            {
-                return null;
-            }
-        }
-
-        return null;
+        public TState? State { get; set; }
     }
 
     private static void SyncDirectory(string dir)

@@ -422,7 +422,9 @@ public sealed unsafe partial class CommitLog : IFlushTarget, IDisposable
         }
 
         long start = _current.EndPosition;
-        _prepared = Task.Run(() => CreateSegment(_directory, start, _segmentSize, prefault: true));
+        // A dedicated thread, not the pool: pre-faulting a 1 GiB segment blocks for a good part of
+        // a second, and on a 2-core machine a blocked pool thread stalls every request behind it.
+        _prepared = Task.Factory.StartNew(() => CreateSegment(_directory, start, _segmentSize, prefault: true), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         // Observe failures (disk full) without faulting the finalizer: the roll retries synchronously.
         _prepared.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }

@@ -45,26 +45,30 @@ internal sealed partial class FetchHandler
                     break;
                 }
 
-                var waits = new List<Task>();
-                foreach (var p in plan)
-                {
-                    if (p.Log is not null)
-                    {
-                        waits.Add(p.Log.WaitForDataAsync(p.NextOffset, cancellationToken));
-                    }
-                }
-
+                // Wait only on partitions that have nothing past the fetch offset yet; if every
+                // partition already has data (held back by the byte limits), waiting cannot help.
+                var idle = plan.Where(p => p.Log is not null && p.Log.HighWatermark <= p.NextOffset).Select(p => (p.Log!, p.NextOffset)).ToList();
+                bool anyHeldBack = plan.Exists(p => p.Log is not null && p.Log.HighWatermark > p.NextOffset && p.Bytes == 0);
                 ReleaseAll(plan);
                 plan.Clear();
-                var remaining = TimeSpan.FromMilliseconds(maxWait) - elapsed;
-                if (waits.Count == 0)
+                if (anyHeldBack && idle.Count == 0)
                 {
-                    await Task.Delay(remaining, _broker.Time, cancellationToken).ConfigureAwait(false);
+                    Collect(request, plan);
+                    break;
                 }
-                else
+
+                var remaining = TimeSpan.FromMilliseconds(maxWait) - elapsed;
+                using (var wake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
                 {
-                    waits.Add(Task.Delay(remaining, _broker.Time, cancellationToken));
+                    var waits = new List<Task>(idle.Count + 1);
+                    foreach (var (log, offset) in idle)
+                    {
+                        waits.Add(log.WaitForDataAsync(offset, wake.Token));
+                    }
+
+                    waits.Add(Task.Delay(remaining, _broker.Time, wake.Token));
                     await Task.WhenAny(waits).ConfigureAwait(false);
+                    await wake.CancelAsync().ConfigureAwait(false); // drop the timer and the other waits now
                 }
             }
 
