@@ -28,8 +28,11 @@ public sealed class StorageOptions
     /// <summary>Largest RecordBatch accepted, bytes (Kafka's message.max.bytes default 1048588). Per-partition limits may be lower.</summary>
     public int MaxBatchBytes { get; set; } = 1_048_588;
 
-    /// <summary>Entries per ConsumeQueue file (32 bytes each). Default 262,144 = 8 MiB.</summary>
-    public int ConsumeQueueEntriesPerFile { get; set; } = 262_144;
+    /// <summary>
+    /// Entries per ConsumeQueue file (32 bytes each). Default 32,768 = 1 MiB: files are
+    /// preallocated per partition, so 10,000 partitions reserve 10 GiB at this size (80 GiB at 8 MiB).
+    /// </summary>
+    public int ConsumeQueueEntriesPerFile { get; set; } = 32_768;
 
     /// <summary>Hash slots per IndexFile. Default 1,000,000.</summary>
     public int IndexSlotCount { get; set; } = 1_000_000;

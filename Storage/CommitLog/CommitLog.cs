@@ -102,7 +102,7 @@ public sealed unsafe partial class CommitLog : IFlushTarget, IDisposable
         Directory.CreateDirectory(directory);
         long damagedFrom = long.MaxValue;
         var segments = LoadSegments(directory, options, recoverFrom, logger, ref damagedFrom);
-        var scan = Recover(segments, Math.Min(recoverFrom, damagedFrom), logger);
+        var scan = Recover(segments, Math.Min(recoverFrom, damagedFrom), options.MaxBatchBytes + EntryFormat.HeaderSize, logger);
         recovery = scan;
 
         // The write position's segment. A log that ends exactly at a segment end gets a new one.
@@ -121,6 +121,11 @@ public sealed unsafe partial class CommitLog : IFlushTarget, IDisposable
 
         var log = new CommitLog(directory, options, logger, list.ToArray(), list[^1], write);
         log._flusher = log._flushPolicy.Start(log);
+        if (options.PrepareNextSegment)
+        {
+            PrefaultInBackground(log._current);
+        }
+
         log.PrepareNext();
         return log;
     }
@@ -224,7 +229,7 @@ public sealed unsafe partial class CommitLog : IFlushTarget, IDisposable
     }
 
     /// <summary>Validates entries from <paramref name="recoverFrom"/> and truncates at the first bad one.</summary>
-    private static CommitLogRecovery Recover(List<Segment> segments, long recoverFrom, ILogger logger)
+    private static CommitLogRecovery Recover(List<Segment> segments, long recoverFrom, long maxEntryBytes, ILogger logger)
     {
         long min = segments[0].StartPosition;
         long max = segments[^1].EndPosition;
@@ -296,7 +301,12 @@ public sealed unsafe partial class CommitLog : IFlushTarget, IDisposable
         {
             var seg = segments[segIndex];
             long off = pos - seg.StartPosition;
-            var tail = new Span<byte>(seg.File.BasePointer + off, checked((int)Math.Min(int.MaxValue, seg.File.Size - off)));
+            // After a clean end of data only one torn entry can follow (appends are serialized), so
+            // only a window of one maximal entry needs clearing; scanning a 1 GiB tail of zeros
+            // would cost seconds of reads on a cold start. After damage, the whole rest goes: old
+            // entries past the damage must never be revalidated later.
+            long window = reason is null ? Math.Min(seg.File.Size - off, maxEntryBytes + EntryFormat.MinBlankSize) : seg.File.Size - off;
+            var tail = new Span<byte>(seg.File.BasePointer + off, checked((int)Math.Min(int.MaxValue, window)));
             int lastNonZero = tail.LastIndexOfAnyExcept((byte)0);
             if (lastNonZero >= 0)
             {
@@ -308,7 +318,12 @@ public sealed unsafe partial class CommitLog : IFlushTarget, IDisposable
             for (int i = segments.Count - 1; i > segIndex; i--)
             {
                 var later = segments[i];
-                var span = new ReadOnlySpan<byte>(later.File.BasePointer, checked((int)Math.Min(int.MaxValue, later.File.Size)));
+                // A segment the writer never entered (prepared ahead) starts with zeros: nothing to
+                // count. One it did enter starts with an entry.
+                var first = new ReadOnlySpan<byte>(later.File.BasePointer, EntryFormat.MinBlankSize);
+                var span = first.ContainsAnyExcept((byte)0)
+                    ? new ReadOnlySpan<byte>(later.File.BasePointer, checked((int)Math.Min(int.MaxValue, later.File.Size)))
+                    : ReadOnlySpan<byte>.Empty;
                 int used = span.LastIndexOfAnyExcept((byte)0) + 1;
                 droppedBytes += used;
                 if (used > 0)
@@ -422,11 +437,50 @@ public sealed unsafe partial class CommitLog : IFlushTarget, IDisposable
         }
 
         long start = _current.EndPosition;
-        // A dedicated thread, not the pool: pre-faulting a 1 GiB segment blocks for a good part of
-        // a second, and on a 2-core machine a blocked pool thread stalls every request behind it.
-        _prepared = Task.Factory.StartNew(() => CreateSegment(_directory, start, _segmentSize, prefault: true), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        // Creating the file (fallocate + mmap) is what a roll waits for: milliseconds. Pre-faulting
+        // follows on a dedicated thread that nobody waits for — it can take a good part of a second
+        // for 1 GiB, and a roll must never wait for it (nor may a pool thread block on it).
+        _prepared = Task.Factory.StartNew(
+            () =>
+            {
+                var segment = CreateSegment(_directory, start, _segmentSize, prefault: false);
+                PrefaultInBackground(segment);
+                return segment;
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
         // Observe failures (disk full) without faulting the finalizer: the roll retries synchronously.
         _prepared.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>Pre-faults a segment on its own thread, holding a reference so it cannot be unmapped meanwhile.</summary>
+    private static void PrefaultInBackground(Segment segment)
+    {
+        if (!segment.TryRetain())
+        {
+            return;
+        }
+
+        var thread = new Thread(
+            static s =>
+            {
+                var seg = (Segment)s!;
+                try
+                {
+                    seg.File.Prefault();
+                }
+                finally
+                {
+                    seg.Release();
+                }
+            })
+        {
+            IsBackground = true,
+            Name = "omq-prefault",
+            Priority = ThreadPriority.BelowNormal,
+        };
+        thread.Start(segment);
     }
 
     /// <summary>
@@ -526,39 +580,47 @@ public sealed unsafe partial class CommitLog : IFlushTarget, IDisposable
         return next;
     }
 
-    /// <summary>msyncs every dirty byte below the committed position.</summary>
+    /// <summary>Bytes msynced between publications of the flushed position.</summary>
+    private const long FlushChunk = 64L << 20;
+
+    /// <summary>
+    /// msyncs every dirty byte below the committed position, in 64 MiB chunks, publishing the
+    /// flushed position after each so the checkpoint (and async acknowledgements' exposure)
+    /// trails the writer by at most a chunk, not by whatever piled up meanwhile.
+    /// </summary>
     public long FlushCommitted()
     {
         lock (_flushLock)
         {
             long target = CommittedPosition;
             long from = _flushed;
-            if (target <= from)
+            while (from < target)
             {
-                return from;
-            }
-
-            var segments = Volatile.Read(ref _segments);
-            for (int i = FindIndex(segments, from); i < segments.Length && segments[i].StartPosition < target; i++)
-            {
-                var seg = segments[i];
-                long start = Math.Max(from, seg.StartPosition) - seg.StartPosition;
-                long end = Math.Min(target, seg.EndPosition) - seg.StartPosition;
-                if (seg.TryRetain())
+                long chunkEnd = Math.Min(target, from + FlushChunk);
+                var segments = Volatile.Read(ref _segments);
+                for (int i = FindIndex(segments, from); i < segments.Length && segments[i].StartPosition < chunkEnd; i++)
                 {
-                    try
+                    var seg = segments[i];
+                    long start = Math.Max(from, seg.StartPosition) - seg.StartPosition;
+                    long end = Math.Min(chunkEnd, seg.EndPosition) - seg.StartPosition;
+                    if (end > start && seg.TryRetain())
                     {
-                        seg.File.Flush(start, end - start);
-                    }
-                    finally
-                    {
-                        seg.Release();
+                        try
+                        {
+                            seg.File.Flush(start, end - start);
+                        }
+                        finally
+                        {
+                            seg.Release();
+                        }
                     }
                 }
+
+                Volatile.Write(ref _flushed, chunkEnd);
+                from = chunkEnd;
             }
 
-            Volatile.Write(ref _flushed, target);
-            return target;
+            return Math.Max(from, _flushed);
         }
     }
 

@@ -65,7 +65,7 @@ internal sealed class AsyncFlushPolicy : FlushPolicy
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(interval, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThan(dirtyPages, 1);
         Interval = interval;
-        DirtyBytes = dirtyPages * Environment.SystemPageSize;
+        DirtyBytes = (long)dirtyPages * Environment.SystemPageSize;
     }
 
     public TimeSpan Interval { get; }

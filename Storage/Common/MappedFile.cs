@@ -132,13 +132,19 @@ public sealed unsafe class MappedFile : IDisposable
     }
 
     /// <summary>
-    /// Faults the pages of the mapping in as writable (MADV_POPULATE_WRITE) so the first append
-    /// into each page does not take a page fault. Called off the append path when a segment is
-    /// prepared ahead. Falls back to a read-ahead hint on kernels without POPULATE_WRITE.
+    /// Maps the file's pages in ahead of the writer (MADV_POPULATE_READ), so appends into a fresh
+    /// segment take at most a cheap write-protect fault instead of a full page fault. Read, not
+    /// write: a write populate would mark every page dirty and the kernel would write the whole
+    /// segment of zeros to disk (and msync it again on close). Falls back to a read-ahead hint.
     /// </summary>
     public void Prefault()
     {
-        if (Native.madvise(_base, (nuint)Size, Native.MADV_POPULATE_WRITE) != 0)
+        if (_base is null)
+        {
+            return;
+        }
+
+        if (Native.madvise(_base, (nuint)Size, Native.MADV_POPULATE_READ) != 0)
         {
             _ = Native.madvise(_base, (nuint)Size, Native.MADV_WILLNEED);
         }

@@ -11,7 +11,8 @@ internal static unsafe partial class Native
 {
     public const int MS_SYNC = 4;
     public const int MADV_WILLNEED = 3;
-    public const int MADV_POPULATE_WRITE = 23; // Linux 5.14+; EINVAL on older kernels.
+    public const int MADV_POPULATE_READ = 22;  // Linux 5.14+; EINVAL on older kernels.
+    public const int MADV_POPULATE_WRITE = 23;
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int msync(void* addr, nuint length, int flags);
