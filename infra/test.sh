@@ -18,6 +18,9 @@ fi
 need_apt=()
 command -v kcat >/dev/null 2>&1 || need_apt+=(kcat)
 command -v strace >/dev/null 2>&1 || need_apt+=(strace)
+# kafkajs runs on Node; Debian's nodejs + npm when the machine has none.
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     log "installing ${need_apt[*]} (apt-get)"

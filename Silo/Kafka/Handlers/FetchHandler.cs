@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging;
 using OrleansMQ.Silo.Kafka.Network;
 using OrleansMQ.Silo.Kafka.Protocol;
 using OrleansMQ.Storage.CommitLog;
@@ -15,17 +14,15 @@ namespace OrleansMQ.Silo.Kafka.Handlers;
 /// returned even when larger (Kafka's rule, so a consumer never stalls on a big batch).
 /// Fetch sessions (KIP-227) are declined (session id 0): every fetch is a full fetch.
 /// </summary>
-internal sealed partial class FetchHandler
+internal sealed class FetchHandler
 {
     private static readonly Action<object?> ReleaseSegment = static s => ((Segment)s!).Release();
 
     private readonly BrokerContext _broker;
-    private readonly ILogger _logger;
 
     public FetchHandler(BrokerContext broker)
     {
         _broker = broker;
-        _logger = broker.LoggerFactory.CreateLogger<FetchHandler>();
     }
 
     public async ValueTask HandleAsync(RequestHeader header, FetchRequest request, KafkaResponse response, CancellationToken cancellationToken)
@@ -72,7 +69,7 @@ internal sealed partial class FetchHandler
                 }
             }
 
-            Write(header, request, plan, response);
+            Write(header, plan, response);
         }
         catch
         {
@@ -137,7 +134,7 @@ internal sealed partial class FetchHandler
         return total;
     }
 
-    private static void Write(RequestHeader header, FetchRequest request, List<PartitionRead> plan, KafkaResponse response)
+    private static void Write(RequestHeader header, List<PartitionRead> plan, KafkaResponse response)
     {
         var fetch = new FetchResponseWriter(response, header.ApiVersion);
         fetch.WriteResponseHeader(header.CorrelationId);
@@ -162,7 +159,6 @@ internal sealed partial class FetchHandler
         }
 
         fetch.End();
-        _ = request;
     }
 
     private static void ReleaseAll(List<PartitionRead> plan)
