@@ -6,7 +6,9 @@ namespace OrleansMQ.Silo.Grains;
 /// <summary>
 /// The silo's small grain host (the Orleans runtime cannot be restored here): activation on
 /// first call, exactly one activation per (type, key), one call at a time per activation in
-/// arrival order, idle deactivation. Calls go through <see cref="GrainRef{TGrain}.CallAsync{TResult}"/>.
+/// arrival order, one-shot timers that run on the grain's turn, idle deactivation. Calls go
+/// through <see cref="GrainRef{TGrain}.CallAsync{TResult}"/>. Every clock (idle, timers) is the
+/// injected <see cref="TimeProvider"/>, so tests drive it with a fake one.
 /// </summary>
 public sealed partial class GrainHost : IAsyncDisposable
 {
@@ -85,6 +87,11 @@ public sealed partial class GrainHost : IAsyncDisposable
 
             try
             {
+                if (activation.Grain is IGrainLifecycle { CanDeactivate: false })
+                {
+                    continue;
+                }
+
                 await activation.DeactivateAsync().ConfigureAwait(false);
                 _activations.TryRemove(new KeyValuePair<(Type, string), Activation>(key, activation));
             }
@@ -123,11 +130,79 @@ public sealed partial class GrainHost : IAsyncDisposable
         _activations.Clear();
     }
 
+    private async Task RunTimerAsync(Activation activation, GrainTimer timer)
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+
+        await activation.Turn.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (activation.Deactivated || activation.Grain is null || timer.IsDisposed)
+            {
+                return;
+            }
+
+            activation.LastUsed = _time.GetTimestamp();
+            await timer.Callback().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // A timer has no caller to report to: log it and keep the grain serving.
+            LogTimerFailed(_logger, ex, activation.TypeName, activation.Key);
+        }
+        finally
+        {
+            activation.Turn.Release();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A timer of grain {Type}/{Key} failed")]
+    private static partial void LogTimerFailed(ILogger logger, Exception ex, string type, string key);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Deactivating grain {Type}/{Key} failed")]
     private static partial void LogDeactivationFailed(ILogger logger, Exception ex, string type, string key);
 
+    /// <summary>A one-shot timer whose callback runs on its activation's turn.</summary>
+    internal sealed class GrainTimer : IDisposable
+    {
+        private readonly ITimer _timer;
+        private int _state; // 0 armed, 1 fired, 2 disposed
+
+        public GrainTimer(GrainHost host, Activation activation, Func<Task> callback, TimeSpan dueTime)
+        {
+            Callback = callback;
+            _timer = host._time.CreateTimer(
+                static s =>
+                {
+                    var (t, h, a) = ((GrainTimer, GrainHost, Activation))s!;
+                    if (Interlocked.CompareExchange(ref t._state, 1, 0) == 0)
+                    {
+                        _ = h.RunTimerAsync(a, t);
+                    }
+                },
+                (this, host, activation),
+                dueTime < TimeSpan.Zero ? TimeSpan.Zero : dueTime,
+                Timeout.InfiniteTimeSpan);
+        }
+
+        public Func<Task> Callback { get; }
+
+        public bool IsDisposed => Volatile.Read(ref _state) == 2;
+
+        public bool IsDone => Volatile.Read(ref _state) != 0;
+
+        public void Dispose()
+        {
+            Volatile.Write(ref _state, 2);
+            _timer.Dispose();
+        }
+    }
+
     /// <summary>One grain instance and its turn: a FIFO semaphore admits one call at a time.</summary>
-    private sealed class Activation
+    internal sealed class Activation
     {
         private readonly GrainHost _host;
         private readonly Type _type;
@@ -140,6 +215,10 @@ public sealed partial class GrainHost : IAsyncDisposable
             _key = key;
             LastUsed = host._time.GetTimestamp();
         }
+
+        public string TypeName => _type.Name;
+
+        public string Key => _key;
 
         public SemaphoreSlim Turn { get; } = new(1, 1);
 
@@ -158,7 +237,8 @@ public sealed partial class GrainHost : IAsyncDisposable
                 throw new InvalidOperationException($"{_type.Name} is not a Grain<TState>.");
             }
 
-            await lifecycle.ActivateAsync(_type.Name, _key, _host._store, cancellationToken).ConfigureAwait(false);
+            var context = new GrainActivationContext(_type.Name, _key, _host._store, _host._time, (callback, due) => new GrainTimer(_host, this, callback, due));
+            await lifecycle.ActivateAsync(context, cancellationToken).ConfigureAwait(false);
             Grain = grain;
         }
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Silo.Grains;
+using OrleansMQ.Silo.Groups;
 using OrleansMQ.Silo.Kafka.Handlers;
 using OrleansMQ.Silo.Kafka.Network;
 using OrleansMQ.Silo.Producers;
@@ -9,8 +10,8 @@ using OrleansMQ.Silo.Topics;
 namespace OrleansMQ.Silo.Hosting;
 
 /// <summary>
-/// The broker: grain host, topic catalog (loaded from the topic grains' state), producer ids and
-/// the Kafka listener. Starts after storage is recovered; stops before it (hosted services stop in
+/// The broker: grain host, topic catalog (loaded from the topic grains' state), group coordinator,
+/// producer ids and the Kafka listener. Starts after storage is recovered; stops before it (hosted services stop in
 /// reverse order): stop accepting, answer the requests already read, then storage flushes and
 /// writes its clean-shutdown marker.
 /// </summary>
@@ -18,15 +19,18 @@ public sealed partial class KafkaServerHostedService : IHostedService, IAsyncDis
 {
     private readonly StorageHostedService _storage;
     private readonly BrokerSettings _settings;
+    private readonly GroupSettings _groupSettings;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly IServiceProvider _services;
     private GrainHost? _grains;
     private KafkaListener? _listener;
     private ProducerIdAllocator? _producerIds;
+    private GroupService? _groups;
 
-    public KafkaServerHostedService(StorageHostedService storage, BrokerSettings settings, ILoggerFactory loggerFactory, IServiceProvider services)
+    public KafkaServerHostedService(StorageHostedService storage, BrokerSettings settings, GroupSettings groupSettings, ILoggerFactory loggerFactory, IServiceProvider services)
     {
+        _groupSettings = groupSettings;
         _storage = storage;
         _settings = settings;
         _loggerFactory = loggerFactory;
@@ -41,18 +45,27 @@ public sealed partial class KafkaServerHostedService : IHostedService, IAsyncDis
 
     public BrokerContext Broker { get; private set; } = null!;
 
+    public GroupService Groups => _groups ?? throw new InvalidOperationException("The broker has not started.");
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var engine = _storage.Engine;
         var store = new FileGrainStateStore(Path.Combine(engine.Options.DataDirectory, "grains"));
         var catalog = new TopicCatalog(engine);
-        _grains = new GrainHost(store, new GrainServices(_services, catalog), _loggerFactory.CreateLogger<GrainHost>());
+        var offsets = new OffsetStore(engine, Path.Combine(engine.Options.DataDirectory, "groups", "offsets.snapshot"), _loggerFactory.CreateLogger<OffsetStore>());
+        var directory = new GroupDirectory();
+        _grains = new GrainHost(store, new GrainServices(_services, catalog, offsets, _groupSettings, directory), _loggerFactory.CreateLogger<GrainHost>());
         var topics = new TopicService(_grains, catalog, _settings.AutoCreateTopics, _settings.DefaultPartitions);
         await topics.LoadAsync(cancellationToken).ConfigureAwait(false);
         _producerIds = new ProducerIdAllocator(store);
         string clusterId = await ClusterIdAsync(store, cancellationToken).ConfigureAwait(false);
 
-        Broker = new BrokerContext(engine, topics, _producerIds, _settings, clusterId, _loggerFactory);
+        // Groups load in the background: the listener opens at once and group calls answer
+        // COORDINATOR_LOAD_IN_PROGRESS (clients retry) until the offsets partition is replayed.
+        _groups = new GroupService(_grains, offsets, directory, _groupSettings, engine, _loggerFactory.CreateLogger<GroupService>());
+        _groups.Start();
+
+        Broker = new BrokerContext(engine, topics, _groups, _producerIds, _settings, clusterId, _loggerFactory);
         _listener = new KafkaListener(_settings.ToListenerOptions(), new KafkaRequestProcessor(Broker), _loggerFactory.CreateLogger<KafkaListener>());
         await _listener.StartAsync(cancellationToken).ConfigureAwait(false);
         Broker.AdvertisedPort = _settings.AdvertisedPort ?? _listener.Port;
@@ -61,6 +74,12 @@ public sealed partial class KafkaServerHostedService : IHostedService, IAsyncDis
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (_groups is not null)
+        {
+            // First: waiting JoinGroup/SyncGroup calls are answered, so the listener's drain is quick.
+            await _groups.StopAsync().ConfigureAwait(false);
+        }
+
         if (_listener is not null)
         {
             await _listener.StopAsync(cancellationToken).ConfigureAwait(false);
@@ -74,6 +93,11 @@ public sealed partial class KafkaServerHostedService : IHostedService, IAsyncDis
 
     public async ValueTask DisposeAsync()
     {
+        if (_groups is not null)
+        {
+            await _groups.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_listener is not null)
         {
             await _listener.DisposeAsync().ConfigureAwait(false);
@@ -109,9 +133,11 @@ public sealed partial class KafkaServerHostedService : IHostedService, IAsyncDis
     }
 
     /// <summary>Resolves grain classes with their dependencies.</summary>
-    private sealed class GrainServices(IServiceProvider inner, TopicCatalog catalog) : IServiceProvider
+    private sealed class GrainServices(IServiceProvider inner, TopicCatalog catalog, OffsetStore offsets, GroupSettings groupSettings, GroupDirectory directory) : IServiceProvider
     {
         public object? GetService(Type serviceType) =>
-            serviceType == typeof(TopicGrain) ? new TopicGrain(catalog) : inner.GetService(serviceType);
+            serviceType == typeof(TopicGrain) ? new TopicGrain(catalog)
+            : serviceType == typeof(ConsumerGroupGrain) ? new ConsumerGroupGrain(offsets, groupSettings, directory)
+            : inner.GetService(serviceType);
     }
 }

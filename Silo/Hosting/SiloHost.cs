@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using OrleansMQ.Silo.Groups;
 
 namespace OrleansMQ.Silo.Hosting;
 
@@ -35,13 +36,45 @@ public static class SiloHost
         var broker = new BrokerSettings();
         builder.Configuration.GetSection("OrleansMQ:Broker").Bind(broker);
         broker.Validate();
+        var groups = new GroupSettings();
+        builder.Configuration.GetSection("OrleansMQ:Groups").Bind(groups);
+        ValidateGroups(groups);
 
         builder.Services.AddSingleton(storage.ToOptions());
         builder.Services.AddSingleton(broker);
+        builder.Services.AddSingleton(groups);
         builder.Services.AddSingleton<StorageHostedService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<StorageHostedService>());
         builder.Services.AddSingleton<KafkaServerHostedService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<KafkaServerHostedService>());
         return builder.Build();
+    }
+
+    private static void ValidateGroups(GroupSettings g)
+    {
+        if (g.MinSessionTimeoutMs < 1 || g.MaxSessionTimeoutMs < g.MinSessionTimeoutMs)
+        {
+            throw new ArgumentException($"OrleansMQ:Groups:MinSessionTimeoutMs must be >= 1 and <= MaxSessionTimeoutMs; got {g.MinSessionTimeoutMs} and {g.MaxSessionTimeoutMs}.");
+        }
+
+        if (g.InitialRebalanceDelayMs < 0)
+        {
+            throw new ArgumentException($"OrleansMQ:Groups:InitialRebalanceDelayMs must be >= 0; got {g.InitialRebalanceDelayMs}.");
+        }
+
+        if (g.MaxSize < 1)
+        {
+            throw new ArgumentException($"OrleansMQ:Groups:MaxSize must be >= 1; got {g.MaxSize}.");
+        }
+
+        if (g.OffsetsRetentionMinutes < 1 || g.OffsetsRetentionCheckIntervalMs < 1 || g.OffsetsSnapshotIntervalMs < 1)
+        {
+            throw new ArgumentException("OrleansMQ:Groups:OffsetsRetentionMinutes, OffsetsRetentionCheckIntervalMs and OffsetsSnapshotIntervalMs must be >= 1.");
+        }
+
+        if (g.OffsetMetadataMaxBytes < 0)
+        {
+            throw new ArgumentException($"OrleansMQ:Groups:OffsetMetadataMaxBytes must be >= 0; got {g.OffsetMetadataMaxBytes}.");
+        }
     }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using OrleansMQ.Silo.Groups;
 using OrleansMQ.Silo.Hosting;
 using OrleansMQ.Silo.Kafka.Protocol;
 using OrleansMQ.Silo.Producers;
@@ -9,13 +10,14 @@ using OrleansMQ.Storage.Engine;
 
 namespace OrleansMQ.Silo.Kafka.Handlers;
 
-/// <summary>Everything a request handler reaches: storage, topics, producer ids, broker identity.</summary>
+/// <summary>Everything a request handler reaches: storage, topics, groups, producer ids, broker identity.</summary>
 public sealed class BrokerContext
 {
     private readonly ConcurrentDictionary<int, ProducerStateTable> _producerStates = new();
 
-    public BrokerContext(StorageEngine storage, TopicService topics, ProducerIdAllocator producerIds, BrokerSettings settings, string clusterId, ILoggerFactory loggerFactory, TimeProvider? time = null)
+    public BrokerContext(StorageEngine storage, TopicService topics, GroupService groups, ProducerIdAllocator producerIds, BrokerSettings settings, string clusterId, ILoggerFactory loggerFactory, TimeProvider? time = null)
     {
+        Groups = groups;
         Storage = storage;
         Topics = topics;
         ProducerIds = producerIds;
@@ -28,6 +30,8 @@ public sealed class BrokerContext
     public StorageEngine Storage { get; }
 
     public TopicService Topics { get; }
+
+    public GroupService Groups { get; }
 
     public ProducerIdAllocator ProducerIds { get; }
 

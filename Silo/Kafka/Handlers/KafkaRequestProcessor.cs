@@ -18,6 +18,7 @@ public sealed partial class KafkaRequestProcessor : IKafkaRequestProcessor
     private readonly ProduceHandler _produce;
     private readonly FetchHandler _fetch;
     private readonly AdminHandlers _admin;
+    private readonly GroupHandlers _groups;
 
     public KafkaRequestProcessor(BrokerContext broker)
     {
@@ -26,6 +27,7 @@ public sealed partial class KafkaRequestProcessor : IKafkaRequestProcessor
         _produce = new ProduceHandler(broker);
         _fetch = new FetchHandler(broker);
         _admin = new AdminHandlers(broker);
+        _groups = new GroupHandlers(broker);
     }
 
     public ValueTask ProcessAsync(ConnectionContext connection, ReadOnlyMemory<byte> frame, KafkaResponse response, CancellationToken cancellationToken)
@@ -67,6 +69,16 @@ public sealed partial class KafkaRequestProcessor : IKafkaRequestProcessor
                 ApiKey.CreatePartitions => _admin.CreatePartitionsAsync(header, CreatePartitionsRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
                 ApiKey.DescribeConfigs => Respond(response, header, _admin.DescribeConfigs(DescribeConfigsRequest.Read(ref reader, header.ApiVersion))),
                 ApiKey.InitProducerId => _admin.InitProducerIdAsync(header, InitProducerIdRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
+                ApiKey.OffsetCommit => _groups.OffsetCommitAsync(header, OffsetCommitRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
+                ApiKey.OffsetFetch => _groups.OffsetFetchAsync(header, OffsetFetchRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
+                ApiKey.JoinGroup => _groups.JoinGroupAsync(connection, header, JoinGroupRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
+                ApiKey.Heartbeat => _groups.HeartbeatAsync(header, HeartbeatRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
+                ApiKey.LeaveGroup => _groups.LeaveGroupAsync(header, LeaveGroupRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
+                ApiKey.SyncGroup => _groups.SyncGroupAsync(header, SyncGroupRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
+                ApiKey.DescribeGroups => _groups.DescribeGroupsAsync(header, DescribeGroupsRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
+                ApiKey.ListGroups => Respond(response, header, _groups.ListGroups(ListGroupsRequest.Read(ref reader, header.ApiVersion))),
+                ApiKey.DeleteGroups => _groups.DeleteGroupsAsync(header, DeleteGroupsRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
+                ApiKey.OffsetDelete => _groups.OffsetDeleteAsync(header, OffsetDeleteRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
                 ApiKey.FindCoordinator => Respond(response, header, FindCoordinator(FindCoordinatorRequest.Read(ref reader, header.ApiVersion))),
                 // No SASL mechanism is enabled yet (security comes later): say so in the Kafka way.
                 ApiKey.SaslHandshake => Respond(response, header, new SaslHandshakeResponse { ErrorCode = ErrorCode.UnsupportedSaslMechanism, Mechanisms = [] }),

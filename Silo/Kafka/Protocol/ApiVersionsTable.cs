@@ -19,7 +19,15 @@ public static class ApiVersionsTable
         new(ApiKey.Fetch, 4, 12, 12),
         new(ApiKey.ListOffsets, 0, 6, 6),
         new(ApiKey.Metadata, 0, 9, 9),
+        new(ApiKey.OffsetCommit, 0, 8, 8),
+        new(ApiKey.OffsetFetch, 0, 7, 6),
         new(ApiKey.FindCoordinator, 0, 3, 3),
+        new(ApiKey.JoinGroup, 0, 7, 6),
+        new(ApiKey.Heartbeat, 0, 4, 4),
+        new(ApiKey.LeaveGroup, 0, 5, 4),
+        new(ApiKey.SyncGroup, 0, 5, 4),
+        new(ApiKey.DescribeGroups, 0, 5, 5),
+        new(ApiKey.ListGroups, 0, 4, 3),
         new(ApiKey.SaslHandshake, 0, 1, ApiVersionRange.NeverFlexible),
         new(ApiKey.ApiVersions, 0, 3, 3),
         new(ApiKey.CreateTopics, 0, 5, 5),
@@ -28,6 +36,8 @@ public static class ApiVersionsTable
         new(ApiKey.DescribeConfigs, 0, 4, 4),
         new(ApiKey.SaslAuthenticate, 0, 1, 2),
         new(ApiKey.CreatePartitions, 0, 2, 2),
+        new(ApiKey.DeleteGroups, 0, 2, 2),
+        new(ApiKey.OffsetDelete, 0, 0, ApiVersionRange.NeverFlexible),
     ];
 
     /// <summary>
@@ -36,19 +46,9 @@ public static class ApiVersionsTable
     /// </summary>
     private static readonly (ApiKey Key, short FirstFlexible)[] KnownFlexibleBoundaries =
     [
-        (ApiKey.OffsetCommit, 8),
-        (ApiKey.OffsetFetch, 6),
-        (ApiKey.JoinGroup, 6),
-        (ApiKey.Heartbeat, 4),
-        (ApiKey.LeaveGroup, 4),
-        (ApiKey.SyncGroup, 4),
-        (ApiKey.DescribeGroups, 5),
-        (ApiKey.ListGroups, 3),
         (ApiKey.DeleteRecords, 2),
         (ApiKey.AlterConfigs, 2),
-        (ApiKey.DeleteGroups, 2),
         (ApiKey.IncrementalAlterConfigs, 1),
-        (ApiKey.OffsetDelete, ApiVersionRange.NeverFlexible),
     ];
 
     /// <summary>Every API this broker answers, by ascending key: the ApiVersions answer.</summary>

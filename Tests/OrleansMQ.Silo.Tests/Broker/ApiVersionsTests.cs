@@ -38,6 +38,15 @@ public sealed class ApiVersionsTests(SiloFixture fixture) : IClassFixture<SiloFi
     [InlineData(ApiKey.SaslHandshake, 0)]
     [InlineData(ApiKey.SaslHandshake, 1)]
     [InlineData(ApiKey.ApiVersions, 3)]
+    [InlineData(ApiKey.OffsetCommit, 7)]
+    [InlineData(ApiKey.OffsetFetch, 7)]
+    [InlineData(ApiKey.JoinGroup, 5)]
+    [InlineData(ApiKey.Heartbeat, 3)]
+    [InlineData(ApiKey.LeaveGroup, 1)]
+    [InlineData(ApiKey.SyncGroup, 3)]
+    [InlineData(ApiKey.DescribeGroups, 4)]
+    [InlineData(ApiKey.ListGroups, 4)]
+    [InlineData(ApiKey.DeleteGroups, 1)]
     public async Task Covers_the_versions_librdkafka_uses(ApiKey api, short version)
     {
         using var client = await Silo.ConnectAsync();

@@ -157,12 +157,20 @@ public sealed class GoldenBytesTests
         byte[] expected = CodecTestKit.Hex(
             "00000009" +          // response header v0: correlation id only
             "0023" +              // error_code 35 UNSUPPORTED_VERSION
-            "0000000D" +          // 13 APIs (classic int32 array: v0 body)
+            "00000017" +          // 23 APIs (classic int32 array: v0 body)
             "0000 0003 0009" +    // Produce 3-9
             "0001 0004 000C" +    // Fetch 4-12
             "0002 0000 0006" +    // ListOffsets 0-6
             "0003 0000 0009" +    // Metadata 0-9
+            "0008 0000 0008" +    // OffsetCommit 0-8
+            "0009 0000 0007" +    // OffsetFetch 0-7
             "000A 0000 0003" +    // FindCoordinator 0-3
+            "000B 0000 0007" +    // JoinGroup 0-7
+            "000C 0000 0004" +    // Heartbeat 0-4
+            "000D 0000 0005" +    // LeaveGroup 0-5
+            "000E 0000 0005" +    // SyncGroup 0-5
+            "000F 0000 0005" +    // DescribeGroups 0-5
+            "0010 0000 0004" +    // ListGroups 0-4
             "0011 0000 0001" +    // SaslHandshake 0-1
             "0012 0000 0003" +    // ApiVersions 0-3
             "0013 0000 0005" +    // CreateTopics 0-5
@@ -170,7 +178,9 @@ public sealed class GoldenBytesTests
             "0016 0000 0002" +    // InitProducerId 0-2
             "0020 0000 0004" +    // DescribeConfigs 0-4
             "0024 0000 0001" +    // SaslAuthenticate 0-1
-            "0025 0000 0002");    // CreatePartitions 0-2
+            "0025 0000 0002" +    // CreatePartitions 0-2
+            "002A 0000 0002" +    // DeleteGroups 0-2
+            "002F 0000 0000");    // OffsetDelete 0
         Assert.Equal(expected, output.WrittenSpan.ToArray());
     }
 
@@ -270,6 +280,300 @@ public sealed class GoldenBytesTests
 
         byte[] v3 = CodecTestKit.Hex("03 6731 00 00"); // key "g1", key_type 0, tags
         Assert.Equal("g1", CodecTestKit.Decode<FindCoordinatorRequest>(v3, 3).Key);
+    }
+
+    [Fact]
+    public void JoinGroup_v5_request_with_a_group_instance_id()
+    {
+        byte[] frame = CodecTestKit.Hex(
+            "000B 0005 0000000B 0001 63" +   // JoinGroup v5, correlation 11, client_id "c" (header v1)
+            "0002 6731" +                    // group_id "g1"
+            "00002710" +                     // session_timeout_ms 10000
+            "000493E0" +                     // rebalance_timeout_ms 300000 (v1+)
+            "0002 6D31" +                    // member_id "m1"
+            "0002 6931" +                    // group_instance_id "i1" (v5+, nullable)
+            "0008 636F6E73756D6572" +        // protocol_type "consumer"
+            "00000001" +                     // protocols: 1
+            "0005 72616E6765" +              //   name "range"
+            "00000003 010203");              //   metadata: 3 bytes
+
+        var reader = new KafkaReader(frame);
+        var header = RequestHeader.Read(ref reader);
+        Assert.Equal(new RequestHeader(ApiKey.JoinGroup, 5, 11, "c"), header);
+        var body = JoinGroupRequest.Read(ref reader, 5);
+        Assert.True(reader.IsAtEnd);
+        Assert.Equal(("g1", 10_000, 300_000, "m1", "i1", "consumer"), (body.GroupId, body.SessionTimeoutMs, body.RebalanceTimeoutMs, body.MemberId, body.GroupInstanceId, body.ProtocolType));
+        var protocol = Assert.Single(body.Protocols);
+        Assert.Equal("range", protocol.Name);
+        Assert.Equal(new byte[] { 1, 2, 3 }, protocol.Metadata.ToArray());
+        Assert.Equal(frame, Frame(header, body));
+    }
+
+    [Fact]
+    public void JoinGroup_v0_response()
+    {
+        byte[] bytes = CodecTestKit.Hex(
+            "0000" +                 // error_code (no throttle_time_ms before v2)
+            "00000001" +             // generation_id 1
+            "0005 72616E6765" +      // protocol_name "range" (no protocol_type before v7)
+            "0002 6D31" +            // leader "m1"
+            "0002 6D31" +            // member_id "m1"
+            "00000001" +             // members: 1
+            "0002 6D31" +            //   member_id "m1" (no group_instance_id before v5)
+            "00000002 AABB");        //   metadata: 2 bytes
+
+        var response = CodecTestKit.Decode<JoinGroupResponse>(bytes, 0);
+        Assert.Equal((1, "range", "m1", "m1"), (response.GenerationId, response.ProtocolName, response.Leader, response.MemberId));
+        var member = Assert.Single(response.Members);
+        Assert.Null(member.GroupInstanceId);
+        Assert.Equal(new byte[] { 0xAA, 0xBB }, member.Metadata.ToArray());
+        Assert.Equal(bytes, CodecTestKit.Encode(response, 0));
+
+        // protocol_name is a plain STRING before v7: a null name (a failed join) goes out as "".
+        var failed = new JoinGroupResponse { ErrorCode = ErrorCode.UnknownMemberId, ProtocolName = null };
+        Assert.Equal(CodecTestKit.Hex("0019 FFFFFFFF 0000 0000 0000 00000000"), CodecTestKit.Encode(failed, 0));
+
+        // From v7 both protocol_type and protocol_name are nullable (compact null = 0).
+        Assert.Equal(CodecTestKit.Hex("00000000 0019 FFFFFFFF 00 00 01 01 01 00"), CodecTestKit.Encode(failed, 7));
+    }
+
+    [Fact]
+    public void SyncGroup_v3_request()
+    {
+        byte[] bytes = CodecTestKit.Hex(
+            "0002 6731" +            // group_id "g1"
+            "00000001" +             // generation_id 1
+            "0002 6D31" +            // member_id "m1"
+            "FFFF" +                 // group_instance_id null (v3+)
+            "00000001" +             // assignments: 1
+            "0002 6D31" +            //   member_id "m1"
+            "00000002 CAFE");        //   assignment: 2 bytes
+
+        var request = CodecTestKit.Decode<SyncGroupRequest>(bytes, 3);
+        Assert.Equal(("g1", 1, "m1"), (request.GroupId, request.GenerationId, request.MemberId));
+        Assert.Null(request.GroupInstanceId);
+        var assignment = Assert.Single(request.Assignments);
+        Assert.Equal("m1", assignment.MemberId);
+        Assert.Equal(new byte[] { 0xCA, 0xFE }, assignment.AssignmentBytes.ToArray());
+        Assert.Equal(bytes, CodecTestKit.Encode(request, 3));
+    }
+
+    [Fact]
+    public void Heartbeat_v4_request_is_flexible()
+    {
+        byte[] frame = CodecTestKit.Hex(
+            "000C 0004 00000005 0001 63 00" + // Heartbeat v4, correlation 5, client_id "c", header tags (header v2)
+            "03 6731" +                       // group_id "g1" (compact: length+1)
+            "00000002" +                      // generation_id 2
+            "03 6D31" +                       // member_id "m1"
+            "00" +                            // group_instance_id null (compact)
+            "00");                            // tags
+
+        var reader = new KafkaReader(frame);
+        var header = RequestHeader.Read(ref reader);
+        Assert.Equal(2, header.HeaderVersion);
+        var body = HeartbeatRequest.Read(ref reader, 4);
+        Assert.True(reader.IsAtEnd);
+        Assert.Equal(("g1", 2, "m1"), (body.GroupId, body.GenerationId, body.MemberId));
+        Assert.Null(body.GroupInstanceId);
+        Assert.Equal(frame, Frame(header, body));
+    }
+
+    [Fact]
+    public void LeaveGroup_v3_request_is_a_batch()
+    {
+        byte[] bytes = CodecTestKit.Hex(
+            "0002 6731" +            // group_id "g1" (no single member_id from v3)
+            "00000002" +             // members: 2
+            "0002 6D31 FFFF" +       //   member_id "m1", group_instance_id null
+            "0000 0002 6932");       //   member_id "", group_instance_id "i2"
+
+        var request = CodecTestKit.Decode<LeaveGroupRequest>(bytes, 3);
+        Assert.Equal("g1", request.GroupId);
+        Assert.Equal(2, request.Members.Count);
+        Assert.Equal(("m1", (string?)null), (request.Members[0].MemberId, request.Members[0].GroupInstanceId));
+        Assert.Equal(("", "i2"), (request.Members[1].MemberId, request.Members[1].GroupInstanceId));
+        Assert.Equal(bytes, CodecTestKit.Encode(request, 3));
+    }
+
+    [Fact]
+    public void OffsetCommit_v7_request()
+    {
+        byte[] bytes = CodecTestKit.Hex(
+            "0002 6731" +            // group_id "g1"
+            "00000003" +             // generation_id 3 (v1+)
+            "0002 6D31" +            // member_id "m1" (v1+)
+            "0002 6931" +            // group_instance_id "i1" (v7+; no retention_time_ms after v4)
+            "00000001 0001 74" +     // topics: 1, name "t"
+            "00000001" +             //   partitions: 1
+            "00000000" +             //     partition_index 0
+            "000000000000002A" +     //     committed_offset 42
+            "00000001" +             //     committed_leader_epoch 1 (v6+)
+            "FFFF");                 //     committed_metadata null
+
+        var request = CodecTestKit.Decode<OffsetCommitRequest>(bytes, 7);
+        Assert.Equal(("g1", 3, "m1", "i1", -1L), (request.GroupId, request.GenerationId, request.MemberId, request.GroupInstanceId, request.RetentionTimeMs));
+        var partition = Assert.Single(Assert.Single(request.Topics).Partitions);
+        Assert.Equal((0, 42L, 1, -1L), (partition.PartitionIndex, partition.CommittedOffset, partition.CommittedLeaderEpoch, partition.CommitTimestamp));
+        Assert.Null(partition.CommittedMetadata);
+        Assert.Equal(bytes, CodecTestKit.Encode(request, 7));
+    }
+
+    [Fact]
+    public void OffsetFetch_v6_request_and_response_are_flexible()
+    {
+        byte[] request = CodecTestKit.Hex(
+            "03 6731" +                      // group_id "g1"
+            "02" +                           // topics: 1 (compact: N+1)
+            "02 74" +                        //   name "t"
+            "03 00000000 00000001" +         //   partition_indexes [0, 1]
+            "00" +                           //   topic tags
+            "00");                           // tags (require_stable only from v7)
+
+        var read = CodecTestKit.Decode<OffsetFetchRequest>(request, 6);
+        Assert.Equal("g1", read.GroupId);
+        var topic = Assert.Single(read.Topics!);
+        Assert.Equal("t", topic.Name);
+        Assert.Equal([0, 1], topic.PartitionIndexes);
+        Assert.Equal(request, CodecTestKit.Encode(read, 6));
+
+        // A null topics array (compact 0) asks for every committed offset of the group.
+        byte[] all = CodecTestKit.Hex("03 6731 00 00");
+        Assert.Null(CodecTestKit.Decode<OffsetFetchRequest>(all, 6).Topics);
+        Assert.Equal(all, CodecTestKit.Encode(new OffsetFetchRequest { GroupId = "g1", Topics = null }, 6));
+
+        byte[] response = CodecTestKit.Hex(
+            "00000000" +                     // throttle_time_ms
+            "02" +                           // topics: 1
+            "02 74" +                        //   name "t"
+            "03" +                           //   partitions: 2
+            "00000000" +                     //     partition_index 0
+            "000000000000002A" +             //     committed_offset 42
+            "00000004" +                     //     committed_leader_epoch 4 (v5+)
+            "03 6D64" +                      //     metadata "md"
+            "0000 00" +                      //     error_code, partition tags
+            "00000001" +                     //     partition_index 1
+            "FFFFFFFFFFFFFFFF" +             //     committed_offset -1 (none)
+            "FFFFFFFF" +                     //     committed_leader_epoch -1
+            "00" +                           //     metadata null
+            "0000 00" +                      //     error_code, partition tags
+            "00" +                           //   topic tags
+            "0000" +                         // error_code (v2+)
+            "00");                           // tags
+
+        var fetched = CodecTestKit.Decode<OffsetFetchResponse>(response, 6);
+        var partitions = Assert.Single(fetched.Topics).Partitions;
+        Assert.Equal((42L, 4, "md"), (partitions[0].CommittedOffset, partitions[0].CommittedLeaderEpoch, partitions[0].Metadata));
+        Assert.Equal((-1L, -1, (string?)null), (partitions[1].CommittedOffset, partitions[1].CommittedLeaderEpoch, partitions[1].Metadata));
+        Assert.Equal(response, CodecTestKit.Encode(fetched, 6));
+    }
+
+    [Fact]
+    public void OffsetFetch_v1_request_cannot_ask_for_all_topics()
+    {
+        byte[] bytes = CodecTestKit.Hex(
+            "0002 6731" +                    // group_id "g1"
+            "00000001" +                     // topics: 1
+            "0001 74" +                      //   name "t"
+            "00000001 00000002");            //   partition_indexes [2]
+
+        var request = CodecTestKit.Decode<OffsetFetchRequest>(bytes, 1);
+        Assert.Equal([2], Assert.Single(request.Topics!).PartitionIndexes);
+        Assert.Equal(bytes, CodecTestKit.Encode(request, 1));
+
+        // The array is nullable only from v2.
+        Assert.Throws<KafkaProtocolException>(() => CodecTestKit.Decode<OffsetFetchRequest>(CodecTestKit.Hex("0002 6731 FFFFFFFF"), 1));
+        Assert.Throws<ArgumentException>(() => CodecTestKit.Encode(new OffsetFetchRequest { GroupId = "g1", Topics = null }, 1));
+        Assert.Null(CodecTestKit.Decode<OffsetFetchRequest>(CodecTestKit.Hex("0002 6731 FFFFFFFF"), 2).Topics);
+    }
+
+    [Fact]
+    public void ListGroups_v3_response_is_flexible()
+    {
+        byte[] bytes = CodecTestKit.Hex(
+            "00000000" +                     // throttle_time_ms
+            "0000" +                         // error_code
+            "02" +                           // groups: 1
+            "03 6731" +                      //   group_id "g1"
+            "09 636F6E73756D6572" +          //   protocol_type "consumer" (no group_state before v4)
+            "00" +                           //   group tags
+            "00");                           // tags
+
+        var response = CodecTestKit.Decode<ListGroupsResponse>(bytes, 3);
+        var group = Assert.Single(response.Groups);
+        Assert.Equal(("g1", "consumer", ""), (group.GroupId, group.ProtocolType, group.GroupState));
+        Assert.Equal(bytes, CodecTestKit.Encode(response, 3));
+
+        // The v3 request is only its tagged fields; v0-v2 requests are empty.
+        Assert.Equal(CodecTestKit.Hex("00"), CodecTestKit.Encode(new ListGroupsRequest(), 3));
+        Assert.Empty(CodecTestKit.Encode(new ListGroupsRequest(), 2));
+    }
+
+    [Fact]
+    public void DescribeGroups_v5_response()
+    {
+        byte[] bytes = CodecTestKit.Hex(
+            "00000000" +                     // throttle_time_ms
+            "02" +                           // groups: 1
+            "0000" +                         //   error_code
+            "03 6731" +                      //   group_id "g1"
+            "07 537461626C65" +              //   group_state "Stable"
+            "09 636F6E73756D6572" +          //   protocol_type "consumer"
+            "06 72616E6765" +                //   protocol_data "range"
+            "02" +                           //   members: 1
+            "03 6D31" +                      //     member_id "m1"
+            "00" +                           //     group_instance_id null (v4+)
+            "02 63" +                        //     client_id "c"
+            "03 2F68" +                      //     client_host "/h"
+            "03 0102" +                      //     member_metadata: 2 bytes
+            "01" +                           //     member_assignment: empty
+            "00" +                           //     member tags
+            "80000000" +                     //   authorized_operations omitted (INT32 min, v3+)
+            "00" +                           //   group tags
+            "00");                           // tags
+
+        var response = CodecTestKit.Decode<DescribeGroupsResponse>(bytes, 5);
+        var group = Assert.Single(response.Groups);
+        Assert.Equal(("g1", "Stable", "consumer", "range"), (group.GroupId, group.GroupState, group.ProtocolType, group.ProtocolData));
+        Assert.Equal(DescribeGroupsResponse.AuthorizedOperationsOmitted, group.AuthorizedOperations);
+        var member = Assert.Single(group.Members);
+        Assert.Equal(("m1", (string?)null, "c", "/h"), (member.MemberId, member.GroupInstanceId, member.ClientId, member.ClientHost));
+        Assert.Equal(new byte[] { 1, 2 }, member.MemberMetadata.ToArray());
+        Assert.True(member.MemberAssignment.IsEmpty);
+        Assert.Equal(bytes, CodecTestKit.Encode(response, 5));
+    }
+
+    [Fact]
+    public void DeleteGroups_v2_request_is_flexible()
+    {
+        byte[] bytes = CodecTestKit.Hex(
+            "03" +                           // groups_names: 2 (compact: N+1)
+            "03 6731" +                      //   "g1"
+            "03 6732" +                      //   "g2"
+            "00");                           // tags
+
+        var request = CodecTestKit.Decode<DeleteGroupsRequest>(bytes, 2);
+        Assert.Equal(["g1", "g2"], request.GroupsNames);
+        Assert.Equal(bytes, CodecTestKit.Encode(request, 2));
+    }
+
+    [Fact]
+    public void OffsetDelete_v0_request()
+    {
+        byte[] bytes = CodecTestKit.Hex(
+            "0002 6731" +                    // group_id "g1"
+            "00000001" +                     // topics: 1
+            "0001 74" +                      //   name "t"
+            "00000002" +                     //   partitions: 2
+            "00000000" +                     //     partition_index 0
+            "00000003");                     //     partition_index 3
+
+        var request = CodecTestKit.Decode<OffsetDeleteRequest>(bytes, 0);
+        Assert.Equal("g1", request.GroupId);
+        var topic = Assert.Single(request.Topics);
+        Assert.Equal("t", topic.Name);
+        Assert.Equal([0, 3], topic.Partitions);
+        Assert.Equal(bytes, CodecTestKit.Encode(request, 0));
     }
 
     private static byte[] Frame<T>(RequestHeader header, T body)

@@ -59,7 +59,10 @@ public sealed class HeaderTests
         Assert.True(ApiVersionsTable.IsSupported(ApiKey.Metadata, 9));
         Assert.False(ApiVersionsTable.IsSupported(ApiKey.Metadata, 10));
         Assert.False(ApiVersionsTable.IsSupported(ApiKey.Produce, 2));
-        Assert.False(ApiVersionsTable.IsSupported(ApiKey.JoinGroup, 0));
+        Assert.True(ApiVersionsTable.IsSupported(ApiKey.JoinGroup, 0));
+        Assert.False(ApiVersionsTable.IsSupported(ApiKey.JoinGroup, 8));
+        Assert.False(ApiVersionsTable.IsSupported(ApiKey.OffsetFetch, 8));
+        Assert.False(ApiVersionsTable.IsSupported(ApiKey.DeleteRecords, 0));
     }
 
     [Fact]
@@ -102,6 +105,10 @@ public sealed class HeaderTests
     [InlineData(ApiKey.ApiVersions, 3, "0000002A")]
     [InlineData(ApiKey.Fetch, 12, "0000002A00")]
     [InlineData(ApiKey.SaslHandshake, 1, "0000002A")]
+    [InlineData(ApiKey.OffsetFetch, 5, "0000002A")]
+    [InlineData(ApiKey.OffsetFetch, 6, "0000002A00")]
+    [InlineData(ApiKey.ListGroups, 3, "0000002A00")]
+    [InlineData(ApiKey.OffsetDelete, 0, "0000002A")]
     public void Response_headers_follow_the_request_version(ApiKey apiKey, short version, string hex)
     {
         byte[] bytes = CodecTestKit.Bytes((ref KafkaWriter w) => ResponseHeader.Write(ref w, apiKey, version, 42));

@@ -10,6 +10,12 @@ internal static class MessageSamples
 {
     private static readonly byte[] BatchBytes = Enumerable.Range(1, 61).Select(i => (byte)(i * 7)).ToArray();
 
+    /// <summary>A consumer-protocol subscription stand-in: opaque bytes to the broker.</summary>
+    private static readonly byte[] SubscriptionBytes = [0, 1, 0, 0, 0, 1, 0, 6, 0x6F, 0x72, 0x64, 0x65, 0x72, 0x73, 0xFF, 0xFF, 0xFF, 0xFF];
+
+    /// <summary>A consumer-protocol assignment stand-in.</summary>
+    private static readonly byte[] AssignmentBytes = [0, 1, 0, 0, 0, 1, 0, 6, 0x6F, 0x72, 0x64, 0x65, 0x72, 0x73, 0, 0, 0, 1, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF];
+
     public static ApiVersionsRequest ApiVersionsRequest(short v) => new()
     {
         ClientSoftwareName = v >= 3 ? "librdkafka" : "",
@@ -352,5 +358,238 @@ internal static class MessageSamples
     {
         ErrorCode = ErrorCode.UnsupportedSaslMechanism,
         Mechanisms = ["PLAIN", "SCRAM-SHA-256"],
+    };
+
+    public static OffsetCommitRequest OffsetCommitRequest(short v) => new()
+    {
+        GroupId = "orders-app",
+        GenerationId = v >= 1 ? 4 : -1,
+        MemberId = v >= 1 ? "consumer-1-5d2c" : "",
+        GroupInstanceId = v >= 7 ? "instance-a" : null,
+        RetentionTimeMs = v is >= 2 and <= 4 ? 86_400_000 : -1,
+        Topics =
+        [
+            new()
+            {
+                Name = "orders",
+                Partitions =
+                [
+                    new()
+                    {
+                        PartitionIndex = 0, CommittedOffset = 1234, CommittedLeaderEpoch = v >= 6 ? 3 : -1,
+                        CommitTimestamp = v == 1 ? 1_700_000_000_000 : -1, CommittedMetadata = "checkpoint",
+                    },
+                    new() { PartitionIndex = 2, CommittedOffset = 0, CommittedMetadata = null },
+                ],
+            },
+            new() { Name = "päyments", Partitions = [new() { PartitionIndex = 1, CommittedOffset = long.MaxValue, CommittedMetadata = "" }] },
+        ],
+    };
+
+    public static OffsetCommitResponse OffsetCommitResponse(short v) => new()
+    {
+        ThrottleTimeMs = v >= 3 ? 8 : 0,
+        Topics =
+        [
+            new()
+            {
+                Name = "orders",
+                Partitions = [new() { PartitionIndex = 0, ErrorCode = ErrorCode.None }, new() { PartitionIndex = 2, ErrorCode = ErrorCode.OffsetMetadataTooLarge }],
+            },
+            new() { Name = "gone", Partitions = [new() { PartitionIndex = 0, ErrorCode = ErrorCode.UnknownTopicOrPartition }] },
+        ],
+    };
+
+    public static OffsetFetchRequest OffsetFetchRequest(short v) => new()
+    {
+        GroupId = "orders-app",
+        Topics = v is 3 or 7
+            ? null
+            : [new() { Name = "orders", PartitionIndexes = [0, 1, 2] }, new() { Name = "empty", PartitionIndexes = [] }],
+        RequireStable = v >= 7,
+    };
+
+    public static OffsetFetchResponse OffsetFetchResponse(short v) => new()
+    {
+        ThrottleTimeMs = v >= 3 ? 9 : 0,
+        Topics =
+        [
+            new()
+            {
+                Name = "orders",
+                Partitions =
+                [
+                    new() { PartitionIndex = 0, CommittedOffset = 1234, CommittedLeaderEpoch = v >= 5 ? 3 : -1, Metadata = "checkpoint", ErrorCode = ErrorCode.None },
+                    new() { PartitionIndex = 1, CommittedOffset = -1, Metadata = null, ErrorCode = ErrorCode.None },
+                    new() { PartitionIndex = 2, CommittedOffset = -1, Metadata = "", ErrorCode = v >= 7 ? ErrorCode.UnstableOffsetCommit : ErrorCode.UnknownTopicOrPartition },
+                ],
+            },
+        ],
+        ErrorCode = v >= 2 ? ErrorCode.CoordinatorLoadInProgress : ErrorCode.None,
+    };
+
+    public static JoinGroupRequest JoinGroupRequest(short v) => new()
+    {
+        GroupId = "orders-app",
+        SessionTimeoutMs = 45_000,
+        RebalanceTimeoutMs = v >= 1 ? 300_000 : -1,
+        MemberId = v >= 4 ? "consumer-1-5d2c" : "",
+        GroupInstanceId = v >= 5 ? "instance-a" : null,
+        ProtocolType = "consumer",
+        Protocols =
+        [
+            new() { Name = "cooperative-sticky", Metadata = SubscriptionBytes },
+            new() { Name = "range", Metadata = Array.Empty<byte>() },
+        ],
+    };
+
+    public static JoinGroupResponse JoinGroupResponse(short v) => new()
+    {
+        ThrottleTimeMs = v >= 2 ? 12 : 0,
+        ErrorCode = ErrorCode.None,
+        GenerationId = 5,
+        ProtocolType = v >= 7 ? "consumer" : null,
+        ProtocolName = "range",
+        Leader = "consumer-1-5d2c",
+        MemberId = "consumer-1-5d2c",
+        Members =
+        [
+            new() { MemberId = "consumer-1-5d2c", GroupInstanceId = v >= 5 ? "instance-a" : null, Metadata = SubscriptionBytes },
+            new() { MemberId = "consumer-2-77aa", GroupInstanceId = null, Metadata = Array.Empty<byte>() },
+        ],
+    };
+
+    public static HeartbeatRequest HeartbeatRequest(short v) => new()
+    {
+        GroupId = "orders-app",
+        GenerationId = 5,
+        MemberId = "consumer-1-5d2c",
+        GroupInstanceId = v >= 3 ? "instance-a" : null,
+    };
+
+    public static HeartbeatResponse HeartbeatResponse(short v) => new()
+    {
+        ThrottleTimeMs = v >= 1 ? 13 : 0,
+        ErrorCode = ErrorCode.RebalanceInProgress,
+    };
+
+    public static LeaveGroupRequest LeaveGroupRequest(short v) => new()
+    {
+        GroupId = "orders-app",
+        MemberId = v <= 2 ? "consumer-1-5d2c" : "",
+        Members = v >= 3
+            ?
+            [
+                new() { MemberId = "consumer-1-5d2c", GroupInstanceId = null, Reason = v >= 5 ? "the consumer is being closed" : null },
+                new() { MemberId = "", GroupInstanceId = "instance-b" },
+            ]
+            : [],
+    };
+
+    public static LeaveGroupResponse LeaveGroupResponse(short v) => new()
+    {
+        ThrottleTimeMs = v >= 1 ? 14 : 0,
+        ErrorCode = ErrorCode.None,
+        Members = v >= 3
+            ?
+            [
+                new() { MemberId = "consumer-1-5d2c", GroupInstanceId = null, ErrorCode = ErrorCode.None },
+                new() { MemberId = "", GroupInstanceId = "instance-b", ErrorCode = ErrorCode.UnknownMemberId },
+            ]
+            : [],
+    };
+
+    public static SyncGroupRequest SyncGroupRequest(short v) => new()
+    {
+        GroupId = "orders-app",
+        GenerationId = 5,
+        MemberId = "consumer-1-5d2c",
+        GroupInstanceId = v >= 3 ? "instance-a" : null,
+        ProtocolType = v >= 5 ? "consumer" : null,
+        ProtocolName = v >= 5 ? "range" : null,
+        Assignments =
+        [
+            new() { MemberId = "consumer-1-5d2c", AssignmentBytes = AssignmentBytes },
+            new() { MemberId = "consumer-2-77aa", AssignmentBytes = Array.Empty<byte>() },
+        ],
+    };
+
+    public static SyncGroupResponse SyncGroupResponse(short v) => new()
+    {
+        ThrottleTimeMs = v >= 1 ? 15 : 0,
+        ErrorCode = ErrorCode.None,
+        ProtocolType = v >= 5 ? "consumer" : null,
+        ProtocolName = v >= 5 ? "range" : null,
+        Assignment = AssignmentBytes,
+    };
+
+    public static DescribeGroupsRequest DescribeGroupsRequest(short v) => new()
+    {
+        Groups = ["orders-app", "missing"],
+        IncludeAuthorizedOperations = v >= 3,
+    };
+
+    public static DescribeGroupsResponse DescribeGroupsResponse(short v) => new()
+    {
+        ThrottleTimeMs = v >= 1 ? 16 : 0,
+        Groups =
+        [
+            new()
+            {
+                ErrorCode = ErrorCode.None, GroupId = "orders-app", GroupState = "Stable", ProtocolType = "consumer", ProtocolData = "range",
+                Members =
+                [
+                    new()
+                    {
+                        MemberId = "consumer-1-5d2c", GroupInstanceId = v >= 4 ? "instance-a" : null, ClientId = "rdkafka", ClientHost = "/10.0.0.7",
+                        MemberMetadata = SubscriptionBytes, MemberAssignment = AssignmentBytes,
+                    },
+                    new() { MemberId = "consumer-2-77aa", ClientId = "", ClientHost = "/10.0.0.8" },
+                ],
+                AuthorizedOperations = v >= 3 ? 0x0FF8 : int.MinValue,
+            },
+            new() { ErrorCode = ErrorCode.None, GroupId = "missing", GroupState = "Dead" },
+        ],
+    };
+
+    public static ListGroupsRequest ListGroupsRequest(short v) => new() { StatesFilter = v >= 4 ? ["Stable", "Empty"] : [] };
+
+    public static ListGroupsResponse ListGroupsResponse(short v) => new()
+    {
+        ThrottleTimeMs = v >= 1 ? 17 : 0,
+        ErrorCode = ErrorCode.None,
+        Groups =
+        [
+            new() { GroupId = "orders-app", ProtocolType = "consumer", GroupState = v >= 4 ? "Stable" : "" },
+            new() { GroupId = "offsets-only", ProtocolType = "", GroupState = v >= 4 ? "Empty" : "" },
+        ],
+    };
+
+    public static DeleteGroupsRequest DeleteGroupsRequest(short v) => new() { GroupsNames = ["old-app", "orders-app"] };
+
+    public static DeleteGroupsResponse DeleteGroupsResponse(short v) => new()
+    {
+        ThrottleTimeMs = 18 + v,
+        Results = [new() { GroupId = "old-app", ErrorCode = ErrorCode.None }, new() { GroupId = "orders-app", ErrorCode = ErrorCode.NonEmptyGroup }],
+    };
+
+    public static OffsetDeleteRequest OffsetDeleteRequest(short v) => new()
+    {
+        GroupId = "orders-app",
+        Topics = [new() { Name = "orders", Partitions = [0, 2] }, new() { Name = "empty", Partitions = [] }],
+    };
+
+    public static OffsetDeleteResponse OffsetDeleteResponse(short v) => new()
+    {
+        ErrorCode = ErrorCode.None,
+        ThrottleTimeMs = 19,
+        Topics =
+        [
+            new()
+            {
+                Name = "orders",
+                Partitions = [new() { PartitionIndex = 0, ErrorCode = ErrorCode.None }, new() { PartitionIndex = 2, ErrorCode = ErrorCode.GroupSubscribedToTopic }],
+            },
+        ],
     };
 }

@@ -1,0 +1,317 @@
+using Microsoft.Extensions.Logging;
+using OrleansMQ.Silo.Grains;
+using OrleansMQ.Storage.Engine;
+
+namespace OrleansMQ.Silo.Groups;
+
+/// <summary>
+/// The front of the group coordinator: loads the offsets partition at start (group requests get
+/// COORDINATOR_LOAD_IN_PROGRESS until it is done), routes every call to the group's
+/// <see cref="ConsumerGroupGrain"/>, expires offsets, writes the offsets snapshot, and computes lag.
+/// Knows nothing of the wire format.
+/// </summary>
+public sealed partial class GroupService : IAsyncDisposable
+{
+    private readonly GrainHost _grains;
+    private readonly OffsetStore _store;
+    private readonly GroupDirectory _directory;
+    private readonly StorageEngine _engine;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly CancellationTokenSource _stop = new();
+    private Task _load = Task.CompletedTask;
+    private ITimer? _expiryTimer;
+    private ITimer? _snapshotTimer;
+    private volatile bool _stopping;
+    private int _maintenanceRunning;
+
+    public GroupService(GrainHost grains, OffsetStore store, GroupDirectory directory, GroupSettings settings, StorageEngine engine, ILogger<GroupService> logger, TimeProvider? time = null)
+    {
+        _grains = grains;
+        _store = store;
+        _directory = directory;
+        Settings = settings;
+        _engine = engine;
+        _logger = logger;
+        _time = time ?? TimeProvider.System;
+    }
+
+    public GroupSettings Settings { get; }
+
+    public OffsetStore Store => _store;
+
+    /// <summary>Held back by tests to observe COORDINATOR_LOAD_IN_PROGRESS; completed by default.</summary>
+    internal Task LoadGate { get; set; } = Task.CompletedTask;
+
+    /// <summary>None when group requests can be served; otherwise the error to answer with.</summary>
+    public GroupError Availability => _stopping ? GroupError.NotCoordinator : _store.IsLoaded && _load.IsCompletedSuccessfully ? GroupError.None : GroupError.CoordinatorLoadInProgress;
+
+    /// <summary>Starts loading in the background and returns at once.</summary>
+    public void Start() => _load = Task.Run(LoadAsync);
+
+    /// <summary>Completes when loading has finished (tests, benchmarks).</summary>
+    public Task WhenLoaded => _load;
+
+    private async Task LoadAsync()
+    {
+        await LoadGate.ConfigureAwait(false);
+        await _store.LoadAsync(_stop.Token).ConfigureAwait(false);
+        // Groups that had members when the silo stopped come back Stable with their members'
+        // session timers running: members that still heartbeat keep their generation, the others expire.
+        foreach (var g in _store.Groups.ToList())
+        {
+            if (g.Metadata is { Members.Count: > 0 })
+            {
+                await Grain(g.GroupId).CallAsync(x => x.DescribeAsync(), _stop.Token).ConfigureAwait(false);
+            }
+        }
+
+        _expiryTimer = _time.CreateTimer(_ => _ = RunMaintenanceAsync(expire: true), null, TimeSpan.FromMilliseconds(Settings.OffsetsRetentionCheckIntervalMs), TimeSpan.FromMilliseconds(Settings.OffsetsRetentionCheckIntervalMs));
+        _snapshotTimer = _time.CreateTimer(_ => _ = RunMaintenanceAsync(expire: false), null, TimeSpan.FromMilliseconds(Settings.OffsetsSnapshotIntervalMs), TimeSpan.FromMilliseconds(Settings.OffsetsSnapshotIntervalMs));
+    }
+
+    private GrainRef<ConsumerGroupGrain> Grain(string groupId) => _grains.Get<ConsumerGroupGrain>(groupId);
+
+    public async Task<JoinGroupOutcome> JoinAsync(string groupId, JoinGroupCall call, CancellationToken cancellationToken = default)
+    {
+        var pending = await Grain(groupId).CallAsync(g => g.JoinAsync(call), cancellationToken).ConfigureAwait(false);
+        return await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<SyncGroupOutcome> SyncAsync(string groupId, string memberId, string? groupInstanceId, int generationId, string? protocolType, string? protocolName, IReadOnlyDictionary<string, byte[]> assignments, CancellationToken cancellationToken = default)
+    {
+        var pending = await Grain(groupId).CallAsync(g => g.SyncAsync(memberId, groupInstanceId, generationId, protocolType, protocolName, assignments), cancellationToken).ConfigureAwait(false);
+        return await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task<GroupError> HeartbeatAsync(string groupId, string memberId, string? groupInstanceId, int generationId, CancellationToken cancellationToken = default) =>
+        Grain(groupId).CallAsync(g => g.HeartbeatAsync(memberId, groupInstanceId, generationId), cancellationToken);
+
+    public Task<List<GroupError>> LeaveAsync(string groupId, IReadOnlyList<LeavingMember> members, CancellationToken cancellationToken = default) =>
+        Grain(groupId).CallAsync(g => g.LeaveAsync(members), cancellationToken);
+
+    public Task<(GroupError Error, List<GroupError> PerItem)> CommitOffsetsAsync(string groupId, string memberId, string? groupInstanceId, int generationId, IReadOnlyList<OffsetCommitItem> items, long retentionMs = -1, CancellationToken cancellationToken = default) =>
+        Grain(groupId).CallAsync(g => g.CommitOffsetsAsync(memberId, groupInstanceId, generationId, items, retentionMs), cancellationToken);
+
+    public Task<List<FetchedOffset>> FetchOffsetsAsync(string groupId, IReadOnlyList<(string Topic, IReadOnlyList<int> Partitions)>? topics, CancellationToken cancellationToken = default)
+    {
+        // Reads need no activation: the stored view has them (a group never seen answers -1s).
+        if (!_store.TryGet(groupId, out var stored))
+        {
+            stored = new StoredGroup(groupId);
+        }
+
+        _ = cancellationToken;
+        return Task.FromResult(stored.Fetch(topics));
+    }
+
+    public Task<(GroupError Error, List<GroupError> PerItem)> DeleteOffsetsAsync(string groupId, IReadOnlyList<TopicPartitionKey> partitions, CancellationToken cancellationToken = default) =>
+        Grain(groupId).CallAsync(g => g.DeleteOffsetsAsync(partitions), cancellationToken);
+
+    public Task<GroupError> DeleteAsync(string groupId, CancellationToken cancellationToken = default) =>
+        Grain(groupId).CallAsync(g => g.DeleteAsync(), cancellationToken);
+
+    /// <summary>DescribeGroups: a group this coordinator does not know is reported Dead with no members, as Kafka does.</summary>
+    public async Task<GroupDescription> DescribeAsync(string groupId, CancellationToken cancellationToken = default)
+    {
+        if (!_directory.TryGet(groupId, out _) && !_store.TryGet(groupId, out _))
+        {
+            return new GroupDescription(groupId, GroupState.Dead, "", "", []);
+        }
+
+        return await Grain(groupId).CallAsync(g => g.DescribeAsync(), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>ListGroups: every group with members or stored offsets, with its state and protocol type.</summary>
+    public List<(string GroupId, GroupState State, string ProtocolType)> List()
+    {
+        var result = new Dictionary<string, (GroupState, string)>(StringComparer.Ordinal);
+        foreach (var g in _store.Groups)
+        {
+            var m = g.Metadata;
+            if (m is null && g.OffsetCount == 0)
+            {
+                continue;
+            }
+
+            result[g.GroupId] = (m is { Members.Count: > 0 } ? GroupState.Stable : GroupState.Empty, m?.ProtocolType ?? "");
+        }
+
+        foreach (var (id, (state, protocolType)) in _directory.Entries)
+        {
+            if (state == GroupState.Dead || (state == GroupState.Empty && !result.ContainsKey(id)))
+            {
+                continue; // an activation with nothing stored and nobody in it is not a group yet
+            }
+
+            result[id] = (state, protocolType ?? "");
+        }
+
+        return result.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (kv.Key, kv.Value.Item1, kv.Value.Item2)).ToList();
+    }
+
+    /// <summary>
+    /// Per-partition lag (log end − committed) of a group, with the member owning each partition
+    /// when the group is stable; null for an unknown group. Partitions counted: every committed one
+    /// and every assigned one.
+    /// </summary>
+    public async Task<GroupLag?> DescribeLagAsync(string groupId, CancellationToken cancellationToken = default)
+    {
+        var description = await DescribeAsync(groupId, cancellationToken).ConfigureAwait(false);
+        if (description.State == GroupState.Dead)
+        {
+            return null;
+        }
+
+        var owners = new Dictionary<TopicPartitionKey, DescribedMember>();
+        foreach (var m in description.Members)
+        {
+            foreach (var (topic, partition) in ConsumerProtocol.TryReadAssignment(m.Assignment) ?? [])
+            {
+                owners[new TopicPartitionKey(topic, partition)] = m;
+            }
+        }
+
+        var committed = _store.TryGet(groupId, out var stored) ? stored.SnapshotOffsets().ToDictionary(kv => kv.Key, kv => kv.Value) : [];
+        var partitions = new List<PartitionLag>();
+        foreach (var key in committed.Keys.Union(owners.Keys).OrderBy(k => k.Topic, StringComparer.Ordinal).ThenBy(k => k.Partition))
+        {
+            long logEnd = _engine.TryGetPartition(key.Topic, key.Partition, out var log) ? log.HighWatermark : 0;
+            committed.TryGetValue(key, out var c);
+            owners.TryGetValue(key, out var owner);
+            long? lag = c is null ? null : Math.Max(0, logEnd - c.Offset);
+            partitions.Add(new PartitionLag(key.Topic, key.Partition, c?.Offset, logEnd, lag, owner?.MemberId, owner?.ClientId, c?.Metadata));
+        }
+
+        return new GroupLag(groupId, description.State, partitions);
+    }
+
+    /// <summary>Runs offset expiry now (the retention check timer calls it too). Returns offsets expired.</summary>
+    public async Task<int> ExpireOffsetsAsync(CancellationToken cancellationToken = default)
+    {
+        int expired = 0;
+        long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        long retention = Settings.OffsetsRetentionMinutes * 60_000L;
+        foreach (var g in _store.Groups.ToList())
+        {
+            bool active = _directory.TryGet(g.GroupId, out var entry) && entry.State != GroupState.Empty;
+            if (!active && MayExpire(g, now, retention))
+            {
+                expired += await Grain(g.GroupId).CallAsync(x => x.ExpireOffsetsAsync(), cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (expired > 0)
+        {
+            LogExpired(_logger, expired);
+        }
+
+        return expired;
+    }
+
+    /// <summary>A cheap look at the stored view so that idle groups are not activated every check.</summary>
+    private static bool MayExpire(StoredGroup g, long now, long retention)
+    {
+        var m = g.Metadata;
+        if (m is { Members.Count: > 0 })
+        {
+            return false;
+        }
+
+        if (m is not null && g.OffsetCount == 0)
+        {
+            return true;
+        }
+
+        foreach (var (_, v) in g.SnapshotOffsets())
+        {
+            long since = m?.ProtocolType is null ? v.CommitTimestamp : Math.Max(m.StateTimestamp, v.CommitTimestamp);
+            if ((v.ExpireTimestamp > 0 && v.ExpireTimestamp <= now) || since + retention <= now)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private async Task RunMaintenanceAsync(bool expire)
+    {
+        if (_stopping || Interlocked.Exchange(ref _maintenanceRunning, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            if (expire)
+            {
+                await ExpireOffsetsAsync(_stop.Token).ConfigureAwait(false);
+            }
+            else
+            {
+                _store.WriteSnapshot();
+            }
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            LogMaintenanceFailed(_logger, ex);
+        }
+        finally
+        {
+            Volatile.Write(ref _maintenanceRunning, 0);
+        }
+    }
+
+    /// <summary>
+    /// Silo stop: new group requests get NOT_COORDINATOR, waiting JoinGroup/SyncGroup calls are
+    /// answered with it (so the listener's drain does not wait for a rebalance timeout), and the
+    /// snapshot is written.
+    /// </summary>
+    public async Task StopAsync()
+    {
+        if (_stopping)
+        {
+            return;
+        }
+
+        _stopping = true;
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_expiryTimer is not null)
+        {
+            await _expiryTimer.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_snapshotTimer is not null)
+        {
+            await _snapshotTimer.DisposeAsync().ConfigureAwait(false);
+        }
+
+        foreach (var (id, _) in _directory.Entries.ToList())
+        {
+            await Grain(id).CallAsync(g => g.ShutdownAsync()).ConfigureAwait(false);
+        }
+
+        try
+        {
+            await _load.ConfigureAwait(false);
+            _store.WriteSnapshot(force: true);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or UnauthorizedAccessException)
+        {
+            LogMaintenanceFailed(_logger, ex);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Expired {Count} committed offsets (offsets.retention.minutes)")]
+    private static partial void LogExpired(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Group maintenance (expiry or snapshot) failed")]
+    private static partial void LogMaintenanceFailed(ILogger logger, Exception ex);
+}
