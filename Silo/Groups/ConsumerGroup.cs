@@ -294,18 +294,23 @@ public sealed class ConsumerGroup
 
     private void PrepareRebalance()
     {
+        long now = NowMs;
         if (State == GroupState.CompletingRebalance)
         {
             // Assignments of the unfinished generation are void: whoever waits in SyncGroup rejoins.
+            // An answered member's session restarts now: it was alive while it waited.
             foreach (var m in _members.Values)
             {
                 m.Assignment = [];
-                m.AwaitingSync?.TrySetResult(SyncGroupOutcome.Failed(GroupError.RebalanceInProgress));
-                m.AwaitingSync = null;
+                if (m.AwaitingSync is { } sync)
+                {
+                    m.AwaitingSync = null;
+                    m.HeartbeatDeadline = now + m.SessionTimeoutMs;
+                    sync.TrySetResult(SyncGroupOutcome.Failed(GroupError.RebalanceInProgress));
+                }
             }
         }
 
-        long now = NowMs;
         int rebalanceTimeout = _members.Count == 0 ? 0 : _members.Values.Max(m => m.RebalanceTimeoutMs);
         if (State == GroupState.Empty && _settings.InitialRebalanceDelayMs > 0)
         {
