@@ -329,7 +329,7 @@ public sealed partial class OffsetStore : IGroupLog
                     g.Apply(new GroupMetadataRecord(g.GroupId, ReadMetadataOfLength(ref r, metadataLength)));
                 }
 
-                int offsets = r.Count(minElementBytes: 40);
+                int offsets = r.Count(minElementBytes: 38); // topic length 2 + partition 4 + value 32
                 for (int j = 0; j < offsets; j++)
                 {
                     string topic = r.String() ?? throw new FormatException("null topic");
