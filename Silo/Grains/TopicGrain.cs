@@ -75,9 +75,9 @@ public sealed class TopicGrain : Grain<TopicState>
             return new TopicResult(TopicError.InvalidTopic, nameError);
         }
 
-        if (State.Exists)
+        if (State.Exists || Key == TopicNames.ConsumerOffsets)
         {
-            return new TopicResult(TopicError.AlreadyExists, $"Topic '{Key}' already exists.");
+            return new TopicResult(TopicError.AlreadyExists, Key == TopicNames.ConsumerOffsets ? $"'{Key}' is the broker's internal offsets topic." : $"Topic '{Key}' already exists.");
         }
 
         if (partitions == -1)

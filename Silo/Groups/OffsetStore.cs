@@ -20,7 +20,7 @@ namespace OrleansMQ.Silo.Groups;
 public sealed partial class OffsetStore : IGroupLog
 {
     /// <summary>The internal partition's topic name (not a user topic: not listed, not producible).</summary>
-    public const string TopicName = "__consumer_offsets";
+    public const string TopicName = Topics.TopicNames.ConsumerOffsets;
 
     private const uint SnapshotMagic = 0x47514D4F; // "OMQG"
     private const short SnapshotVersion = 1;

@@ -5,6 +5,9 @@ public static class TopicNames
 {
     public const int MaxLength = 249;
 
+    /// <summary>The internal partition of committed offsets and group metadata (like Kafka's): never a user topic.</summary>
+    public const string ConsumerOffsets = "__consumer_offsets";
+
     /// <summary>Null when valid, else why not (the text Kafka clients show the user).</summary>
     public static string? Validate(string? name)
     {

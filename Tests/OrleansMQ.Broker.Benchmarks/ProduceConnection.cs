@@ -11,7 +11,7 @@ namespace OrleansMQ.Broker.Benchmarks;
 /// frame (only the correlation id changes, so sending allocates nothing), the receiver reads
 /// size-prefixed responses into one buffer and decodes them with the silo's codec.
 /// </summary>
-internal sealed class ProduceConnection : IDisposable
+internal sealed class ProduceConnection : IPipelinedConnection
 {
     // size INT32 | api_key INT16 | api_version INT16 | correlation_id INT32 | ...
     private const int CorrelationIdOffset = 8;
@@ -19,22 +19,25 @@ internal sealed class ProduceConnection : IDisposable
     private readonly Socket _socket;
     private readonly byte[] _frame;
     private readonly short _version;
-    private byte[] _rx = new byte[64 * 1024];
-    private int _rxStart;
-    private int _rxEnd;
+    private readonly FrameReceiver _receiver;
 
-    private ProduceConnection(Socket socket, byte[] frame, short version)
+    private ProduceConnection(Socket socket, byte[] frame, short version, int recordsPerRequest)
     {
         _socket = socket;
         _frame = frame;
         _version = version;
+        _receiver = new FrameReceiver(socket);
+        RecordsPerRequest = recordsPerRequest;
     }
 
-    public static ProduceConnection Connect(IPEndPoint endPoint, ProduceRequest request, short version)
+    public static ProduceConnection Connect(IPEndPoint endPoint, ProduceRequest request, short version, int recordsPerRequest = 1)
     {
         var socket = Open(endPoint);
-        return new ProduceConnection(socket, EncodeFrame(request, version, 0), version);
+        return new ProduceConnection(socket, EncodeFrame(request, version, 0), version, recordsPerRequest);
     }
+
+    /// <summary>Messages acknowledged by one successful response.</summary>
+    public int RecordsPerRequest { get; }
 
     public static Socket Open(IPEndPoint endPoint)
     {
@@ -52,13 +55,13 @@ internal sealed class ProduceConnection : IDisposable
     }
 
     /// <summary>A whole request frame: 4-byte size, request header, body.</summary>
-    public static byte[] EncodeFrame<TRequest>(TRequest request, short version, int correlationId)
+    public static byte[] EncodeFrame<TRequest>(TRequest request, short version, int correlationId, string clientId = "omq-broker-bench")
         where TRequest : IKafkaMessage<TRequest>
     {
         var buffer = new ArrayBufferWriter<byte>();
         buffer.Write(stackalloc byte[4]);
         var writer = new KafkaWriter(buffer);
-        new RequestHeader(TRequest.ApiKey, version, correlationId, "omq-broker-bench").Write(ref writer);
+        new RequestHeader(TRequest.ApiKey, version, correlationId, clientId).Write(ref writer);
         request.Write(ref writer, version);
         var frame = buffer.WrittenSpan.ToArray();
         BinaryPrimitives.WriteInt32BigEndian(frame, frame.Length - 4);
@@ -104,23 +107,12 @@ internal sealed class ProduceConnection : IDisposable
     {
         correlationId = 0;
         error = ErrorCode.None;
-        if (!TryFill(4))
+        if (!_receiver.TryReadFrame(out var frame))
         {
             return false;
         }
 
-        int size = BinaryPrimitives.ReadInt32BigEndian(_rx.AsSpan(_rxStart));
-        if (size is < 0 or > 16 << 20)
-        {
-            throw new InvalidDataException($"response size {size}");
-        }
-
-        // Once the size is read the rest of the frame is waited for, timeout or not.
-        while (!TryFill(4 + size))
-        {
-        }
-
-        var reader = new KafkaReader(new ReadOnlyMemory<byte>(_rx, _rxStart + 4, size));
+        var reader = new KafkaReader(frame);
         correlationId = ResponseHeader.Read(ref reader, ApiKey.Produce, _version);
         var response = ProduceResponse.Read(ref reader, _version);
         foreach (var topic in response.Topics)
@@ -134,52 +126,32 @@ internal sealed class ProduceConnection : IDisposable
             }
         }
 
-        _rxStart += 4 + size;
         return true;
     }
 
-    /// <summary>Ensures <paramref name="count"/> unread bytes are buffered; false on a receive timeout.</summary>
-    private bool TryFill(int count)
+    /// <summary><see cref="IPipelinedConnection"/>: one acknowledged Produce carries <see cref="RecordsPerRequest"/> messages.</summary>
+    public bool TryReceive(out int units, out int failedUnits, out ErrorCode error)
     {
-        if (_rxEnd - _rxStart >= count)
+        units = 0;
+        failedUnits = 0;
+        if (!TryReceive(out _, out error))
         {
-            return true;
+            return false;
         }
 
-        if (_rx.Length - _rxStart < count)
+        if (error == ErrorCode.None)
         {
-            // Compact, and grow if one frame does not fit.
-            var target = count > _rx.Length ? new byte[Math.Max(count, _rx.Length * 2)] : _rx;
-            Buffer.BlockCopy(_rx, _rxStart, target, 0, _rxEnd - _rxStart);
-            _rxEnd -= _rxStart;
-            _rxStart = 0;
-            _rx = target;
+            units = RecordsPerRequest;
         }
-
-        while (_rxEnd - _rxStart < count)
+        else
         {
-            int n;
-            try
-            {
-                n = _socket.Receive(_rx, _rxEnd, _rx.Length - _rxEnd, SocketFlags.None);
-            }
-            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
-            {
-                return false;
-            }
-
-            if (n == 0)
-            {
-                throw new IOException("the broker closed the connection");
-            }
-
-            _rxEnd += n;
+            failedUnits = RecordsPerRequest;
         }
 
         return true;
     }
 
-    private static void SendAll(Socket socket, ReadOnlySpan<byte> bytes)
+    public static void SendAll(Socket socket, ReadOnlySpan<byte> bytes)
     {
         while (!bytes.IsEmpty)
         {
@@ -187,7 +159,7 @@ internal sealed class ProduceConnection : IDisposable
         }
     }
 
-    private static void ReceiveExactly(Socket socket, Span<byte> buffer)
+    public static void ReceiveExactly(Socket socket, Span<byte> buffer)
     {
         while (!buffer.IsEmpty)
         {

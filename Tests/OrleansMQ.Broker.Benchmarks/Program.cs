@@ -2,12 +2,18 @@ using System.Globalization;
 using OrleansMQ.Broker.Benchmarks;
 
 // Broker load generator over raw TCP with the silo's own Kafka codec (docs/benchmarks.md,
-// "Broker (issue 3)"). Prints human lines and one "RESULT ..." line per run for scripts.
+// "Broker (issue 3)"; the "groups" scenarios: "Consumer groups (issue 4)"). Prints human lines
+// and one "RESULT ..." line per run for scripts.
 var culture = CultureInfo.InvariantCulture;
 if (args.Length == 0 || args[0] is "-h" or "--help")
 {
     Console.WriteLine(BenchOptions.Usage);
     return args.Length == 0 ? 2 : 0;
+}
+
+if (args[0] == "groups")
+{
+    return await RunGroupsAsync(args.AsSpan(1).ToArray());
 }
 
 BenchOptions options;
@@ -70,6 +76,34 @@ switch (args[0])
         Console.Error.WriteLine($"unknown command {args[0]}");
         Console.Error.WriteLine(BenchOptions.Usage);
         return 2;
+}
+
+static async Task<int> RunGroupsAsync(string[] args)
+{
+    if (args.Length == 0 || args[0] is "-h" or "--help")
+    {
+        Console.WriteLine(GroupBenchOptions.Usage);
+        return args.Length == 0 ? 2 : 0;
+    }
+
+    GroupBenchOptions options;
+    try
+    {
+        options = GroupBenchOptions.Parse(args.AsSpan(1));
+        return args[0] switch
+        {
+            "rebalance" => await GroupRebalanceRun.RunAsync(options).ConfigureAwait(false),
+            "commit" => await OffsetCommitRun.RunAsync(options).ConfigureAwait(false),
+            "memory" => await GroupMemoryRun.RunAsync(options).ConfigureAwait(false),
+            _ => throw new ArgumentException($"unknown groups scenario {args[0]}"),
+        };
+    }
+    catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException)
+    {
+        Console.Error.WriteLine(ex.Message);
+        Console.Error.WriteLine(GroupBenchOptions.Usage);
+        return 2;
+    }
 }
 
 void PrintPeak(PeakResult peak)

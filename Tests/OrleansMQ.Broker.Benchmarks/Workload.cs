@@ -55,7 +55,7 @@ internal sealed class Workload
         var connections = new ProduceConnection[Options.Connections];
         for (int i = 0; i < connections.Length; i++)
         {
-            connections[i] = ProduceConnection.Connect(Options.Bootstrap, Request, Options.ProduceVersion);
+            connections[i] = ProduceConnection.Connect(Options.Bootstrap, Request, Options.ProduceVersion, Options.Batch);
         }
 
         return connections;

@@ -238,6 +238,16 @@ public sealed class GroupApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_internal_offsets_topic_cannot_be_created_or_written_by_clients()
+    {
+        var created = await _client.SendAsync<CreateTopicsRequest, CreateTopicsResponse>(new CreateTopicsRequest { TimeoutMs = 5000, Topics = [new() { Name = "__consumer_offsets", NumPartitions = 1, ReplicationFactor = 1 }] }, 5);
+        Assert.Equal(ErrorCode.TopicAlreadyExists, created.Topics.Single().ErrorCode);
+        var produce = new ProduceRequest { Acks = -1, TimeoutMs = 5000, Topics = [new() { Name = "__consumer_offsets", Partitions = [new() { Index = 0, Records = BrokerKit.Batch(1, 1000) }] }] };
+        var produced = await _client.SendAsync<ProduceRequest, ProduceResponse>(produce, 9);
+        Assert.Equal(ErrorCode.UnknownTopicOrPartition, produced.Topics.Single().Partitions.Single().ErrorCode);
+    }
+
+    [Fact]
     public async Task Lag_is_log_end_minus_committed_per_partition_with_its_owner()
     {
         string topic = await CreateTopicAsync(2);
