@@ -70,11 +70,12 @@ public sealed class ConsumerGroupGrain : Grain
         return Task.FromResult(errors);
     }
 
-    public async Task<(GroupError Error, List<GroupError> PerItem)> CommitOffsetsAsync(string memberId, string? groupInstanceId, int generationId, IReadOnlyList<OffsetCommitItem> items, long retentionMs)
+    /// <summary>The checks and the append run on the turn; the returned task (durability) is awaited off it.</summary>
+    public Task<Task<(GroupError Error, List<GroupError> PerItem)>> CommitOffsetsAsync(string memberId, string? groupInstanceId, int generationId, IReadOnlyList<OffsetCommitItem> items, long retentionMs)
     {
-        var result = await _group.CommitOffsetsAsync(memberId, groupInstanceId, generationId, items, retentionMs).ConfigureAwait(false);
+        var pending = _group.CommitOffsetsAsync(memberId, groupInstanceId, generationId, items, retentionMs);
         AfterCall();
-        return result;
+        return Task.FromResult(pending);
     }
 
     public async Task<(GroupError Error, List<GroupError> PerItem)> DeleteOffsetsAsync(IReadOnlyList<TopicPartitionKey> partitions)

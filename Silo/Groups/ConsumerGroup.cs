@@ -680,8 +680,13 @@ public sealed class ConsumerGroup
 
     // ---------------------------------------------------------------- offsets
 
-    /// <summary>OffsetCommit: checks the member and generation (generation -1 with no members is a standalone commit), then appends.</summary>
-    public async Task<(GroupError Error, List<GroupError> PerItem)> CommitOffsetsAsync(string memberId, string? groupInstanceId, int generationId, IReadOnlyList<OffsetCommitItem> items, long retentionMs = -1)
+    /// <summary>
+    /// OffsetCommit: checks the member and generation (generation -1 with no members is a
+    /// standalone commit) and appends, all before returning; the task completes at the storage's
+    /// durability point. The caller need not hold the grain's turn while it waits, so with sync
+    /// flush the commits of one group share a flush instead of queueing one flush each.
+    /// </summary>
+    public Task<(GroupError Error, List<GroupError> PerItem)> CommitOffsetsAsync(string memberId, string? groupInstanceId, int generationId, IReadOnlyList<OffsetCommitItem> items, long retentionMs = -1)
     {
         // Kafka's order of checks.
         GroupError error =
@@ -694,7 +699,7 @@ public sealed class ConsumerGroup
         if (error != GroupError.None)
         {
             perItem.AddRange(Enumerable.Repeat(error, items.Count));
-            return (error, perItem);
+            return Task.FromResult((error, perItem));
         }
 
         if (_members.TryGetValue(memberId, out var member))
@@ -716,17 +721,27 @@ public sealed class ConsumerGroup
             records.Add(new OffsetCommitRecord(GroupId, item.Topic, item.Partition, new CommittedOffset(item.Offset, item.LeaderEpoch, item.Metadata, now, retentionMs > 0 ? now + retentionMs : -1)));
         }
 
-        if (records.Count > 0)
+        if (records.Count == 0)
         {
-            var appendError = await _log.AppendAsync(_stored, records).ConfigureAwait(false);
-            if (appendError != GroupError.None)
+            return Task.FromResult((GroupError.None, perItem));
+        }
+
+        var append = _log.AppendAsync(_stored, records);
+        return append.IsCompletedSuccessfully && append.Result == GroupError.None
+            ? Task.FromResult((GroupError.None, perItem))
+            : AwaitCommitAsync(append, perItem);
+    }
+
+    private static async Task<(GroupError Error, List<GroupError> PerItem)> AwaitCommitAsync(Task<GroupError> append, List<GroupError> perItem)
+    {
+        var appendError = await append.ConfigureAwait(false);
+        if (appendError != GroupError.None)
+        {
+            for (int i = 0; i < perItem.Count; i++)
             {
-                for (int i = 0; i < perItem.Count; i++)
+                if (perItem[i] == GroupError.None)
                 {
-                    if (perItem[i] == GroupError.None)
-                    {
-                        perItem[i] = appendError;
-                    }
+                    perItem[i] = appendError;
                 }
             }
         }

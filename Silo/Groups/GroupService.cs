@@ -90,8 +90,11 @@ public sealed partial class GroupService : IAsyncDisposable
     public Task<List<GroupError>> LeaveAsync(string groupId, IReadOnlyList<LeavingMember> members, CancellationToken cancellationToken = default) =>
         Grain(groupId).CallAsync(g => g.LeaveAsync(members), cancellationToken);
 
-    public Task<(GroupError Error, List<GroupError> PerItem)> CommitOffsetsAsync(string groupId, string memberId, string? groupInstanceId, int generationId, IReadOnlyList<OffsetCommitItem> items, long retentionMs = -1, CancellationToken cancellationToken = default) =>
-        Grain(groupId).CallAsync(g => g.CommitOffsetsAsync(memberId, groupInstanceId, generationId, items, retentionMs), cancellationToken);
+    public async Task<(GroupError Error, List<GroupError> PerItem)> CommitOffsetsAsync(string groupId, string memberId, string? groupInstanceId, int generationId, IReadOnlyList<OffsetCommitItem> items, long retentionMs = -1, CancellationToken cancellationToken = default)
+    {
+        var pending = await Grain(groupId).CallAsync(g => g.CommitOffsetsAsync(memberId, groupInstanceId, generationId, items, retentionMs), cancellationToken).ConfigureAwait(false);
+        return await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     public Task<List<FetchedOffset>> FetchOffsetsAsync(string groupId, IReadOnlyList<(string Topic, IReadOnlyList<int> Partitions)>? topics, CancellationToken cancellationToken = default)
     {

