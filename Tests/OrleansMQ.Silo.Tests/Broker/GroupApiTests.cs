@@ -291,7 +291,7 @@ public sealed class GroupApiTests : IAsyncLifetime
     public async Task Acknowledged_commits_survive_a_kill_9_of_the_silo_process()
     {
         string data = Path.Combine(Path.GetTempPath(), "omq-kill9-" + Guid.NewGuid().ToString("N"));
-        int port = FreePort();
+        int port = TestSilo.FreePort();
         try
         {
             using (var silo = await SiloProcess.StartAsync(data, port))
@@ -336,13 +336,6 @@ public sealed class GroupApiTests : IAsyncLifetime
         {
             Directory.Delete(data, recursive: true);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
     /// <summary>The silo executable as a child process (so it can be SIGKILLed).</summary>

@@ -13,7 +13,7 @@ namespace OrleansMQ.Silo.Tests.Broker;
 /// <summary>
 /// A real silo in this process: storage in a temp folder, the Kafka listener on 127.0.0.1 with a
 /// free port. Small segments keep each silo's memory and disk modest. <see cref="RestartAsync"/>
-/// stops it cleanly and starts a new one on the same data (a new port).
+/// stops it cleanly and starts a new one on the same data (a new port, unless the port was fixed).
 /// </summary>
 public sealed class TestSilo : IAsyncDisposable
 {
@@ -59,10 +59,23 @@ public sealed class TestSilo : IAsyncDisposable
         return new TestSilo(dataDirectory, settings, host);
     }
 
+    /// <summary>
+    /// A port free right now, for a silo that must keep its port across <see cref="RestartAsync"/>
+    /// (clients reconnect to the address they were given): pass it as <c>OrleansMQ:Broker:Port</c>.
+    /// </summary>
+    public static int FreePort()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        int port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        return port;
+    }
+
     private static IHost Build(Dictionary<string, string?> settings) =>
         SiloHost.Build([], c => c.AddInMemoryCollection(settings));
 
-    /// <summary>Clean stop, then a new silo on the same data.</summary>
+    /// <summary>Clean stop, then a new silo on the same data (and the same settings: a new port unless one was fixed with <see cref="FreePort"/>).</summary>
     public async Task RestartAsync()
     {
         await _host.StopAsync().ConfigureAwait(false);

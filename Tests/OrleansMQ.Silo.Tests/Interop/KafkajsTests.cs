@@ -17,7 +17,7 @@ public sealed class KafkajsTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _silo.DisposeAsync();
 
-    private static string ScriptDirectory()
+    internal static string ScriptDirectory()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
