@@ -44,7 +44,11 @@ public sealed partial class GroupService : IAsyncDisposable
     internal Task LoadGate { get; set; } = Task.CompletedTask;
 
     /// <summary>None when group requests can be served; otherwise the error to answer with.</summary>
-    public GroupError Availability => _stopping ? GroupError.NotCoordinator : _store.IsLoaded && _load.IsCompletedSuccessfully ? GroupError.None : GroupError.CoordinatorLoadInProgress;
+    public GroupError Availability =>
+        _stopping ? GroupError.NotCoordinator
+        : _load.IsCompletedSuccessfully && _store.IsLoaded ? GroupError.None
+        : _load.IsFaulted ? GroupError.CoordinatorNotAvailable // logged; the silo keeps serving data
+        : GroupError.CoordinatorLoadInProgress;
 
     /// <summary>Starts loading in the background and returns at once.</summary>
     public void Start() => _load = Task.Run(LoadAsync);
@@ -53,6 +57,19 @@ public sealed partial class GroupService : IAsyncDisposable
     public Task WhenLoaded => _load;
 
     private async Task LoadAsync()
+    {
+        try
+        {
+            await LoadCoreAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogLoadFailed(_logger, ex);
+            throw;
+        }
+    }
+
+    private async Task LoadCoreAsync()
     {
         await LoadGate.ConfigureAwait(false);
         await _store.LoadAsync(_stop.Token).ConfigureAwait(false);
@@ -295,12 +312,18 @@ public sealed partial class GroupService : IAsyncDisposable
             await Grain(id).CallAsync(g => g.ShutdownAsync()).ConfigureAwait(false);
         }
 
+        // Let a load in progress see the cancellation and end before storage closes under it.
+        await _load.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
+        if (!_load.IsCompletedSuccessfully)
+        {
+            return; // nothing loaded: nothing to snapshot (a failed load was logged when it failed)
+        }
+
         try
         {
-            await _load.ConfigureAwait(false);
             _store.WriteSnapshot(force: true);
         }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             LogMaintenanceFailed(_logger, ex);
         }
@@ -311,6 +334,9 @@ public sealed partial class GroupService : IAsyncDisposable
         await StopAsync().ConfigureAwait(false);
         _stop.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Loading consumer groups from " + OffsetStore.TopicName + " failed; group requests get COORDINATOR_NOT_AVAILABLE, produce and fetch go on")]
+    private static partial void LogLoadFailed(ILogger logger, Exception ex);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Expired {Count} committed offsets (offsets.retention.minutes)")]
     private static partial void LogExpired(ILogger logger, int count);

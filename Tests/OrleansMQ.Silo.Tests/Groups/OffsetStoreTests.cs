@@ -3,6 +3,7 @@ using OrleansMQ.Silo.Grains;
 using OrleansMQ.Silo.Groups;
 using OrleansMQ.Silo.Tests.Grains;
 using OrleansMQ.Storage;
+using OrleansMQ.Storage.Batches;
 using OrleansMQ.Storage.Engine;
 using Xunit;
 
@@ -76,6 +77,29 @@ public sealed class OffsetStoreTests : IDisposable
             Assert.Equal(3, restored.Generation);
             Assert.Equal("pod-1", restored.Members.Single().GroupInstanceId);
             Assert.Equal([3, 4], restored.Members.Single().Assignment);
+        }
+    }
+
+    [Fact]
+    public async Task Unreadable_records_in_the_offsets_partition_are_skipped_and_the_rest_is_replayed()
+    {
+        using (var engine = StorageEngine.Open(Options()))
+        {
+            var store = await OpenStoreAsync(engine);
+            await CommitAsync(store, "g", "t", 0, 1);
+            // Records no version of this broker wrote: an unknown key type, a truncated value.
+            var builder = new RecordBatchBuilder();
+            builder.Add([0x00, 0x07, 0x00, 0x01, (byte)'g'], [0x00], 1000);
+            builder.Add([0x00, 0x00, 0x00, 0x01, (byte)'g', 0x00, 0x01, (byte)'t', 0x00, 0x00, 0x00, 0x01], [0x00, 0x00, 0x01], 1000);
+            await engine.AppendAsync(store.Partition, builder.Build());
+            await CommitAsync(store, "g", "t", 2, 3);
+        }
+
+        using (var engine = StorageEngine.Open(Options()))
+        {
+            var store = await OpenStoreAsync(engine);
+            Assert.Equal(2, store.RecordsReplayed);
+            Assert.Equal([1L, 3], store.GetOrAdd("g").Fetch([("t", [0, 2])]).Select(f => f.Offset));
         }
     }
 

@@ -1,0 +1,106 @@
+# shellcheck shell=bash
+# Helpers shared by infra/bench-broker.sh and infra/bench-groups.sh; sourced, not run:
+#
+#   BENCH_NAME=bench-broker            # the stderr log prefix and the temp folder's name
+#   . "$(dirname "$0")/bench-lib.sh"
+#
+# The scripts then cd to the repository root and set ROOT (build_release needs it) and DATA
+# (make_data_dir sets it). Nothing runs at source time but the variable defaults below: each
+# script calls these functions where it needs them, so its order of steps stays its own.
+: "${BENCH_NAME:?set BENCH_NAME before sourcing bench-lib.sh}"
+
+log() { printf '[%s] %s\n' "$BENCH_NAME" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# make_data_dir : sets DATA to $BENCH_DATA, default a new temp folder (deleted at the end by
+# cleanup unless BENCH_KEEP is set).
+make_data_dir() {
+  DATA=${BENCH_DATA:-$(mktemp -d "${TMPDIR:-/tmp}/omq-$BENCH_NAME.XXXXXX")}
+  mkdir -p "$DATA"
+}
+
+# machine_info LINE... : the "## Machine" block of the markdown output: cores, CPU, kernel and
+# memory, then the script's own LINEs (disk, tool versions, load average).
+machine_info() {
+  echo "## Machine"
+  echo
+  echo '```'
+  echo "cores: $(nproc)   cpu: $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
+  echo "kernel: $(uname -sr)"
+  free -h | sed 's/^/mem: /'
+  printf '%s\n' "$@"
+  echo '```'
+  echo
+}
+
+# build_release : Release build of the silo and of the load generator; sets SILO_BIN and LOADGEN.
+build_release() {
+  log "building (Release)"
+  dotnet build Silo/OrleansMQ.Silo.csproj -c Release -nologo -v quiet -clp:ErrorsOnly >&2 || die "silo build failed"
+  dotnet build Tests/OrleansMQ.Broker.Benchmarks/OrleansMQ.Broker.Benchmarks.csproj -c Release -nologo -v quiet -clp:ErrorsOnly >&2 \
+    || die "load generator build failed"
+  SILO_BIN="$ROOT/Silo/bin/Release/net10.0/OrleansMQ.Silo"
+  LOADGEN=(dotnet "$ROOT/Tests/OrleansMQ.Broker.Benchmarks/bin/Release/net10.0/OrleansMQ.Broker.Benchmarks.dll")
+  [ -x "$SILO_BIN" ] || die "$SILO_BIN missing"
+}
+
+# --- processes ------------------------------------------------------------------------------
+SILO_PID=""
+PORT=""
+ALL_SILOS=()
+
+# cleanup_extra : stops the script's own processes at exit (after the silos, before DATA is
+# deleted); a script that starts any (bench-broker's Redis peer) redefines it.
+cleanup_extra() { :; }
+cleanup() {
+  local pid
+  for pid in "${ALL_SILOS[@]}"; do kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+  cleanup_extra
+  if [ -z "${BENCH_KEEP:-}" ]; then rm -rf "$DATA"; fi
+}
+# install_cleanup : from here on, exit (also on Ctrl-C or TERM) stops the silos and deletes DATA.
+install_cleanup() {
+  trap cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+# start_silo NAME ARGS... : a silo on 127.0.0.1 with a free port (--port 0), data in $DATA/NAME;
+# sets SILO_PID and PORT.
+start_silo() {
+  local name=$1
+  shift
+  local logf="$DATA/$name.log"
+  : >"$logf"
+  "$SILO_BIN" --data "$DATA/$name" --port 0 --listen 127.0.0.1 "$@" >"$logf" 2>&1 &
+  SILO_PID=$!
+  ALL_SILOS+=("$SILO_PID")
+  for _ in $(seq 1 600); do
+    PORT=$(sed -n 's/.*Kafka listener on 127\.0\.0\.1:\([0-9]*\), advertised.*/\1/p' "$logf" | head -1)
+    [ -n "$PORT" ] && break
+    kill -0 "$SILO_PID" 2>/dev/null || { cat "$logf" >&2; die "silo exited"; }
+    sleep 0.1
+  done
+  [ -n "$PORT" ] || die "silo did not start"
+  log "silo $name: pid $SILO_PID on 127.0.0.1:$PORT ($*)"
+}
+
+# stop_silo : stops the silo SILO_PID (and forgets it).
+stop_silo() {
+  kill -TERM "$SILO_PID" && wait "$SILO_PID"
+  local pid kept=()
+  for pid in "${ALL_SILOS[@]}"; do [ "$pid" = "$SILO_PID" ] || kept+=("$pid"); done
+  ALL_SILOS=("${kept[@]}")
+  SILO_PID=""
+}
+
+# --- figures and markdown -------------------------------------------------------------------
+fmt() { printf '%.0f' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }                          # 1234567 -> 1,234,567
+
+# median "V1 V2 ..." DECIMALS : the median of space-separated numbers, printed with DECIMALS decimals.
+median() {
+  tr ' ' '\n' <<<"$1" | grep . | sort -g |
+    awk -v d="$2" '{v[NR] = $1} END {printf "%." d "f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+
+# row ARRAY CELL... : appends the markdown row "| CELL | CELL | ... |" to the array named ARRAY.
+row() { local -n row_target=$1; shift; local line="|" cell; for cell in "$@"; do line+=" $cell |"; done; row_target+=("$line"); }
