@@ -174,9 +174,11 @@ public sealed partial class OffsetStore : IGroupLog
         }
 
         long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        var builder = new RecordBatchBuilder();
-        var key = new ArrayBufferWriter<byte>(64);
-        var value = new ArrayBufferWriter<byte>(64);
+        // Per-thread scratch: everything up to the engine's copy into the log is synchronous, so
+        // nothing here outlives this call and a commit allocates no buffers.
+        var scratch = t_scratch ??= new Scratch();
+        var (builder, key, value) = (scratch.Builder, scratch.Key, scratch.Value);
+        builder.Clear();
         foreach (var r in records)
         {
             key.ResetWrittenCount();
@@ -192,18 +194,24 @@ public sealed partial class OffsetStore : IGroupLog
             }
         }
 
-        byte[] batch = builder.Build();
+        int size = builder.GetSize();
+        byte[] batch = ArrayPool<byte>.Shared.Rent(size);
         ValueTask<AppendResult> pending;
         lock (_writeLock)
         {
             try
             {
-                pending = _engine.AppendAsync(_partition, batch);
+                builder.Build(batch);
+                pending = _engine.AppendAsync(_partition, batch.AsSpan(0, size));
             }
             catch (StorageException ex)
             {
                 LogAppendFailed(_logger, group.GroupId, ex.Message);
                 return Task.FromResult(ex.Error == StorageError.MessageTooLarge ? GroupError.OffsetMetadataTooLarge : GroupError.StorageError);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(batch);
             }
 
             foreach (var r in records)
@@ -215,6 +223,18 @@ public sealed partial class OffsetStore : IGroupLog
         }
 
         return pending.IsCompletedSuccessfully ? Task.FromResult(GroupError.None) : AwaitDurableAsync(pending, group.GroupId);
+    }
+
+    [ThreadStatic]
+    private static Scratch? t_scratch;
+
+    private sealed class Scratch
+    {
+        public RecordBatchBuilder Builder { get; } = new();
+
+        public ArrayBufferWriter<byte> Key { get; } = new(256);
+
+        public ArrayBufferWriter<byte> Value { get; } = new(256);
     }
 
     private async Task<GroupError> AwaitDurableAsync(ValueTask<AppendResult> pending, string groupId)
