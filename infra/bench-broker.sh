@@ -16,11 +16,11 @@
 # generator's per-second timeline go to stderr); docs/benchmarks.md, "Broker (issue 3)", has the
 # figures of a reference run and what they mean.
 set -uo pipefail
+BENCH_NAME=bench-broker
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/bench-lib.sh"
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-
-log() { printf '[bench-broker] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 if [ "${QUICK:-0}" = 1 ]; then
   : "${RUNS:=1}" "${ZC_PASSES:=2}" "${N100:=200000}" "${N1K:=50000}" "${ZC_COPIES:=2}" "${LAT_SECONDS:=3}" "${LAT_PEAK_SECONDS:=2}" "${REDIS_N:=200000}"
@@ -57,71 +57,20 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 # --- machine --------------------------------------------------------------------------------
-DATA=${BENCH_DATA:-$(mktemp -d "${TMPDIR:-/tmp}/omq-bench-broker.XXXXXX")}
-mkdir -p "$DATA"
-echo "## Machine"
-echo
-echo '```'
-echo "cores: $(nproc)   cpu: $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
-echo "kernel: $(uname -sr)"
-free -h | sed 's/^/mem: /'
-df -h "$DATA" | sed 's/^/disk: /'
-echo "dotnet $(dotnet --version); $(kcat -V 2>&1 | awk '/librdkafka/{print; exit}' || true); $(redis-server --version | awk '{print $1, $2, $3}')"
-echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo '```'
-echo
+make_data_dir
+machine_info "$(df -h "$DATA" | sed 's/^/disk: /')" \
+  "dotnet $(dotnet --version); $(kcat -V 2>&1 | awk '/librdkafka/{print; exit}' || true); $(redis-server --version | awk '{print $1, $2, $3}')" \
+  "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- build ----------------------------------------------------------------------------------
-log "building (Release)"
-dotnet build Silo/OrleansMQ.Silo.csproj -c Release -nologo -v quiet -clp:ErrorsOnly >&2 || die "silo build failed"
-dotnet build Tests/OrleansMQ.Broker.Benchmarks/OrleansMQ.Broker.Benchmarks.csproj -c Release -nologo -v quiet -clp:ErrorsOnly >&2 \
-  || die "load generator build failed"
-SILO_BIN="$ROOT/Silo/bin/Release/net10.0/OrleansMQ.Silo"
-LOADGEN=(dotnet "$ROOT/Tests/OrleansMQ.Broker.Benchmarks/bin/Release/net10.0/OrleansMQ.Broker.Benchmarks.dll")
-[ -x "$SILO_BIN" ] || die "$SILO_BIN missing"
+build_release
 
 # --- processes ------------------------------------------------------------------------------
-SILO_PID=""
+# The silos (start_silo, stop_silo, cleanup at exit) are bench-lib.sh's; the Redis peer is ours.
 REDIS_PID=""
-PORT=""
 TICKS=$(getconf CLK_TCK)
-cleanup() {
-  local pid
-  for pid in "${ALL_SILOS[@]}"; do kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
-  [ -n "$REDIS_PID" ] && kill -TERM "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null
-  if [ -z "${BENCH_KEEP:-}" ]; then rm -rf "$DATA"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# start_silo NAME ARGS... : a silo on 127.0.0.1 with a free port (--port 0), data in $DATA/NAME;
-# sets SILO_PID and PORT.
-ALL_SILOS=()
-start_silo() {
-  local name=$1
-  shift
-  local logf="$DATA/$name.log"
-  : >"$logf"
-  "$SILO_BIN" --data "$DATA/$name" --port 0 --listen 127.0.0.1 "$@" >"$logf" 2>&1 &
-  SILO_PID=$!
-  ALL_SILOS+=("$SILO_PID")
-  for _ in $(seq 1 600); do
-    PORT=$(sed -n 's/.*Kafka listener on 127\.0\.0\.1:\([0-9]*\), advertised.*/\1/p' "$logf" | head -1)
-    [ -n "$PORT" ] && break
-    kill -0 "$SILO_PID" 2>/dev/null || { cat "$logf" >&2; die "silo exited"; }
-    sleep 0.1
-  done
-  [ -n "$PORT" ] || die "silo did not start"
-  log "silo $name: pid $SILO_PID on 127.0.0.1:$PORT ($*)"
-}
-
-stop_silo() {
-  kill -TERM "$SILO_PID" && wait "$SILO_PID"
-  local pid kept=()
-  for pid in "${ALL_SILOS[@]}"; do [ "$pid" = "$SILO_PID" ] || kept+=("$pid"); done
-  ALL_SILOS=("${kept[@]}")
-  SILO_PID=""
-}
+cleanup_extra() { [ -n "$REDIS_PID" ] && kill -TERM "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null; }
+install_cleanup
 
 # utime + stime of a process, in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -144,10 +93,8 @@ end_offset() { kcat -b "127.0.0.1:$PORT" -Q -t "$1:0:-1" 2>/dev/null | awk '{pri
 
 rate() { awk -v n="$1" -v t="$2" 'BEGIN{printf "%.0f", n / t}'; }                    # n / t
 mbps() { awk -v n="$1" -v b="$2" -v t="$3" 'BEGIN{printf "%.1f", n * b / t / 1e6}'; } # MB/s (10^6)
-fmt() { printf '%.0f' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }                          # 1234567 -> 1,234,567
 
 ROWS=()   # markdown rows of the summary
-row() { local line="|" cell; for cell in "$@"; do line+=" $cell |"; done; ROWS+=("$line"); }
 
 # --- data -----------------------------------------------------------------------------------
 # One message per line: base64 of random bytes, exactly 100 or 1024 characters.
@@ -170,7 +117,7 @@ for size in 100 1k; do
     [ "$got" = "$n" ] || die "$topic holds $got messages, expected $n"
     m=$(rate "$n" "$ELAPSED")
     PRODUCE_RATE[$size]="${PRODUCE_RATE[$size]:-} $m"
-    row "kcat produce $bytes B, run $r" "$(fmt "$n") msgs" "$ELAPSED s" "$(fmt "$m") msg/s" "$(mbps "$n" "$bytes" "$ELAPSED") MB/s" "kcat CPU $CLIENT_CPU s, silo CPU $SILO_CPU s"
+    row ROWS "kcat produce $bytes B, run $r" "$(fmt "$n") msgs" "$ELAPSED s" "$(fmt "$m") msg/s" "$(mbps "$n" "$bytes" "$ELAPSED") MB/s" "kcat CPU $CLIENT_CPU s, silo CPU $SILO_CPU s"
   done
 done
 
@@ -183,7 +130,7 @@ for size in 100 1k; do
   for r in $(seq 1 "$RUNS"); do
     log "kcat consume p$size-1 (run $r)"
     timed /dev/null kcat -C -b "127.0.0.1:$PORT" -t "p$size-1" "${KCAT_CONSUME_FLAGS[@]}"
-    row "kcat consume $bytes B, run $r" "$(fmt "$n") msgs" "$ELAPSED s" "$(fmt "$(rate "$n" "$ELAPSED")") msg/s" "$(mbps "$n" "$bytes" "$ELAPSED") MB/s" "kcat CPU $CLIENT_CPU s, silo CPU $SILO_CPU s"
+    row ROWS "kcat consume $bytes B, run $r" "$(fmt "$n") msgs" "$ELAPSED s" "$(fmt "$(rate "$n" "$ELAPSED")") msg/s" "$(mbps "$n" "$bytes" "$ELAPSED") MB/s" "kcat CPU $CLIENT_CPU s, silo CPU $SILO_CPU s"
   done
 done
 
@@ -204,7 +151,7 @@ for size in 100 1k; do
   for r in $(seq 1 "$RUNS"); do
     log "2 x kcat consume p$size-1 in parallel (run $r)"
     timed /dev/null consume_two "p$size-1"
-    row "2 kcat consumers in parallel, $bytes B, run $r" "$(fmt "$n") msgs" "$ELAPSED s" "$(fmt "$(rate "$n" "$ELAPSED")") msg/s" "$(mbps "$n" "$bytes" "$ELAPSED") MB/s" "kcat CPU $CLIENT_CPU s, silo CPU $SILO_CPU s"
+    row ROWS "2 kcat consumers in parallel, $bytes B, run $r" "$(fmt "$n") msgs" "$ELAPSED s" "$(fmt "$(rate "$n" "$ELAPSED")") msg/s" "$(mbps "$n" "$bytes" "$ELAPSED") MB/s" "kcat CPU $CLIENT_CPU s, silo CPU $SILO_CPU s"
   done
 done
 
@@ -229,7 +176,7 @@ for bytes in 100 1024; do
     eps=$(printf '%s\n' "$out" | tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1)
     bcpu=$(printf '%s\n' "$out" | tail -1 | awk '{printf "%.2f", $1 + $2}')
     rcpu=$(awk -v a="$r0" -v b="$r1" -v t="$TICKS" 'BEGIN{printf "%.2f", (b - a) / t}')
-    row "redis XADD $bytes B (peer), run $r" "$(fmt "$REDIS_N") entries" "" "$(fmt "$eps") entries/s" "$(mbps "$eps" "$bytes" 1) MB/s" "redis-benchmark CPU $bcpu s, redis-server CPU $rcpu s"
+    row ROWS "redis XADD $bytes B (peer), run $r" "$(fmt "$REDIS_N") entries" "" "$(fmt "$eps") entries/s" "$(mbps "$eps" "$bytes" 1) MB/s" "redis-benchmark CPU $bcpu s, redis-server CPU $rcpu s"
   done
 done
 kill -TERM "$REDIS_PID" && wait "$REDIS_PID"
@@ -271,14 +218,13 @@ for pass in $(seq 1 "$ZC_PASSES"); do
     log "zero-copy $mode pass $pass: $ELAPSED s, silo CPU $SILO_CPU s ($per s/GiB), kcat CPU $CLIENT_CPU s"
   done
 done
-median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{v[NR] = $1} END {printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 for mode in true false; do
-  row "consume ${ZC_GIB} GiB of 1 KiB, zero-copy $mode, $ZC_PASSES passes" "$(fmt "$ZC_N") msgs" "" "" "MB/s:${ZC_RATE[$mode]}" \
-    "silo CPU s/GiB:${ZC_PER[$mode]}; median **$(median "${ZC_PER[$mode]}")**"
+  row ROWS "consume ${ZC_GIB} GiB of 1 KiB, zero-copy $mode, $ZC_PASSES passes" "$(fmt "$ZC_N") msgs" "" "" "MB/s:${ZC_RATE[$mode]}" \
+    "silo CPU s/GiB:${ZC_PER[$mode]}; median **$(median "${ZC_PER[$mode]}" 3)**"
 done
-ON=$(median "${ZC_PER[true]}")
-OFF=$(median "${ZC_PER[false]}")
-row "**zero-copy CPU/GiB on ÷ off** (medians)" "" "" "" "" "$ON ÷ $OFF = **$(awk -v a="$ON" -v b="$OFF" 'BEGIN{printf "%.2f", a / b}')** (target ≤ 0.5)"
+ON=$(median "${ZC_PER[true]}" 3)
+OFF=$(median "${ZC_PER[false]}" 3)
+row ROWS "**zero-copy CPU/GiB on ÷ off** (medians)" "" "" "" "" "$ON ÷ $OFF = **$(awk -v a="$ON" -v b="$OFF" 'BEGIN{printf "%.2f", a / b}')** (target ≤ 0.5)"
 
 # sendfile really carries fetches: count the delivery syscalls of one short consume per mode.
 TRACE_N=$((ZC_N < 200000 ? ZC_N : 200000))
@@ -295,7 +241,7 @@ for mode in false true; do
   cat "$DATA/strace-$mode.txt"
   echo '```'
   calls=$(awk '$NF == "sendfile" {print $4}' "$DATA/strace-$mode.txt")
-  row "sendfile calls, $(fmt "$TRACE_N") x 1 KiB consumed, zero-copy $mode" "${calls:-0} calls" "" "" "" ""
+  row ROWS "sendfile calls, $(fmt "$TRACE_N") x 1 KiB consumed, zero-copy $mode" "${calls:-0} calls" "" "" "" ""
 done
 for mode in true false; do
   SILO_PID=${ZC_PID[$mode]}
@@ -339,8 +285,8 @@ lat() {
   local per_second
   per_second=$(sed -n 's/^  t=.* p99 *\([0-9.]*\) ms .*/\1/p' "$DATA/lat.out" | sort -g |
     awk '{v[NR] = $1; if ($1 > 5) over++} END {printf "per-second p99: median %.1f ms, %d of %d seconds over 5 ms", v[int((NR + 1) / 2)], over, NR}')
-  [ -n "$peak" ] && row "produce peak, $label (1 conn, 16 in flight, batch $LAT_BATCH x 100 B)" "" "${LAT_PEAK_SECONDS} s" "$(fmt "$peak") msg/s" "$(mbps "$peak" 100 1) MB/s" ""
-  row "produce latency, $label, open loop at $(fmt "$LAT_RATE") msg/s" "$(fmt "$(get requests)") requests" "${LAT_SECONDS} s" "$(fmt "$(get achieved)") msg/s" "" \
+  [ -n "$peak" ] && row ROWS "produce peak, $label (1 conn, 16 in flight, batch $LAT_BATCH x 100 B)" "" "${LAT_PEAK_SECONDS} s" "$(fmt "$peak") msg/s" "$(mbps "$peak" 100 1) MB/s" ""
+  row ROWS "produce latency, $label, open loop at $(fmt "$LAT_RATE") msg/s" "$(fmt "$(get requests)") requests" "${LAT_SECONDS} s" "$(fmt "$(get achieved)") msg/s" "" \
     "p50 $(get p50_ms) / **p99 $(get p99_ms)** / p99.9 $(get p999_ms) / max $(get max_ms) ms; $per_second; sender lag p99 $(get send_lag_p99_ms) ms; load generator CPU $(get gen_cpu_s) s; silo CPU $silo_cpu s (${threads%, })"
 }
 sync

@@ -23,11 +23,11 @@
 # Prints machine info first and a markdown summary at the end (progress on stderr);
 # docs/benchmarks.md, "Consumer groups (issue 4)", has the figures of a reference run.
 set -uo pipefail
+BENCH_NAME=bench-groups
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/bench-lib.sh"
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-
-log() { printf '[bench-groups] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 if [ "${QUICK:-0}" = 1 ]; then
   : "${RUNS:=1}" "${COMMIT_SECONDS:=2}" "${COMMIT_WARMUP:=0.5}" "${MEM_GROUPS:=1000}" "${SCALE_MEMBERS:=}"
@@ -50,67 +50,15 @@ command -v dotnet >/dev/null 2>&1 || die "dotnet SDK 10 is required (see README)
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 # --- machine --------------------------------------------------------------------------------
-DATA=${BENCH_DATA:-$(mktemp -d "${TMPDIR:-/tmp}/omq-bench-groups.XXXXXX")}
-mkdir -p "$DATA"
-echo "## Machine"
-echo
-echo '```'
-echo "cores: $(nproc)   cpu: $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
-echo "kernel: $(uname -sr)"
-free -h | sed 's/^/mem: /'
-echo "dotnet $(dotnet --version)"
-echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo '```'
-echo
+make_data_dir
+machine_info "dotnet $(dotnet --version)" "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- build ----------------------------------------------------------------------------------
-log "building (Release)"
-dotnet build Silo/OrleansMQ.Silo.csproj -c Release -nologo -v quiet -clp:ErrorsOnly >&2 || die "silo build failed"
-dotnet build Tests/OrleansMQ.Broker.Benchmarks/OrleansMQ.Broker.Benchmarks.csproj -c Release -nologo -v quiet -clp:ErrorsOnly >&2 \
-  || die "load generator build failed"
-SILO_BIN="$ROOT/Silo/bin/Release/net10.0/OrleansMQ.Silo"
-LOADGEN=(dotnet "$ROOT/Tests/OrleansMQ.Broker.Benchmarks/bin/Release/net10.0/OrleansMQ.Broker.Benchmarks.dll")
-[ -x "$SILO_BIN" ] || die "$SILO_BIN missing"
+build_release
 
 # --- processes ------------------------------------------------------------------------------
-SILO_PID=""
-PORT=""
-ALL_SILOS=()
-cleanup() {
-  local pid
-  for pid in "${ALL_SILOS[@]}"; do kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
-  if [ -z "${BENCH_KEEP:-}" ]; then rm -rf "$DATA"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# start_silo NAME ARGS... : a silo on 127.0.0.1 with a free port (--port 0), data in $DATA/NAME;
-# sets SILO_PID and PORT.
-start_silo() {
-  local name=$1
-  shift
-  local logf="$DATA/$name.log"
-  : >"$logf"
-  "$SILO_BIN" --data "$DATA/$name" --port 0 --listen 127.0.0.1 "$@" >"$logf" 2>&1 &
-  SILO_PID=$!
-  ALL_SILOS+=("$SILO_PID")
-  for _ in $(seq 1 600); do
-    PORT=$(sed -n 's/.*Kafka listener on 127\.0\.0\.1:\([0-9]*\), advertised.*/\1/p' "$logf" | head -1)
-    [ -n "$PORT" ] && break
-    kill -0 "$SILO_PID" 2>/dev/null || { cat "$logf" >&2; die "silo exited"; }
-    sleep 0.1
-  done
-  [ -n "$PORT" ] || die "silo did not start"
-  log "silo $name: pid $SILO_PID on 127.0.0.1:$PORT ($*)"
-}
-
-stop_silo() {
-  kill -TERM "$SILO_PID" && wait "$SILO_PID"
-  local pid kept=()
-  for pid in "${ALL_SILOS[@]}"; do [ "$pid" = "$SILO_PID" ] || kept+=("$pid"); done
-  ALL_SILOS=("${kept[@]}")
-  SILO_PID=""
-}
+# start_silo NAME ARGS... / stop_silo and the cleanup at exit are bench-lib.sh's.
+install_cleanup
 
 # gen OUT ARGS... : runs the load generator's groups scenario; stdout to OUT and stderr.
 gen() {
@@ -122,13 +70,10 @@ gen() {
 
 # val LINE KEY : the value of KEY=... in a RESULT line.
 val() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
-fmt() { printf '%.0f' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }                          # 1234567 -> 1,234,567
-median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{v[NR] = $1} END {printf "%.1f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 RB_ROWS=()
 CM_ROWS=()
 MEM_ROWS=()
-row() { local -n rows=$1; shift; local line="|" cell; for cell in "$@"; do line+=" $cell |"; done; rows+=("$line"); }
 
 # rebalance_rows LABEL FILE : one row per RESULT rebalance line of FILE.
 AFTER_LAST_JOIN=""
@@ -228,7 +173,7 @@ echo "| case | members | partitions | last JoinGroup sent → every member assig
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${RB_ROWS[@]}"
 echo
-m=$(median "$AFTER_LAST_JOIN")
+m=$(median "$AFTER_LAST_JOIN" 1)
 echo "Target (≤ 1,000 ms after the last join, $MEMBERS members, delay 0): median **$m ms** over the runs above →" \
   "$(awk -v m="$m" 'BEGIN{print (m <= 1000) ? "**met**" : "**missed**"}')."
 echo
@@ -239,9 +184,9 @@ echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${CM_ROWS[@]}"
 echo
 for name in member1 memberN standalone1 produce; do
-  [ -n "${COMMIT_RATES[$name]:-}" ] && echo "- $name: median $(fmt "$(median "${COMMIT_RATES[$name]}")") units/s (${COMMIT_RATES[$name]# })"
+  [ -n "${COMMIT_RATES[$name]:-}" ] && echo "- $name: median $(fmt "$(median "${COMMIT_RATES[$name]}" 1)") units/s (${COMMIT_RATES[$name]# })"
 done
-m=$(median "${COMMIT_RATES[member1]:-0}")
+m=$(median "${COMMIT_RATES[member1]:-0}" 1)
 echo
 echo "Target (≥ 50,000 commits/s, counted as 1-partition requests/s of members): median **$(fmt "$m")/s** →" \
   "$(awk -v m="$m" 'BEGIN{print (m >= 50000) ? "**met**" : "**missed**"}')."
@@ -252,6 +197,6 @@ echo "| run | groups | offsets/group | activated bytes/group | idle (loaded afte
 echo "|---|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${MEM_ROWS[@]}"
 echo
-echo "Median: activated $(fmt "$(median "$MEM_ACT")") B/group, idle $(fmt "$(median "$MEM_IDLE")") B/group."
+echo "Median: activated $(fmt "$(median "$MEM_ACT" 1)") B/group, idle $(fmt "$(median "$MEM_IDLE" 1)") B/group."
 echo
 echo "The silo and the clients share $(nproc) cores; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."

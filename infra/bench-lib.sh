@@ -2,7 +2,7 @@
 # Helpers shared by infra/bench-broker.sh and infra/bench-groups.sh; sourced, not run:
 #
 #   BENCH_NAME=bench-broker            # the stderr log prefix and the temp folder's name
-#   . "$(dirname "$0")/bench-lib.sh"
+#   . "$(dirname "$0")/bench-lib.sh"   # before the cd: $0 may be relative to the caller's folder
 #
 # The scripts then cd to the repository root and set ROOT (build_release needs it) and DATA
 # (make_data_dir sets it). Nothing runs at source time but the variable defaults below: each
