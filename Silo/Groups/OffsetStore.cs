@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Storage;
-using OrleansMQ.Storage.Batches;
+using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Storage.CommitLog;
 using OrleansMQ.Storage.Engine;
 

@@ -1,4 +1,4 @@
-using OrleansMQ.Storage.Batches;
+using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Storage.Engine;
 
 namespace OrleansMQ.Silo.Producers;

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
-using OrleansMQ.Storage.Batches;
+using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Storage.Common;
 
 namespace OrleansMQ.Storage.CommitLog;

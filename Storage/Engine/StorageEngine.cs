@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using OrleansMQ.Storage.Batches;
+using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Storage.CommitLog;
 using OrleansMQ.Storage.ConsumeQueue;
 using OrleansMQ.Storage.Index;

@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using OrleansMQ.Silo.Grains;
 using OrleansMQ.Silo.Hosting;
-using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Protocol.Kafka;
 
 namespace OrleansMQ.Broker.Benchmarks;
 

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Protocol.Kafka;
 
 namespace OrleansMQ.Broker.Benchmarks;
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Protocol.Kafka;
 
 namespace OrleansMQ.Broker.Benchmarks;
 

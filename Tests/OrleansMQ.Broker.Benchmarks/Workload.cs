@@ -1,6 +1,6 @@
 using System.Globalization;
-using OrleansMQ.Silo.Kafka.Protocol;
-using OrleansMQ.Storage.Batches;
+using OrleansMQ.Protocol.Kafka;
+using OrleansMQ.Protocol.Batches;
 
 namespace OrleansMQ.Broker.Benchmarks;
 

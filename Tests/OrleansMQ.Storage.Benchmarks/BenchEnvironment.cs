@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using OrleansMQ.Storage.Batches;
+using OrleansMQ.Protocol.Batches;
 
 namespace OrleansMQ.Storage.Benchmarks;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using OrleansMQ.Storage;
-using OrleansMQ.Storage.Batches;
+using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Storage.CommitLog;
 using OrleansMQ.Storage.Engine;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using OrleansMQ.Silo.Kafka.Network;
-using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Protocol.Kafka;
 using OrleansMQ.Silo.Topics;
 
 namespace OrleansMQ.Silo.Kafka.Handlers;

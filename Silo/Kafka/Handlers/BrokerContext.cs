@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Silo.Groups;
 using OrleansMQ.Silo.Hosting;
-using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Protocol.Kafka;
 using OrleansMQ.Silo.Producers;
 using OrleansMQ.Silo.Topics;
 using OrleansMQ.Storage;

@@ -1,5 +1,5 @@
 using OrleansMQ.Silo.Kafka.Network;
-using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Protocol.Kafka;
 using OrleansMQ.Storage.CommitLog;
 using OrleansMQ.Storage.Engine;
 

@@ -1,7 +1,7 @@
 using System.Net;
 using OrleansMQ.Silo.Groups;
 using OrleansMQ.Silo.Kafka.Network;
-using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Protocol.Kafka;
 
 namespace OrleansMQ.Silo.Kafka.Handlers;
 

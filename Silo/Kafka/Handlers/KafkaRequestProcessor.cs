@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Silo.Kafka.Network;
-using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Protocol.Kafka;
 
 namespace OrleansMQ.Silo.Kafka.Handlers;
 

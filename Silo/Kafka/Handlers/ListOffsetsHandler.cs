@@ -1,4 +1,4 @@
-using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Protocol.Kafka;
 
 namespace OrleansMQ.Silo.Kafka.Handlers;
 

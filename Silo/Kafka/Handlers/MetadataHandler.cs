@@ -1,5 +1,5 @@
 using OrleansMQ.Silo.Kafka.Network;
-using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Protocol.Kafka;
 using OrleansMQ.Silo.Topics;
 
 namespace OrleansMQ.Silo.Kafka.Handlers;

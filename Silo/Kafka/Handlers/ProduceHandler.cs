@@ -1,10 +1,10 @@
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Silo.Kafka.Network;
-using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Protocol.Kafka;
 using OrleansMQ.Silo.Producers;
 using OrleansMQ.Storage;
-using OrleansMQ.Storage.Batches;
+using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Storage.Engine;
 
 namespace OrleansMQ.Silo.Kafka.Handlers;

@@ -1,5 +1,5 @@
 using System.Buffers;
-using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Protocol.Kafka;
 using Xunit;
 
 namespace OrleansMQ.Silo.Tests.Broker;

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text;
-using OrleansMQ.Silo.Kafka.Protocol;
-using OrleansMQ.Storage.Batches;
+using OrleansMQ.Protocol.Kafka;
+using OrleansMQ.Protocol.Batches;
 using Xunit;
 
 namespace OrleansMQ.Silo.Tests.Broker;

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
-using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Protocol.Kafka;
 using OrleansMQ.Silo.Tests.Network;
 using Xunit;
 

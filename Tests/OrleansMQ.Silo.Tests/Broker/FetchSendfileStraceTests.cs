@@ -1,6 +1,6 @@
-using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Protocol.Kafka;
 using OrleansMQ.Silo.Tests.Network;
-using OrleansMQ.Storage.Batches;
+using OrleansMQ.Protocol.Batches;
 using Xunit;
 using Xunit.Abstractions;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using OrleansMQ.Silo.Groups;
-using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Protocol.Kafka;
 using OrleansMQ.Silo.Tests.Network;
 using Xunit;
 

@@ -1,5 +1,5 @@
-using OrleansMQ.Silo.Kafka.Protocol;
-using OrleansMQ.Storage.Batches;
+using OrleansMQ.Protocol.Kafka;
+using OrleansMQ.Protocol.Batches;
 using Xunit;
 
 namespace OrleansMQ.Silo.Tests.Broker;

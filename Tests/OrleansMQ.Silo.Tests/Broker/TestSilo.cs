@@ -4,7 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using OrleansMQ.Silo.Hosting;
-using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Protocol.Kafka;
 using OrleansMQ.Silo.Tests.Network;
 using OrleansMQ.Storage.Engine;
 

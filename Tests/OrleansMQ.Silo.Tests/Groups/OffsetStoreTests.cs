@@ -3,7 +3,7 @@ using OrleansMQ.Silo.Grains;
 using OrleansMQ.Silo.Groups;
 using OrleansMQ.Silo.Tests.Grains;
 using OrleansMQ.Storage;
-using OrleansMQ.Storage.Batches;
+using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Storage.Engine;
 using Xunit;
 

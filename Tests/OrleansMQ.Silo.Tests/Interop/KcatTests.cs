@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.Text;
-using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Protocol.Kafka;
 using OrleansMQ.Silo.Tests.Broker;
-using OrleansMQ.Storage.Batches;
+using OrleansMQ.Protocol.Batches;
 using Xunit;
 
 namespace OrleansMQ.Silo.Tests.Interop;

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Collections;
 using System.Reflection;
-using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Protocol.Kafka;
 using Xunit;
 
 namespace OrleansMQ.Silo.Tests.Protocol;

@@ -1,7 +1,7 @@
 using System.Buffers;
 using Microsoft.Win32.SafeHandles;
 using OrleansMQ.Silo.Kafka.Network;
-using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Protocol.Kafka;
 using Xunit;
 
 namespace OrleansMQ.Silo.Tests.Protocol;

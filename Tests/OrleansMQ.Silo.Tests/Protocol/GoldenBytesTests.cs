@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
-using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Protocol.Kafka;
 using Xunit;
 
 namespace OrleansMQ.Silo.Tests.Protocol;

@@ -1,4 +1,4 @@
-using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Protocol.Kafka;
 using Xunit;
 
 namespace OrleansMQ.Silo.Tests.Protocol;

@@ -1,5 +1,5 @@
 using Xunit;
-using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Protocol.Kafka;
 
 namespace OrleansMQ.Silo.Tests.Protocol;
 

@@ -1,4 +1,4 @@
-using OrleansMQ.Silo.Kafka.Protocol;
+using OrleansMQ.Protocol.Kafka;
 
 namespace OrleansMQ.Silo.Tests.Protocol;
 
@@ -24,7 +24,7 @@ internal static class MessageSamples
 
     public static ApiVersionsResponse ApiVersionsResponse(short v)
     {
-        var response = Kafka.Protocol.ApiVersionsResponse.FromTable();
+        var response = OrleansMQ.Protocol.Kafka.ApiVersionsResponse.FromTable();
         response.ThrottleTimeMs = v >= 1 ? 11 : 0;
         return response;
     }
@@ -175,8 +175,8 @@ internal static class MessageSamples
                 Name = "orders",
                 Partitions =
                 [
-                    new() { PartitionIndex = 0, CurrentLeaderEpoch = v >= 4 ? 1 : -1, Timestamp = Kafka.Protocol.ListOffsetsRequest.LatestTimestamp, MaxNumOffsets = v == 0 ? 5 : 1 },
-                    new() { PartitionIndex = 1, Timestamp = Kafka.Protocol.ListOffsetsRequest.EarliestTimestamp },
+                    new() { PartitionIndex = 0, CurrentLeaderEpoch = v >= 4 ? 1 : -1, Timestamp = OrleansMQ.Protocol.Kafka.ListOffsetsRequest.LatestTimestamp, MaxNumOffsets = v == 0 ? 5 : 1 },
+                    new() { PartitionIndex = 1, Timestamp = OrleansMQ.Protocol.Kafka.ListOffsetsRequest.EarliestTimestamp },
                 ],
             },
         ],
@@ -329,7 +329,7 @@ internal static class MessageSamples
     public static FindCoordinatorRequest FindCoordinatorRequest(short v) => new()
     {
         Key = "my-group",
-        KeyType = v >= 1 ? Kafka.Protocol.FindCoordinatorRequest.TransactionKeyType : Kafka.Protocol.FindCoordinatorRequest.GroupKeyType,
+        KeyType = v >= 1 ? OrleansMQ.Protocol.Kafka.FindCoordinatorRequest.TransactionKeyType : OrleansMQ.Protocol.Kafka.FindCoordinatorRequest.GroupKeyType,
     };
 
     public static FindCoordinatorResponse FindCoordinatorResponse(short v) => new()

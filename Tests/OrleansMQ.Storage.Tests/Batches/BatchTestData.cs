@@ -1,5 +1,5 @@
 using System.Text;
-using OrleansMQ.Storage.Batches;
+using OrleansMQ.Protocol.Batches;
 
 namespace OrleansMQ.Storage.Tests.Batches;
 

@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using OrleansMQ.Storage.Batches;
+using OrleansMQ.Protocol.Batches;
 using Xunit;
 
 namespace OrleansMQ.Storage.Tests.Batches;

@@ -1,4 +1,4 @@
-using OrleansMQ.Storage.Batches;
+using OrleansMQ.Protocol.Batches;
 using Xunit;
 
 namespace OrleansMQ.Storage.Tests.Batches;

@@ -2,7 +2,7 @@ using Xunit;
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
-using OrleansMQ.Storage.Batches;
+using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Storage.CommitLog;
 using OrleansMQ.Storage.Engine;
 using static OrleansMQ.Storage.Tests.Engine.TestSupport;

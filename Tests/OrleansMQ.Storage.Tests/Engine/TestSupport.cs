@@ -1,6 +1,6 @@
 using Xunit;
 using System.Text;
-using OrleansMQ.Storage.Batches;
+using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Storage.CommitLog;
 using OrleansMQ.Storage.Engine;
 

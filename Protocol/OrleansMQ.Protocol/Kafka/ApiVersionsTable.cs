@@ -1,0 +1,109 @@
+namespace OrleansMQ.Protocol.Kafka;
+
+/// <summary>
+/// The one place that says which APIs and versions this broker speaks (what ApiVersions
+/// advertises) and where each API's flexible encoding starts.
+/// </summary>
+/// <remarks>
+/// Flexible boundaries are Kafka's ("flexibleVersions" of each message): they decide the
+/// request header version (v1 classic, v2 flexible) and the response header version (v0 / v1),
+/// except that ApiVersions responses always use response header v0 so a client can read the
+/// answer whatever version it asked in. To add an API: implement its messages, then add a row
+/// to <see cref="Supported"/> (and its boundary to <see cref="KnownFlexibleBoundaries"/>).
+/// </remarks>
+public static class ApiVersionsTable
+{
+    private static readonly ApiVersionRange[] SupportedRows =
+    [
+        new(ApiKey.Produce, 3, 9, 9),
+        new(ApiKey.Fetch, 4, 12, 12),
+        new(ApiKey.ListOffsets, 0, 6, 6),
+        new(ApiKey.Metadata, 0, 9, 9),
+        new(ApiKey.OffsetCommit, 0, 8, 8),
+        new(ApiKey.OffsetFetch, 0, 7, 6),
+        new(ApiKey.FindCoordinator, 0, 3, 3),
+        new(ApiKey.JoinGroup, 0, 7, 6),
+        new(ApiKey.Heartbeat, 0, 4, 4),
+        new(ApiKey.LeaveGroup, 0, 5, 4),
+        new(ApiKey.SyncGroup, 0, 5, 4),
+        new(ApiKey.DescribeGroups, 0, 5, 5),
+        new(ApiKey.ListGroups, 0, 4, 3),
+        new(ApiKey.SaslHandshake, 0, 1, ApiVersionRange.NeverFlexible),
+        new(ApiKey.ApiVersions, 0, 3, 3),
+        new(ApiKey.CreateTopics, 0, 5, 5),
+        new(ApiKey.DeleteTopics, 0, 4, 4),
+        new(ApiKey.InitProducerId, 0, 2, 2),
+        new(ApiKey.DescribeConfigs, 0, 4, 4),
+        new(ApiKey.SaslAuthenticate, 0, 1, 2),
+        new(ApiKey.CreatePartitions, 0, 2, 2),
+        new(ApiKey.DeleteGroups, 0, 2, 2),
+        new(ApiKey.OffsetDelete, 0, 0, ApiVersionRange.NeverFlexible),
+    ];
+
+    /// <summary>
+    /// First flexible version of standard APIs this broker does not (yet) answer, so their
+    /// headers still parse (correlation id) and their boundary is written down once.
+    /// </summary>
+    private static readonly (ApiKey Key, short FirstFlexible)[] KnownFlexibleBoundaries =
+    [
+        (ApiKey.DeleteRecords, 2),
+        (ApiKey.AlterConfigs, 2),
+        (ApiKey.IncrementalAlterConfigs, 1),
+    ];
+
+    /// <summary>Every API this broker answers, by ascending key: the ApiVersions answer.</summary>
+    public static IReadOnlyList<ApiVersionRange> Supported { get; } = Array.AsReadOnly(SupportedRows);
+
+    /// <summary>The supported range of <paramref name="apiKey"/>, if this broker answers it.</summary>
+    public static bool TryGetSupported(ApiKey apiKey, out ApiVersionRange range)
+    {
+        foreach (var row in SupportedRows)
+        {
+            if (row.ApiKey == apiKey)
+            {
+                range = row;
+                return true;
+            }
+        }
+
+        range = default;
+        return false;
+    }
+
+    /// <summary>True if this broker answers <paramref name="apiKey"/> in <paramref name="version"/>.</summary>
+    public static bool IsSupported(ApiKey apiKey, short version) =>
+        TryGetSupported(apiKey, out var range) && range.Contains(version);
+
+    /// <summary>First flexible version of <paramref name="apiKey"/>, or <see cref="ApiVersionRange.NeverFlexible"/> (also for APIs unknown here).</summary>
+    public static short FirstFlexibleVersion(ApiKey apiKey)
+    {
+        if (TryGetSupported(apiKey, out var range))
+        {
+            return range.FirstFlexibleVersion;
+        }
+
+        foreach (var (key, first) in KnownFlexibleBoundaries)
+        {
+            if (key == apiKey)
+            {
+                return first;
+            }
+        }
+
+        return ApiVersionRange.NeverFlexible;
+    }
+
+    /// <summary>True if <paramref name="version"/> of <paramref name="apiKey"/> uses the flexible encoding.</summary>
+    public static bool IsFlexible(ApiKey apiKey, short version)
+    {
+        short first = FirstFlexibleVersion(apiKey);
+        return first != ApiVersionRange.NeverFlexible && version >= first;
+    }
+
+    /// <summary>Request header version: 2 for flexible versions, else 1.</summary>
+    public static short RequestHeaderVersion(ApiKey apiKey, short version) => IsFlexible(apiKey, version) ? (short)2 : (short)1;
+
+    /// <summary>Response header version: 1 for flexible versions, else 0; always 0 for ApiVersions.</summary>
+    public static short ResponseHeaderVersion(ApiKey apiKey, short version) =>
+        apiKey != ApiKey.ApiVersions && IsFlexible(apiKey, version) ? (short)1 : (short)0;
+}
