@@ -129,7 +129,15 @@ public sealed class ConsumerGroupGrain : Grain
             _group = NewGroup();
         }
 
-        _directory.Publish(Key, _group.State, _group.ProtocolType);
+        if (_group.Exists)
+        {
+            _directory.Publish(Key, _group.State, _group.ProtocolType);
+        }
+        else
+        {
+            _directory.Remove(Key);
+        }
+
         long? next = _group.NextDeadlineMs;
         if (next is not { } due || (_timer is not null && _timerDue <= due))
         {

@@ -897,7 +897,9 @@ public sealed class ConsumerGroup
         var members = OrderedMembers().Select(m => State == GroupState.Stable
             ? new DescribedMember(m.MemberId, m.GroupInstanceId, m.ClientId, m.ClientHost, m.MetadataFor(ProtocolName), m.Assignment)
             : new DescribedMember(m.MemberId, m.GroupInstanceId, m.ClientId, m.ClientHost, [], [])).ToList();
-        return new GroupDescription(GroupId, State, ProtocolType ?? "", State == GroupState.Stable ? ProtocolName ?? "" : "", members);
+        // A group with nothing (never used, or just deleted) is reported Dead, as Kafka reports groups it does not know.
+        var state = State == GroupState.Empty && !Exists ? GroupState.Dead : State;
+        return new GroupDescription(GroupId, state, ProtocolType ?? "", State == GroupState.Stable ? ProtocolName ?? "" : "", members);
     }
 
     /// <summary>The coordinator is going away: everyone waiting is told so, and will find it again.</summary>

@@ -233,6 +233,7 @@ public sealed class GroupApiTests : IAsyncLifetime
         Assert.Equal([ErrorCode.NonEmptyGroup, ErrorCode.None, ErrorCode.GroupIdNotFound], deleted.Results.Select(r => r.ErrorCode));
         fetched = await _client.SendAsync<OffsetFetchRequest, OffsetFetchResponse>(new OffsetFetchRequest { GroupId = idle, Topics = null }, 7);
         Assert.Empty(fetched.Topics);
+        Assert.Equal("Dead", (await _client.SendAsync<DescribeGroupsRequest, DescribeGroupsResponse>(new DescribeGroupsRequest { Groups = [idle] }, 5)).Groups.Single().GroupState);
         Assert.DoesNotContain((await _client.SendAsync<ListGroupsRequest, ListGroupsResponse>(new ListGroupsRequest(), 4)).Groups, g => g.GroupId == idle);
         _ = join;
     }

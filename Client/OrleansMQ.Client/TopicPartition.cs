@@ -1,6 +1,6 @@
-namespace OrleansMQ.Client.Consumer.Assignment;
+namespace OrleansMQ.Client;
 
-/// <summary>One partition of one topic, as the consumer protocol and the assignors name it.</summary>
+/// <summary>One partition of one topic (producer results, consumer assignments, admin answers).</summary>
 public sealed record TopicPartition(string Topic, int Partition)
 {
     /// <summary>Topic (ordinal, as Java compares strings), then partition number.</summary>
