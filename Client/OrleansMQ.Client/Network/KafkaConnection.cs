@@ -156,7 +156,9 @@ public sealed class KafkaConnection : IAsyncDisposable
         where TRequest : IKafkaMessage<TRequest>
     {
         ThrowIfBroken();
-        var buffer = new ArrayBufferWriter<byte>(256);
+        // Pooled: a produce request carries whole record batches, so a fresh buffer per request
+        // would allocate (and copy through growth) about twice its size every time.
+        using var buffer = new PooledBufferWriter(256);
         buffer.Advance(4); // length prefix, filled in below
         int correlationId = Interlocked.Increment(ref _correlationId);
         var writer = new KafkaWriter(buffer);
@@ -350,6 +352,53 @@ public sealed class KafkaConnection : IAsyncDisposable
         public short Version { get; } = version;
 
         public TaskCompletionSource<ReadOnlyMemory<byte>> Source { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>An <see cref="IBufferWriter{T}"/> over <see cref="ArrayPool{T}.Shared"/> arrays, returned on dispose.</summary>
+    private sealed class PooledBufferWriter(int initialSize) : IBufferWriter<byte>, IDisposable
+    {
+        private byte[] _buffer = ArrayPool<byte>.Shared.Rent(initialSize);
+        private int _written;
+
+        public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
+
+        public void Advance(int count) => _written += count;
+
+        public Memory<byte> GetMemory(int sizeHint = 0)
+        {
+            Ensure(sizeHint);
+            return _buffer.AsMemory(_written);
+        }
+
+        public Span<byte> GetSpan(int sizeHint = 0)
+        {
+            Ensure(sizeHint);
+            return _buffer.AsSpan(_written);
+        }
+
+        private void Ensure(int sizeHint)
+        {
+            sizeHint = Math.Max(sizeHint, 1);
+            if (_buffer.Length - _written >= sizeHint)
+            {
+                return;
+            }
+
+            var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Max((long)_buffer.Length * 2, (long)_written + sizeHint), Array.MaxLength));
+            _buffer.AsSpan(0, _written).CopyTo(bigger);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = bigger;
+        }
+
+        public void Dispose()
+        {
+            var buffer = _buffer;
+            _buffer = [];
+            if (buffer.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
     }
 
     private static class MemoryMarshalHelper

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using OrleansMQ.Cli;
 using OrleansMQ.Client.Admin;
-using OrleansMQ.Client.Tests.Admin;
 using OrleansMQ.Silo.Tests.Broker;
 using Xunit;
 

@@ -4,11 +4,25 @@ using OrleansMQ.Silo.Tests.Broker;
 using OrleansMQ.Silo.Tests.Interop;
 using Xunit;
 
-namespace OrleansMQ.Client.Tests.Admin;
+namespace OrleansMQ.Client.Tests;
 
-/// <summary>kcat as the client tests use it: a producer of numbered messages and a long-running group member.</summary>
+/// <summary>kcat as the client tests use it: a reader of whole topics, a producer of numbered messages and a long-running group member.</summary>
 internal static class Kcat
 {
+    /// <summary>Reads <paramref name="topic"/> from the beginning to its end in <paramref name="format"/> (kcat -f); one line per message.</summary>
+    public static async Task<string[]> ConsumeAsync(string bootstrap, string topic, string format, int? partition = null)
+    {
+        string[] args = ["-b", bootstrap, "-X", "socket.timeout.ms=10000", "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", format];
+        if (partition is { } p)
+        {
+            args = [.. args, "-p", p.ToString(CultureInfo.InvariantCulture)];
+        }
+
+        var r = await ExternalTool.RunAsync(ExternalTool.Require("kcat"), args, timeout: TimeSpan.FromSeconds(120));
+        Assert.True(r.ExitCode == 0, $"kcat failed: {r.Stderr}");
+        return r.Lines;
+    }
+
     /// <summary>Produces <paramref name="count"/> messages "m0".."m{count-1}" to one partition.</summary>
     public static async Task ProduceAsync(TestSilo silo, string topic, int partition, int count)
     {
