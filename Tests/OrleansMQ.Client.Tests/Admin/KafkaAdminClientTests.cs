@@ -1,3 +1,4 @@
+using OrleansMQ.Client.Producer;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using OrleansMQ.Client.Admin;
@@ -248,6 +249,23 @@ public sealed class KafkaAdminClientTests : IAsyncLifetime
         Assert.Contains(await admin.ListTopicsAsync(), t => t.Name == "admin-di" && t.PartitionCount == 2);
 
         Assert.Throws<ArgumentException>(() => new ServiceCollection().AddOrleansMQClient(o => o with { BootstrapServers = "no-port" }));
+    }
+
+    [Fact]
+    public async Task Registers_a_producer_over_the_shared_cluster_in_DI()
+    {
+        var services = new ServiceCollection();
+        services.AddOrleansMQClient(o => o with { BootstrapServers = _silo.Bootstrap }).AddOrleansMQProducer(p => p with { Linger = TimeSpan.Zero });
+        DeliveryResult delivered;
+        await using (var provider = services.BuildServiceProvider())
+        {
+            var producer = provider.GetRequiredService<KafkaProducer>();
+            Assert.Same(producer, provider.GetRequiredService<KafkaProducer>());
+            delivered = await producer.ProduceAsync("admin-di-producer", "k"u8.ToArray(), "v"u8.ToArray());
+        }
+
+        Assert.Equal(0, delivered.Offset);
+        Assert.Equal(["v"], await Kcat.ConsumeAsync(_silo.Bootstrap, "admin-di-producer", "%s\n"));
     }
 
     [Fact]
