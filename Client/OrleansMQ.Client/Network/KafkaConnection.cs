@@ -104,15 +104,33 @@ public sealed class KafkaConnection : IAsyncDisposable
         return SendAsync<TRequest, TResponse>(request, version, cancellationToken);
     }
 
+    /// <summary>
+    /// Sends <paramref name="request"/> in the negotiated version and waits up to <paramref name="timeout"/>
+    /// for the answer instead of <see cref="ClientOptions.RequestTimeout"/> (JoinGroup may wait a whole rebalance).
+    /// </summary>
+    public Task<TResponse> SendAsync<TRequest, TResponse>(TRequest request, TimeSpan timeout, CancellationToken cancellationToken = default)
+        where TRequest : IKafkaMessage<TRequest>
+        where TResponse : IKafkaMessage<TResponse>
+    {
+        short version = VersionFor(TRequest.ApiKey)
+            ?? throw new KafkaException(ErrorCode.UnsupportedVersion, $"Broker {Address} and this client share no version of {TRequest.ApiKey}.");
+        return SendAsync<TRequest, TResponse>(request, version, timeout, cancellationToken);
+    }
+
     /// <summary>Sends <paramref name="request"/> in <paramref name="version"/> and returns the decoded answer.</summary>
-    public async Task<TResponse> SendAsync<TRequest, TResponse>(TRequest request, short version, CancellationToken cancellationToken = default)
+    public Task<TResponse> SendAsync<TRequest, TResponse>(TRequest request, short version, CancellationToken cancellationToken = default)
+        where TRequest : IKafkaMessage<TRequest>
+        where TResponse : IKafkaMessage<TResponse>
+        => SendAsync<TRequest, TResponse>(request, version, _options.RequestTimeout, cancellationToken);
+
+    private async Task<TResponse> SendAsync<TRequest, TResponse>(TRequest request, short version, TimeSpan requestTimeout, CancellationToken cancellationToken)
         where TRequest : IKafkaMessage<TRequest>
         where TResponse : IKafkaMessage<TResponse>
     {
         var pending = new Pending(TRequest.ApiKey, version);
         int correlationId = await WriteAsync(request, version, pending, cancellationToken).ConfigureAwait(false);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.RequestTimeout);
+        timeout.CancelAfter(requestTimeout);
         ReadOnlyMemory<byte> body;
         try
         {
@@ -121,8 +139,8 @@ public sealed class KafkaConnection : IAsyncDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             _pending.TryRemove(correlationId, out _);
-            Fail(new KafkaTimeoutException($"{TRequest.ApiKey} to broker {Address} got no answer in {_options.RequestTimeout.TotalMilliseconds:F0} ms."));
-            throw new KafkaTimeoutException($"{TRequest.ApiKey} to broker {Address} got no answer in {_options.RequestTimeout.TotalMilliseconds:F0} ms.");
+            Fail(new KafkaTimeoutException($"{TRequest.ApiKey} to broker {Address} got no answer in {requestTimeout.TotalMilliseconds:F0} ms."));
+            throw new KafkaTimeoutException($"{TRequest.ApiKey} to broker {Address} got no answer in {requestTimeout.TotalMilliseconds:F0} ms.");
         }
         catch (OperationCanceledException)
         {
