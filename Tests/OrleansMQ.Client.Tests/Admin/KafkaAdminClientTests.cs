@@ -1,3 +1,4 @@
+using OrleansMQ.Client.Consumer;
 using OrleansMQ.Client.Producer;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
@@ -266,6 +267,20 @@ public sealed class KafkaAdminClientTests : IAsyncLifetime
 
         Assert.Equal(0, delivered.Offset);
         Assert.Equal(["v"], await Kcat.ConsumeAsync(_silo.Bootstrap, "admin-di-producer", "%s\n"));
+
+        // A consumer on the same client settings reads it back as a group member.
+        var consumerServices = new ServiceCollection();
+        consumerServices.AddOrleansMQClient(o => o with { BootstrapServers = _silo.Bootstrap })
+            .AddOrleansMQConsumer(c => c with { GroupId = "admin-di-group", AutoOffsetReset = AutoOffsetReset.Earliest, SessionTimeout = TimeSpan.FromSeconds(6) });
+        await using var consumerProvider = consumerServices.BuildServiceProvider();
+        var consumer = consumerProvider.GetRequiredService<KafkaConsumer>();
+        consumer.Subscribe(["admin-di-producer"]);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await foreach (var record in consumer.ConsumeAsync(cts.Token))
+        {
+            Assert.Equal("v", System.Text.Encoding.UTF8.GetString(record.Value!));
+            break;
+        }
     }
 
     [Fact]
