@@ -15,8 +15,12 @@ public static class ApiVersionsTable
 {
     private static readonly ApiVersionRange[] SupportedRows =
     [
-        new(ApiKey.Produce, 3, 9, 9),
-        new(ApiKey.Fetch, 4, 12, 12),
+        // Produce from v0 and Fetch from v2 although only RecordBatch (magic 2) data is taken and
+        // served: librdkafka < 2.10 only compresses gzip/snappy/lz4 if Produce v0 is in the
+        // advertised range, and only enables its MsgVer1/ThrottleTime features if Produce v2 and
+        // Fetch v2 are (Kafka 4.0 advertises Produce v0+ for the same reason, KAFKA-18659).
+        new(ApiKey.Produce, 0, 9, 9),
+        new(ApiKey.Fetch, 2, 12, 12),
         new(ApiKey.ListOffsets, 0, 6, 6),
         new(ApiKey.Metadata, 0, 9, 9),
         new(ApiKey.OffsetCommit, 0, 8, 8),

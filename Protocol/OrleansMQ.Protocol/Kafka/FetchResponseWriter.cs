@@ -3,7 +3,7 @@ using System.Buffers;
 namespace OrleansMQ.Protocol.Kafka;
 
 /// <summary>
-/// Streams a Fetch response (v4–v12) partition by partition, so record data can go from the log
+/// Streams a Fetch response (v2–v12) partition by partition, so record data can go from the log
 /// files to the socket without an intermediate copy.
 /// </summary>
 /// <remarks>
@@ -29,11 +29,14 @@ namespace OrleansMQ.Protocol.Kafka;
 /// throttle_time_ms INT32 | error_code INT16 (v7+) | session_id INT32 (v7+)
 /// responses [topic STRING,
 ///            partitions [partition_index INT32, error_code INT16, high_watermark INT64,
-///                        last_stable_offset INT64, log_start_offset INT64 (v5+),
-///                        aborted_transactions NULLABLE [producer_id INT64, first_offset INT64],
+///                        last_stable_offset INT64 (v4+), log_start_offset INT64 (v5+),
+///                        aborted_transactions NULLABLE [producer_id INT64, first_offset INT64] (v4+),
 ///                        preferred_read_replica INT32 (v11+), records RECORDS]]
 /// (v12: compact strings/arrays, TAGGED_FIELDS after every struct)
 /// </code>
+/// For v2–v3 the header's last stable offset and aborted transactions are not written. The
+/// records are what the caller supplies (the stored RecordBatches, magic 2): nothing is
+/// down-converted for pre-0.11 clients.
 /// Misuse (wrong counts or order) throws <see cref="InvalidOperationException"/>: it is a bug in
 /// the handler, not bad input.
 /// </remarks>
@@ -122,21 +125,28 @@ public ref struct FetchResponseWriter
         _writer.WriteInt32(header.PartitionIndex);
         _writer.WriteInt16((short)header.ErrorCode);
         _writer.WriteInt64(header.HighWatermark);
-        _writer.WriteInt64(header.LastStableOffset);
+        if (_version >= 4)
+        {
+            _writer.WriteInt64(header.LastStableOffset);
+        }
+
         if (_version >= 5)
         {
             _writer.WriteInt64(header.LogStartOffset);
         }
 
-        var aborted = header.AbortedTransactions;
-        _writer.WriteArrayLength(aborted?.Count ?? -1, _flexible);
-        if (aborted is not null)
+        if (_version >= 4)
         {
-            foreach (var txn in aborted)
+            var aborted = header.AbortedTransactions;
+            _writer.WriteArrayLength(aborted?.Count ?? -1, _flexible);
+            if (aborted is not null)
             {
-                _writer.WriteInt64(txn.ProducerId);
-                _writer.WriteInt64(txn.FirstOffset);
-                Wire.EndStruct(ref _writer, _flexible);
+                foreach (var txn in aborted)
+                {
+                    _writer.WriteInt64(txn.ProducerId);
+                    _writer.WriteInt64(txn.FirstOffset);
+                    Wire.EndStruct(ref _writer, _flexible);
+                }
             }
         }
 

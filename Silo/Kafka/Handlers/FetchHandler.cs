@@ -13,6 +13,9 @@ namespace OrleansMQ.Silo.Kafka.Handlers;
 /// partition_max_bytes per partition; the first batch of the first non-empty partition is
 /// returned even when larger (Kafka's rule, so a consumer never stalls on a big batch).
 /// Fetch sessions (KIP-227) are declined (session id 0): every fetch is a full fetch.
+/// v2–v3 (no max_bytes: unlimited response; no isolation level, last stable offset or aborted
+/// transactions) get the same stored RecordBatches (magic 2): nothing is down-converted to the
+/// magic 0/1 message sets a pre-0.11 client expects, as Kafka with message.downconversion.enable=false.
 /// </summary>
 internal sealed class FetchHandler
 {

@@ -16,7 +16,9 @@ namespace OrleansMQ.Silo.Kafka.Handlers;
 /// the last five batches is answered with its original offset and not appended again; a gap is
 /// OUT_OF_ORDER_SEQUENCE_NUMBER. LogAppendTime topics get their timestamps stamped (and the CRC
 /// re-sealed) here. acks=0 sends no response; acks=1 and acks=all (one node) wait for the flush
-/// policy's durability point.
+/// policy's durability point. Produce v0–v2 is answered, but only for RecordBatch (magic 2) data:
+/// a legacy message set (magic 0/1) is refused per partition with UNSUPPORTED_FOR_MESSAGE_FORMAT
+/// and nothing is appended (see <see cref="FindLegacyMagic"/>).
 /// </summary>
 internal sealed partial class ProduceHandler
 {
@@ -67,6 +69,14 @@ internal sealed partial class ProduceHandler
                 {
                     result.ErrorCode = ErrorCode.CorruptMessage;
                     result.ErrorMessage = "The partition carried no record batch.";
+                    continue;
+                }
+
+                if (header.ApiVersion < 3 && FindLegacyMagic(records.Span) is { } magic)
+                {
+                    result.ErrorCode = ErrorCode.UnsupportedForMessageFormat;
+                    result.ErrorMessage = $"Message format v{magic} (magic {magic}) is not supported: this broker stores only RecordBatch v2 (magic 2, Kafka 0.11+) and does not up-convert.";
+                    LogRefused(_logger, t.Name, p.Index, result.ErrorMessage);
                     continue;
                 }
 
@@ -180,6 +190,41 @@ internal sealed partial class ProduceHandler
         {
             state.Gate.Release();
         }
+    }
+
+    /// <summary>
+    /// The magic (0 or 1) of the first legacy message-set entry in <paramref name="records"/>, or
+    /// null if there is none. Legacy entries (offset INT64, size INT32, crc INT32, magic INT8) and
+    /// RecordBatches (baseOffset INT64, length INT32, leaderEpoch INT32, magic INT8) both carry the
+    /// magic at byte 16 and their size after the first 12 bytes, so one walk covers both; a
+    /// malformed tail ends the walk and is left to the engine's validation.
+    /// </summary>
+    /// <remarks>
+    /// Kafka answers a legacy message set it cannot take in the broker's format with
+    /// UNSUPPORTED_FOR_MESSAGE_FORMAT, and that is the truth here: the data is well formed, this
+    /// broker just does not store that format. CORRUPT_MESSAGE would be wrong and worse: clients
+    /// treat it as retriable (the Java client's CorruptRecordException) and would resend forever.
+    /// </remarks>
+    internal static byte? FindLegacyMagic(ReadOnlySpan<byte> records)
+    {
+        while (records.Length > RecordBatch.Magic)
+        {
+            byte magic = records[RecordBatch.Magic];
+            if (magic < RecordBatch.CurrentMagic)
+            {
+                return magic;
+            }
+
+            long total = RecordBatch.ReadTotalLength(records);
+            if (total <= RecordBatch.Magic || total > records.Length)
+            {
+                return null;
+            }
+
+            records = records[(int)total..];
+        }
+
+        return null;
     }
 
     /// <summary>Producer state is rebuilt from indexed batches; wait until every appended batch is indexed.</summary>

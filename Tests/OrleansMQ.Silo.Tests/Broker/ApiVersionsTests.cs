@@ -29,8 +29,13 @@ public sealed class ApiVersionsTests(SiloFixture fixture) : IClassFixture<SiloFi
 
     /// <summary>The versions librdkafka (kcat) probes for and needs to produce and consume.</summary>
     [Theory]
+    [InlineData(ApiKey.Produce, 0)] // librdkafka < 2.10 only compresses gzip/snappy/lz4 if Produce v0 is advertised
+    [InlineData(ApiKey.Produce, 2)] // its MsgVer1 and ThrottleTime features need Produce v2 ...
+    [InlineData(ApiKey.Fetch, 2)] // ... and Fetch v2
     [InlineData(ApiKey.Produce, 3)]
+    [InlineData(ApiKey.Produce, 7)] // ZSTD feature
     [InlineData(ApiKey.Fetch, 4)]
+    [InlineData(ApiKey.Fetch, 10)] // ZSTD feature
     [InlineData(ApiKey.ListOffsets, 1)]
     [InlineData(ApiKey.Metadata, 4)]
     [InlineData(ApiKey.FindCoordinator, 0)]
@@ -80,8 +85,8 @@ public sealed class ApiVersionsTests(SiloFixture fixture) : IClassFixture<SiloFi
     [InlineData(999, 0)] // no such API
     [InlineData(4, 0)] // LeaderAndIsr: a real, inter-broker API this broker does not answer
     [InlineData((short)ApiKey.Metadata, 99)]
-    [InlineData((short)ApiKey.Produce, 2)] // below the supported range (message sets)
-    [InlineData((short)ApiKey.Fetch, 3)]
+    [InlineData((short)ApiKey.Produce, 10)] // above the supported range
+    [InlineData((short)ApiKey.Fetch, 1)] // below the supported range
     public async Task An_unsupported_api_or_version_closes_that_connection_only(short apiKey, short version)
     {
         using var bystander = await Silo.ConnectAsync();

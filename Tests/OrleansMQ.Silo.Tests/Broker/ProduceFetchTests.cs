@@ -4,16 +4,16 @@ using Xunit;
 
 namespace OrleansMQ.Silo.Tests.Broker;
 
-/// <summary>Produce v3–v9 and Fetch v4–v12: what goes in comes back, and what is refused leaves no trace.</summary>
+/// <summary>Produce v0–v9 and Fetch v2–v12 (RecordBatch data only): what goes in comes back, and what is refused leaves no trace.</summary>
 public sealed class ProduceFetchTests(SiloFixture fixture) : IClassFixture<SiloFixture>
 {
     /// <summary>Every Produce and every Fetch version, each pair as a client of that era would send.</summary>
     public static readonly TheoryData<short, short> VersionPairs = new()
     {
-        { 3, 4 }, { 4, 5 }, { 5, 6 }, { 6, 7 }, { 7, 8 }, { 8, 9 }, { 9, 10 }, { 9, 11 }, { 9, 12 },
+        { 0, 2 }, { 1, 2 }, { 2, 2 }, { 2, 3 }, { 3, 3 }, { 3, 4 }, { 4, 5 }, { 5, 6 }, { 6, 7 }, { 7, 8 }, { 8, 9 }, { 9, 10 }, { 9, 11 }, { 9, 12 },
     };
 
-    public static readonly TheoryData<short> ProduceVersions = [3, 4, 5, 6, 7, 8, 9];
+    public static readonly TheoryData<short> ProduceVersions = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
 
     /// <summary>Rounds of the read-your-writes checks: a lagging watermark is a race, so it is given many chances to show.</summary>
     private const int Rounds = 300;
@@ -60,7 +60,7 @@ public sealed class ProduceFetchTests(SiloFixture fixture) : IClassFixture<SiloF
         var tail = await BrokerKit.FetchAsync(client, topic, 0, 0, fetchVersion);
         Assert.Equal(ErrorCode.None, tail.ErrorCode);
         Assert.Equal(next, tail.HighWatermark);
-        Assert.Equal(next, tail.LastStableOffset);
+        Assert.Equal(fetchVersion >= 4 ? next : -1, tail.LastStableOffset); // not on the wire before v4
         Assert.Equal(fetchVersion >= 5 ? 0 : -1, tail.LogStartOffset);
     }
 
@@ -82,6 +82,61 @@ public sealed class ProduceFetchTests(SiloFixture fixture) : IClassFixture<SiloF
 
         var fetched = await BrokerKit.ConsumeBatchesAsync(client, topic, 0, 0, 1);
         Assert.Equal(BrokerKit.Stamped(batch, 0), Assert.Single(fetched));
+    }
+
+    /// <summary>
+    /// A pre-0.11 client's message set (magic 0 or 1) is well formed but not what this broker
+    /// stores: UNSUPPORTED_FOR_MESSAGE_FORMAT (non-retriable, unlike CORRUPT_MESSAGE), per
+    /// partition, nothing appended, and the other partition of the same request still goes in.
+    /// </summary>
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(1, 1)]
+    [InlineData(2, 1)]
+    [InlineData(2, 0)]
+    public async Task A_legacy_message_set_is_UNSUPPORTED_FOR_MESSAGE_FORMAT_and_not_appended(short version, byte magic)
+    {
+        using var client = await Silo.ConnectAsync();
+        string topic = BrokerKit.NewTopic($"legacy-v{version}-m{magic}");
+        await BrokerKit.CreateTopicOkAsync(client, topic, 2);
+        long end = await AppendGoodBatchAsync(client, topic);
+
+        var request = new ProduceRequest
+        {
+            Acks = -1,
+            TimeoutMs = 30_000,
+            Topics =
+            [
+                new ProduceRequest.Topic
+                {
+                    Name = topic,
+                    Partitions =
+                    [
+                        new ProduceRequest.Partition { Index = 0, Records = LegacyMessageSet(magic, "old", "older") },
+                        new ProduceRequest.Partition { Index = 1, Records = BrokerKit.Batch(2, BrokerKit.Now) },
+                    ],
+                },
+            ],
+        };
+        var response = await client.SendAsync<ProduceRequest, ProduceResponse>(request, version);
+
+        var partitions = Assert.Single(response.Topics).Partitions.OrderBy(p => p.Index).ToList();
+        Assert.Equal(ErrorCode.UnsupportedForMessageFormat, partitions[0].ErrorCode);
+        Assert.Equal(-1, partitions[0].BaseOffset);
+        Assert.Equal(ErrorCode.None, partitions[1].ErrorCode);
+        Assert.Equal(0, partitions[1].BaseOffset);
+        await AssertNothingAppendedAsync(client, topic, end);
+    }
+
+    [Fact]
+    public void Legacy_magic_is_found_behind_record_batches_and_not_in_them()
+    {
+        byte[] batch = BrokerKit.Batch(2, BrokerKit.Now);
+        Assert.Null(global::OrleansMQ.Silo.Kafka.Handlers.ProduceHandler.FindLegacyMagic(batch));
+        Assert.Null(global::OrleansMQ.Silo.Kafka.Handlers.ProduceHandler.FindLegacyMagic([.. batch, .. batch]));
+        Assert.Equal((byte)1, global::OrleansMQ.Silo.Kafka.Handlers.ProduceHandler.FindLegacyMagic([.. batch, .. LegacyMessageSet(1, "a")]));
+        Assert.Equal((byte)0, global::OrleansMQ.Silo.Kafka.Handlers.ProduceHandler.FindLegacyMagic(LegacyMessageSet(0, "a", "b")));
+        Assert.Null(global::OrleansMQ.Silo.Kafka.Handlers.ProduceHandler.FindLegacyMagic(batch.AsSpan(0, 10)));
     }
 
     [Theory]
@@ -212,5 +267,61 @@ public sealed class ProduceFetchTests(SiloFixture fixture) : IClassFixture<SiloF
         Assert.Equal(end, await BrokerKit.ProduceOkAsync(client, topic, 0, BrokerKit.Batch(1, BrokerKit.Now, tag: "after")));
         var batches = await BrokerKit.ConsumeBatchesAsync(client, topic, 0, 0, 2);
         Assert.Equal(2, batches.Count);
+    }
+
+    /// <summary>
+    /// A legacy message set (Kafka 0.8–0.10): per message offset INT64, message_size INT32, crc
+    /// INT32 (CRC-32 of the rest), magic INT8, attributes INT8, timestamp INT64 (magic 1 only),
+    /// key BYTES (null), value BYTES.
+    /// </summary>
+    private static byte[] LegacyMessageSet(byte magic, params string[] values)
+    {
+        var output = new List<byte>();
+        long offset = 0;
+        foreach (string value in values)
+        {
+            var body = new List<byte> { magic, 0 };
+            if (magic == 1)
+            {
+                body.AddRange(BigEndian(BrokerKit.Now, 8));
+            }
+
+            body.AddRange(BigEndian(-1, 4)); // null key
+            byte[] v = System.Text.Encoding.UTF8.GetBytes(value);
+            body.AddRange(BigEndian(v.Length, 4));
+            body.AddRange(v);
+            byte[] message = [.. BigEndian(Crc32([.. body]), 4), .. body];
+            output.AddRange(BigEndian(offset++, 8));
+            output.AddRange(BigEndian(message.Length, 4));
+            output.AddRange(message);
+        }
+
+        return [.. output];
+    }
+
+    private static byte[] BigEndian(long value, int size)
+    {
+        byte[] bytes = new byte[size];
+        for (int i = size - 1; i >= 0; i--, value >>= 8)
+        {
+            bytes[i] = (byte)value;
+        }
+
+        return bytes;
+    }
+
+    private static uint Crc32(byte[] data)
+    {
+        uint crc = 0xFFFFFFFF;
+        foreach (byte b in data)
+        {
+            crc ^= b;
+            for (int k = 0; k < 8; k++)
+            {
+                crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320 : crc >> 1;
+            }
+        }
+
+        return ~crc;
     }
 }

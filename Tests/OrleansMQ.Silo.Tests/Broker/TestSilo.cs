@@ -37,6 +37,31 @@ public sealed class TestSilo : IAsyncDisposable
 
     public KafkaServerHostedService Kafka => _host.Services.GetRequiredService<KafkaServerHostedService>();
 
+    /// <summary>
+    /// The headers of every batch storage holds for <paramref name="topic"/>-<paramref name="partition"/>,
+    /// read from the engine (not through Kafka): what a client really sent, e.g. its compression codec.
+    /// </summary>
+    public List<OrleansMQ.Protocol.Batches.RecordBatchInfo> StoredBatches(string topic, int partition)
+    {
+        Assert.True(Engine.TryGetPartition(topic, partition, out var log), $"{topic}-{partition} is not in storage");
+        var infos = new List<OrleansMQ.Protocol.Batches.RecordBatchInfo>();
+        long offset = 0;
+        while (offset < log.HighWatermark)
+        {
+            var buffer = new ArrayBufferWriter<byte>();
+            Engine.Read(log, offset, int.MaxValue, buffer, out var status);
+            Assert.True(buffer.WrittenCount > 0, $"{topic}-{partition}: nothing read at offset {offset} ({status})");
+            foreach (var batch in BrokerKit.SplitBatches(buffer.WrittenMemory))
+            {
+                Assert.Equal(OrleansMQ.Protocol.Batches.BatchError.None, OrleansMQ.Protocol.Batches.RecordBatch.TryReadInfo(batch, out var info));
+                infos.Add(info);
+                offset = info.LastOffset + 1;
+            }
+        }
+
+        return infos;
+    }
+
     public static async Task<TestSilo> StartAsync(Dictionary<string, string?>? overrides = null, string? dataDirectory = null)
     {
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "omq-silo-" + Guid.NewGuid().ToString("N"));

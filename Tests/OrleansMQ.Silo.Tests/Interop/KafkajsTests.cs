@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Silo.Tests.Broker;
 using Xunit;
 
@@ -68,5 +69,13 @@ public sealed class KafkajsTests : IAsyncLifetime
         Assert.Equal(
             Enumerable.Range(0, 30).Where(i => i % 3 == 1).Select(i => $"key-1|plain-{i}").Concat(Enumerable.Range(0, 30).Where(i => i % 3 == 1).Select(i => $"key-1|gzip-{i}")),
             consumed.Lines);
+
+        // The gzip produce really was gzip in storage (offsets 10+ of every partition), the plain one was not.
+        for (int partition = 0; partition < 3; partition++)
+        {
+            var stored = _silo.StoredBatches("js-orders", partition);
+            Assert.Equal(20, stored.Sum(b => b.RecordCount));
+            Assert.All(stored, b => Assert.Equal(b.BaseOffset >= 10 ? CompressionCodec.Gzip : CompressionCodec.None, b.Compression));
+        }
     }
 }

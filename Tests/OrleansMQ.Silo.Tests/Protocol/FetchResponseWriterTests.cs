@@ -107,7 +107,7 @@ public sealed class FetchResponseWriterTests : IDisposable
             w.WriteResponseHeader(1);
         });
         Assert.Throws<ArgumentOutOfRangeException>(() => new FetchResponseWriter(output, 13));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new FetchResponseWriter(output, 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new FetchResponseWriter(output, 1));
     }
 
     private static byte[] Assemble(KafkaResponse response, SafeFileHandle handle)

@@ -130,6 +130,55 @@ public sealed class GoldenBytesTests
     }
 
     [Fact]
+    public void Produce_v2_request_has_no_transactional_id()
+    {
+        byte[] frame = CodecTestKit.Hex(
+            "0000 0002 0000000B 0001 63" + // Produce v2, correlation 11, client_id "c" (header v1)
+            "FFFF" +                       // acks -1 (no transactional_id before v3)
+            "00001388" +                   // timeout_ms 5000
+            "00000001 0001 74" +           // 1 topic "t"
+            "00000001 00000000" +          // 1 partition: index 0
+            "00000002 0102");              // records: 2 bytes
+
+        var reader = new KafkaReader(frame);
+        var header = RequestHeader.Read(ref reader);
+        Assert.Equal(new RequestHeader(ApiKey.Produce, 2, 11, "c"), header);
+        Assert.Equal(1, header.HeaderVersion);
+        var body = ProduceRequest.Read(ref reader, 2);
+        Assert.True(reader.IsAtEnd);
+        Assert.Null(body.TransactionalId);
+        Assert.Equal(-1, body.Acks);
+        Assert.Equal(5_000, body.TimeoutMs);
+        var partition = Assert.Single(Assert.Single(body.Topics).Partitions);
+        Assert.Equal(new byte[] { 1, 2 }, partition.Records!.Value.ToArray());
+        Assert.Equal(frame, Frame(header, body));
+    }
+
+    [Fact]
+    public void Produce_v2_response_has_log_append_time_and_a_trailing_throttle_time()
+    {
+        byte[] bytes = CodecTestKit.Hex(
+            "00000001 0001 74" +          // 1 topic "t"
+            "00000001" +                  // 1 partition
+            "00000000 002B" +             // partition 0, error 43 UNSUPPORTED_FOR_MESSAGE_FORMAT
+            "FFFFFFFFFFFFFFFF" +          // base_offset -1
+            "FFFFFFFFFFFFFFFF" +          // log_append_time_ms -1 (no log_start_offset before v5)
+            "00000064");                  // throttle_time_ms 100
+        var response = CodecTestKit.Decode<ProduceResponse>(bytes, 2);
+        var p = Assert.Single(Assert.Single(response.Topics).Partitions);
+        Assert.Equal(ErrorCode.UnsupportedForMessageFormat, p.ErrorCode);
+        Assert.Equal(-1, p.BaseOffset);
+        Assert.Equal(-1, p.LogAppendTimeMs);
+        Assert.Equal(100, response.ThrottleTimeMs);
+        Assert.Equal(bytes, CodecTestKit.Encode(response, 2));
+
+        // v0 has neither log_append_time_ms nor throttle_time_ms; v1 adds only the latter.
+        var ok = new ProduceResponse { ThrottleTimeMs = 7, Topics = [new() { Name = "t", Partitions = [new() { Index = 0, BaseOffset = 5, LogAppendTimeMs = 9 }] }] };
+        Assert.Equal(CodecTestKit.Hex("00000001 0001 74 00000001 00000000 0000 0000000000000005"), CodecTestKit.Encode(ok, 0));
+        Assert.Equal(CodecTestKit.Hex("00000001 0001 74 00000001 00000000 0000 0000000000000005 00000007"), CodecTestKit.Encode(ok, 1));
+    }
+
+    [Fact]
     public void Produce_v9_request_uses_compact_records()
     {
         byte[] body = CodecTestKit.Hex(
@@ -158,8 +207,8 @@ public sealed class GoldenBytesTests
             "00000009" +          // response header v0: correlation id only
             "0023" +              // error_code 35 UNSUPPORTED_VERSION
             "00000017" +          // 23 APIs (classic int32 array: v0 body)
-            "0000 0003 0009" +    // Produce 3-9
-            "0001 0004 000C" +    // Fetch 4-12
+            "0000 0000 0009" +    // Produce 0-9
+            "0001 0002 000C" +    // Fetch 2-12
             "0002 0000 0006" +    // ListOffsets 0-6
             "0003 0000 0009" +    // Metadata 0-9
             "0008 0000 0008" +    // OffsetCommit 0-8
@@ -240,6 +289,73 @@ public sealed class GoldenBytesTests
         Assert.Null(p.AbortedTransactions);
         Assert.Equal(new byte[] { 0xAA, 0xBB, 0xCC }, p.Records!.Value.ToArray());
         Assert.Equal(bytes, CodecTestKit.Encode(response, 4));
+    }
+
+    [Fact]
+    public void Fetch_v2_request_has_neither_max_bytes_nor_isolation_level()
+    {
+        byte[] frame = CodecTestKit.Hex(
+            "0001 0002 0000000C 0001 63" + // Fetch v2, correlation 12, client_id "c"
+            "FFFFFFFF" +                   // replica_id -1
+            "000001F4" +                   // max_wait_ms 500
+            "00000001" +                   // min_bytes 1 (then straight to topics)
+            "00000001 0001 74" +           // 1 topic "t"
+            "00000001" +                   // 1 partition
+            "00000003" +                   // partition 3
+            "0000000000000007" +           // fetch_offset 7
+            "00100000");                   // partition_max_bytes 1 MiB
+
+        var reader = new KafkaReader(frame);
+        var header = RequestHeader.Read(ref reader);
+        Assert.Equal(new RequestHeader(ApiKey.Fetch, 2, 12, "c"), header);
+        var body = FetchRequest.Read(ref reader, 2);
+        Assert.True(reader.IsAtEnd);
+        Assert.Equal(500, body.MaxWaitMs);
+        Assert.Equal(1, body.MinBytes);
+        Assert.Equal(int.MaxValue, body.MaxBytes);
+        Assert.Equal(0, body.IsolationLevel);
+        var partition = Assert.Single(Assert.Single(body.Topics).Partitions);
+        Assert.Equal(3, partition.PartitionIndex);
+        Assert.Equal(7, partition.FetchOffset);
+        Assert.Equal(1 << 20, partition.PartitionMaxBytes);
+        Assert.Equal(frame, Frame(header, body));
+
+        // v3 adds max_bytes after min_bytes; still no isolation_level.
+        body.MaxBytes = 0x10000;
+        byte[] v3 = CodecTestKit.Encode(body, 3);
+        Assert.Equal(CodecTestKit.Hex("FFFFFFFF 000001F4 00000001 00010000 00000001 0001 74 00000001 00000003 0000000000000007 00100000"), v3);
+        Assert.Equal(0x10000, CodecTestKit.Decode<FetchRequest>(v3, 3).MaxBytes);
+    }
+
+    [Fact]
+    public void Fetch_v2_response_has_no_last_stable_offset_or_aborted_transactions()
+    {
+        byte[] expected = CodecTestKit.Hex(
+            "00000006" +                  // response header v0: correlation 6
+            "00000000" +                  // throttle_time_ms (no error_code / session_id before v7)
+            "00000001 0001 74" +          // 1 topic "t"
+            "00000001" +                  // 1 partition
+            "00000000 0000" +             // partition 0, no error
+            "000000000000000A" +          // high watermark 10, then straight to the records
+            "00000003 AABBCC");           // records
+
+        var output = new ArrayBufferWriter<byte>();
+        var fetch = new FetchResponseWriter(output, 2);
+        fetch.WriteResponseHeader(6);
+        fetch.Begin(0, ErrorCode.None, 0, topicCount: 1);
+        fetch.BeginTopic("t", 1);
+        fetch.BeginPartition(new FetchPartitionHeader(0, ErrorCode.None, 10, 10, 0, -1, [new AbortedTransaction(1, 2)]), recordsLength: 3);
+        fetch.WriteRecords([0xAA, 0xBB, 0xCC]);
+        fetch.End();
+        Assert.Equal(expected, output.WrittenSpan.ToArray());
+
+        var response = CodecTestKit.Decode<FetchResponse>(expected.AsMemory(4), 2);
+        var p = Assert.Single(Assert.Single(response.Topics).Partitions);
+        Assert.Equal(10, p.HighWatermark);
+        Assert.Equal(-1, p.LastStableOffset);
+        Assert.Null(p.AbortedTransactions);
+        Assert.Equal(new byte[] { 0xAA, 0xBB, 0xCC }, p.Records!.Value.ToArray());
+        Assert.Equal(expected.AsSpan(4).ToArray(), CodecTestKit.Encode(response, 3)); // v3's response is v2's
     }
 
     [Fact]

@@ -58,7 +58,10 @@ public sealed class HeaderTests
         Assert.True(ApiVersionsTable.IsSupported(ApiKey.Metadata, 0));
         Assert.True(ApiVersionsTable.IsSupported(ApiKey.Metadata, 9));
         Assert.False(ApiVersionsTable.IsSupported(ApiKey.Metadata, 10));
-        Assert.False(ApiVersionsTable.IsSupported(ApiKey.Produce, 2));
+        Assert.True(ApiVersionsTable.IsSupported(ApiKey.Produce, 0));
+        Assert.False(ApiVersionsTable.IsSupported(ApiKey.Produce, 10));
+        Assert.True(ApiVersionsTable.IsSupported(ApiKey.Fetch, 2));
+        Assert.False(ApiVersionsTable.IsSupported(ApiKey.Fetch, 1));
         Assert.True(ApiVersionsTable.IsSupported(ApiKey.JoinGroup, 0));
         Assert.False(ApiVersionsTable.IsSupported(ApiKey.JoinGroup, 8));
         Assert.False(ApiVersionsTable.IsSupported(ApiKey.OffsetFetch, 8));

@@ -86,7 +86,8 @@ public sealed class MessageRoundTripTests
         var request = new MetadataRequest();
         Assert.Throws<ArgumentOutOfRangeException>(() => CodecTestKit.Encode(request, 10));
         Assert.Throws<KafkaProtocolException>(() => CodecTestKit.Decode<MetadataRequest>(new byte[16], 10));
-        Assert.Throws<KafkaProtocolException>(() => CodecTestKit.Decode<ProduceRequest>(new byte[16], 2));
+        Assert.Throws<KafkaProtocolException>(() => CodecTestKit.Decode<ProduceRequest>(new byte[16], 10));
+        Assert.Throws<KafkaProtocolException>(() => CodecTestKit.Decode<FetchRequest>(new byte[64], 1));
         Assert.Throws<KafkaProtocolException>(() => CodecTestKit.Decode<FetchRequest>(new byte[64], -1));
     }
 

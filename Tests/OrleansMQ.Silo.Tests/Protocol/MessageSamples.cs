@@ -72,7 +72,7 @@ internal static class MessageSamples
 
     public static ProduceRequest ProduceRequest(short v) => new()
     {
-        TransactionalId = v % 2 == 0 ? "tx-1" : null,
+        TransactionalId = v >= 3 && v % 2 == 0 ? "tx-1" : null,
         Acks = -1,
         TimeoutMs = 30_000,
         Topics =
@@ -97,7 +97,7 @@ internal static class MessageSamples
                 [
                     new()
                     {
-                        Index = 0, ErrorCode = ErrorCode.None, BaseOffset = 42, LogAppendTimeMs = 1_700_000_000_000,
+                        Index = 0, ErrorCode = ErrorCode.None, BaseOffset = 42, LogAppendTimeMs = v >= 2 ? 1_700_000_000_000 : -1,
                         LogStartOffset = v >= 5 ? 10 : -1,
                         RecordErrors = v >= 8 ? [new() { BatchIndex = 3, BatchIndexErrorMessage = "bad key" }, new() { BatchIndex = 4 }] : [],
                         ErrorMessage = v >= 8 ? "some records were rejected" : null,
@@ -106,7 +106,7 @@ internal static class MessageSamples
                 ],
             },
         ],
-        ThrottleTimeMs = 5,
+        ThrottleTimeMs = v >= 1 ? 5 : 0,
     };
 
     public static FetchRequest FetchRequest(short v) => new()
@@ -114,8 +114,8 @@ internal static class MessageSamples
         ReplicaId = -1,
         MaxWaitMs = 500,
         MinBytes = 1,
-        MaxBytes = 52_428_800,
-        IsolationLevel = 1,
+        MaxBytes = v >= 3 ? 52_428_800 : int.MaxValue,
+        IsolationLevel = v >= 4 ? (sbyte)1 : (sbyte)0,
         SessionId = v >= 7 ? 77 : 0,
         SessionEpoch = v >= 7 ? 2 : -1,
         Topics =
@@ -152,12 +152,12 @@ internal static class MessageSamples
                 [
                     new()
                     {
-                        PartitionIndex = 0, ErrorCode = ErrorCode.None, HighWatermark = 200, LastStableOffset = 190,
-                        LogStartOffset = v >= 5 ? 5 : -1, AbortedTransactions = [new AbortedTransaction(9, 150)],
+                        PartitionIndex = 0, ErrorCode = ErrorCode.None, HighWatermark = 200, LastStableOffset = v >= 4 ? 190 : -1,
+                        LogStartOffset = v >= 5 ? 5 : -1, AbortedTransactions = v >= 4 ? [new AbortedTransaction(9, 150)] : null,
                         PreferredReadReplica = v >= 11 ? 2 : -1, Records = BatchBytes,
                     },
                     new() { PartitionIndex = 1, ErrorCode = ErrorCode.OffsetOutOfRange, HighWatermark = 0, AbortedTransactions = null, Records = null },
-                    new() { PartitionIndex = 2, HighWatermark = 7, AbortedTransactions = [], Records = Array.Empty<byte>() },
+                    new() { PartitionIndex = 2, HighWatermark = 7, AbortedTransactions = v >= 4 ? [] : null, Records = Array.Empty<byte>() },
                 ],
             },
             new() { Name = "quiet", Partitions = [] },

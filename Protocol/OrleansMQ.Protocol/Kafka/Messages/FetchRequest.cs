@@ -1,9 +1,9 @@
 namespace OrleansMQ.Protocol.Kafka;
 
 /// <summary>
-/// Fetch request (key 1), v4–v12.
+/// Fetch request (key 1), v2–v12.
 /// <code>
-/// replica_id INT32 | max_wait_ms INT32 | min_bytes INT32 | max_bytes INT32 | isolation_level INT8
+/// replica_id INT32 | max_wait_ms INT32 | min_bytes INT32 | max_bytes INT32 (v3+) | isolation_level INT8 (v4+)
 /// session_id INT32 (v7+) | session_epoch INT32 (v7+)
 /// topics [topic STRING,
 ///         partitions [partition INT32, current_leader_epoch INT32 (v9+), fetch_offset INT64,
@@ -25,9 +25,10 @@ public sealed class FetchRequest : IKafkaMessage<FetchRequest>
 
     public int MinBytes { get; set; }
 
+    /// <summary>v3+; <see cref="int.MaxValue"/> (no response limit) before.</summary>
     public int MaxBytes { get; set; } = int.MaxValue;
 
-    /// <summary>0 READ_UNCOMMITTED, 1 READ_COMMITTED.</summary>
+    /// <summary>v4+: 0 READ_UNCOMMITTED, 1 READ_COMMITTED; 0 before.</summary>
     public sbyte IsolationLevel { get; set; }
 
     /// <summary>v7+ (KIP-227 fetch sessions); 0 for "no session".</summary>
@@ -52,9 +53,17 @@ public sealed class FetchRequest : IKafkaMessage<FetchRequest>
             ReplicaId = reader.ReadInt32(),
             MaxWaitMs = reader.ReadInt32(),
             MinBytes = reader.ReadInt32(),
-            MaxBytes = reader.ReadInt32(),
-            IsolationLevel = reader.ReadInt8(),
         };
+        if (version >= 3)
+        {
+            request.MaxBytes = reader.ReadInt32();
+        }
+
+        if (version >= 4)
+        {
+            request.IsolationLevel = reader.ReadInt8();
+        }
+
         if (version >= 7)
         {
             request.SessionId = reader.ReadInt32();
@@ -82,8 +91,16 @@ public sealed class FetchRequest : IKafkaMessage<FetchRequest>
         writer.WriteInt32(ReplicaId);
         writer.WriteInt32(MaxWaitMs);
         writer.WriteInt32(MinBytes);
-        writer.WriteInt32(MaxBytes);
-        writer.WriteInt8(IsolationLevel);
+        if (version >= 3)
+        {
+            writer.WriteInt32(MaxBytes);
+        }
+
+        if (version >= 4)
+        {
+            writer.WriteInt8(IsolationLevel);
+        }
+
         if (version >= 7)
         {
             writer.WriteInt32(SessionId);

@@ -1,7 +1,7 @@
 namespace OrleansMQ.Protocol.Kafka;
 
 /// <summary>
-/// Fetch response (key 1), v4–v12, as a whole message: for tests and clients. The broker's
+/// Fetch response (key 1), v2–v12, as a whole message: for tests and clients. The broker's
 /// fetch path streams instead with <see cref="FetchResponseWriter"/> (layout drawn there), which
 /// this class's <see cref="Write"/> also goes through.
 /// </summary>
@@ -83,12 +83,13 @@ public sealed class FetchResponse : IKafkaMessage<FetchResponse>
 
         public long HighWatermark { get; set; }
 
+        /// <summary>v4+.</summary>
         public long LastStableOffset { get; set; } = -1;
 
         /// <summary>v5+.</summary>
         public long LogStartOffset { get; set; } = -1;
 
-        /// <summary>Null or a list; null when the broker sent a null array.</summary>
+        /// <summary>v4+: null or a list; null when the broker sent a null array (and always before v4).</summary>
         public List<AbortedTransaction>? AbortedTransactions { get; set; }
 
         /// <summary>v11+.</summary>
@@ -104,14 +105,18 @@ public sealed class FetchResponse : IKafkaMessage<FetchResponse>
                 PartitionIndex = reader.ReadInt32(),
                 ErrorCode = (ErrorCode)reader.ReadInt16(),
                 HighWatermark = reader.ReadInt64(),
-                LastStableOffset = reader.ReadInt64(),
             };
+            if (version >= 4)
+            {
+                partition.LastStableOffset = reader.ReadInt64();
+            }
+
             if (version >= 5)
             {
                 partition.LogStartOffset = reader.ReadInt64();
             }
 
-            int abortedCount = reader.ReadArrayLength(flexible, minElementSize: 16);
+            int abortedCount = version >= 4 ? reader.ReadArrayLength(flexible, minElementSize: 16) : -1;
             if (abortedCount >= 0)
             {
                 var aborted = new List<AbortedTransaction>(abortedCount);

@@ -1,19 +1,22 @@
 namespace OrleansMQ.Protocol.Kafka;
 
 /// <summary>
-/// Produce request (key 0), v3–v9 (RecordBatch v2 era).
+/// Produce request (key 0), v0–v9.
 /// <code>
-/// transactional_id NULLABLE_STRING | acks INT16 | timeout_ms INT32
+/// transactional_id NULLABLE_STRING (v3+) | acks INT16 | timeout_ms INT32
 /// topic_data [name STRING, partition_data [index INT32, records RECORDS (NULLABLE_BYTES)]]
 /// (v9: compact strings/arrays, records COMPACT_RECORDS, TAGGED_FIELDS after every struct)
 /// </code>
 /// <see cref="Partition.Records"/> is a slice of the request frame, not a copy: it is valid
-/// only while the frame buffer is, and is appended to storage as is.
+/// only while the frame buffer is, and is appended to storage as is. v0–v2 have the same layout
+/// without transactional_id; their records are legacy message sets (magic 0/1) by definition,
+/// but the codec does not look inside them: the broker decides what it accepts.
 /// </summary>
 public sealed class ProduceRequest : IKafkaMessage<ProduceRequest>
 {
     public static ApiKey ApiKey => ApiKey.Produce;
 
+    /// <summary>v3+; null (and not on the wire) before.</summary>
     public string? TransactionalId { get; set; }
 
     /// <summary>0 (no response), 1 (leader), -1 (all in-sync replicas).</summary>
@@ -26,13 +29,15 @@ public sealed class ProduceRequest : IKafkaMessage<ProduceRequest>
     public static ProduceRequest Read(ref KafkaReader reader, short version)
     {
         bool flexible = Wire.CheckRead(ApiKey, version);
-        var request = new ProduceRequest
+        var request = new ProduceRequest();
+        if (version >= 3)
         {
-            TransactionalId = reader.ReadNullableString(flexible),
-            Acks = reader.ReadInt16(),
-            TimeoutMs = reader.ReadInt32(),
-            Topics = Wire.ReadList<Topic>(ref reader, version, flexible),
-        };
+            request.TransactionalId = reader.ReadNullableString(flexible);
+        }
+
+        request.Acks = reader.ReadInt16();
+        request.TimeoutMs = reader.ReadInt32();
+        request.Topics = Wire.ReadList<Topic>(ref reader, version, flexible);
         Wire.EndStruct(ref reader, flexible);
         return request;
     }
@@ -40,7 +45,11 @@ public sealed class ProduceRequest : IKafkaMessage<ProduceRequest>
     public void Write(ref KafkaWriter writer, short version)
     {
         bool flexible = Wire.CheckWrite(ApiKey, version);
-        writer.WriteNullableString(TransactionalId, flexible);
+        if (version >= 3)
+        {
+            writer.WriteNullableString(TransactionalId, flexible);
+        }
+
         writer.WriteInt16(Acks);
         writer.WriteInt32(TimeoutMs);
         Wire.WriteList(ref writer, Topics, version, flexible);

@@ -1,14 +1,14 @@
 namespace OrleansMQ.Protocol.Kafka;
 
 /// <summary>
-/// Produce response (key 0), v3–v9. Not sent at all for acks = 0.
+/// Produce response (key 0), v0–v9. Not sent at all for acks = 0.
 /// <code>
 /// responses [name STRING,
 ///            partition_responses [index INT32, error_code INT16, base_offset INT64,
-///                                 log_append_time_ms INT64, log_start_offset INT64 (v5+),
+///                                 log_append_time_ms INT64 (v2+), log_start_offset INT64 (v5+),
 ///                                 record_errors [batch_index INT32, batch_index_error_message NULLABLE_STRING] (v8+),
 ///                                 error_message NULLABLE_STRING (v8+)]]
-/// throttle_time_ms INT32
+/// throttle_time_ms INT32 (v1+)
 /// (v9: compact strings/arrays, TAGGED_FIELDS after every struct)
 /// </code>
 /// </summary>
@@ -18,16 +18,18 @@ public sealed class ProduceResponse : IKafkaMessage<ProduceResponse>
 
     public List<Topic> Topics { get; set; } = [];
 
+    /// <summary>v1+.</summary>
     public int ThrottleTimeMs { get; set; }
 
     public static ProduceResponse Read(ref KafkaReader reader, short version)
     {
         bool flexible = Wire.CheckRead(ApiKey, version);
-        var response = new ProduceResponse
+        var response = new ProduceResponse { Topics = Wire.ReadList<Topic>(ref reader, version, flexible) };
+        if (version >= 1)
         {
-            Topics = Wire.ReadList<Topic>(ref reader, version, flexible),
-            ThrottleTimeMs = reader.ReadInt32(),
-        };
+            response.ThrottleTimeMs = reader.ReadInt32();
+        }
+
         Wire.EndStruct(ref reader, flexible);
         return response;
     }
@@ -36,7 +38,11 @@ public sealed class ProduceResponse : IKafkaMessage<ProduceResponse>
     {
         bool flexible = Wire.CheckWrite(ApiKey, version);
         Wire.WriteList(ref writer, Topics, version, flexible);
-        writer.WriteInt32(ThrottleTimeMs);
+        if (version >= 1)
+        {
+            writer.WriteInt32(ThrottleTimeMs);
+        }
+
         Wire.EndStruct(ref writer, flexible);
     }
 
@@ -53,7 +59,7 @@ public sealed class ProduceResponse : IKafkaMessage<ProduceResponse>
 
         public long BaseOffset { get; set; } = -1;
 
-        /// <summary>-1 unless the topic uses LogAppendTime.</summary>
+        /// <summary>v2+; -1 unless the topic uses LogAppendTime.</summary>
         public long LogAppendTimeMs { get; set; } = -1;
 
         /// <summary>v5+.</summary>
@@ -72,8 +78,12 @@ public sealed class ProduceResponse : IKafkaMessage<ProduceResponse>
                 Index = reader.ReadInt32(),
                 ErrorCode = (ErrorCode)reader.ReadInt16(),
                 BaseOffset = reader.ReadInt64(),
-                LogAppendTimeMs = reader.ReadInt64(),
             };
+            if (version >= 2)
+            {
+                partition.LogAppendTimeMs = reader.ReadInt64();
+            }
+
             if (version >= 5)
             {
                 partition.LogStartOffset = reader.ReadInt64();
@@ -94,7 +104,11 @@ public sealed class ProduceResponse : IKafkaMessage<ProduceResponse>
             writer.WriteInt32(Index);
             writer.WriteInt16((short)ErrorCode);
             writer.WriteInt64(BaseOffset);
-            writer.WriteInt64(LogAppendTimeMs);
+            if (version >= 2)
+            {
+                writer.WriteInt64(LogAppendTimeMs);
+            }
+
             if (version >= 5)
             {
                 writer.WriteInt64(LogStartOffset);
