@@ -46,7 +46,16 @@ internal static class OmqCli
     private static readonly Root RootCommand = new();
 
     /// <summary>Runs one command line; returns the process exit code.</summary>
-    public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, Func<string, string?>? environment = null, CancellationToken cancellationToken = default)
+    public static Task<int> RunAsync(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, Func<string, string?>? environment = null, CancellationToken cancellationToken = default) =>
+        RunAsync(args, stdout, stderr, stdin: null, stderrIsTerminal: null, environment, cancellationToken);
+
+    /// <summary>Runs one command line with a given standard input; returns the process exit code.</summary>
+    /// <remarks>
+    /// <paramref name="stdin"/> is what <c>omq produce</c> reads without <c>--file</c> (null: the
+    /// process's standard input); <paramref name="stderrIsTerminal"/> turns on the live progress
+    /// line of <c>omq bench</c> (null: when stderr is the console's and not redirected).
+    /// </remarks>
+    public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, Stream? stdin, bool? stderrIsTerminal, Func<string, string?>? environment = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(stdout);
@@ -112,7 +121,11 @@ internal static class OmqCli
             var parsed = command.AcceptsAnyArguments
                 ? new ParsedArguments()
                 : ParsedArguments.Parse(rest, [.. GlobalOptions, .. command.Options]);
-            context = new CommandContext(path, parsed, ClientOptionsFrom(parsed, environment), FormatFrom(parsed), stdout, stderr, cancellationToken);
+            context = new CommandContext(path, parsed, ClientOptionsFrom(parsed, environment), FormatFrom(parsed), stdout, stderr, cancellationToken)
+            {
+                Input = stdin,
+                ErrorIsTerminal = stderrIsTerminal ?? (ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected),
+            };
         }
         catch (UsageException ex)
         {
@@ -252,15 +265,18 @@ internal static class OmqCli
     {
         public override string Name => "omq";
 
-        public override string Summary => "OrleansMQ command line: administer topics and consumer groups of a Kafka-compatible cluster.";
+        public override string Summary => "OrleansMQ command line: administer topics and consumer groups of a Kafka-compatible cluster, produce, consume and benchmark.";
 
         public override string Description => """
-            produce, consume and bench are not yet available: they print so and exit with code 2.
+            Examples:
+              seq 1 1000 | omq produce orders
+              omq consume orders --from beginning -e
+              omq bench produce --messages 5000000
 
             Exit codes:
               0  success
               1  Kafka error (the broker refused, or no broker could be reached); stderr names the error code
-              2  usage error (unknown command or option, missing argument), or a command not yet available
+              2  usage error (unknown command or option, missing argument)
             """;
 
         public override IReadOnlyList<Command> Subcommands => Commands;

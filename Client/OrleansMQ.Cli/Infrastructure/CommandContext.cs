@@ -41,6 +41,15 @@ internal sealed class CommandContext : IAsyncDisposable
 
     public CancellationToken CancellationToken { get; }
 
+    /// <summary>Standard input as given to <see cref="OmqCli.RunAsync"/>; null for the process's own.</summary>
+    public Stream? Input { get; init; }
+
+    /// <summary>True when stderr is a terminal (live progress lines rewrite themselves with <c>\r</c>).</summary>
+    public bool ErrorIsTerminal { get; init; }
+
+    /// <summary><see cref="Input"/>, else the process's standard input (not disposed by the command).</summary>
+    public Stream OpenInput() => Input ?? Console.OpenStandardInput();
+
     /// <summary>The admin client, connected on first use and disposed when the command ends.</summary>
     public KafkaAdminClient Admin => _admin ??= new KafkaAdminClient(ClientOptions);
 
