@@ -31,6 +31,7 @@ public sealed class KafkaProducer : IAsyncDisposable
     private readonly Stack<ProducerBatch> _batchPool = new();
     private readonly Lock _nodesLock = new();
     private readonly Dictionary<int, int> _nodeInFlight = [];
+    private readonly Dictionary<int, Task> _sendOrder = []; // touched by the I/O loop only
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private readonly CancellationTokenSource _stop = new();
     private readonly long _lingerMs;
@@ -596,7 +597,14 @@ public sealed class KafkaProducer : IAsyncDisposable
                         list.Clear();
                         AddNodeInFlight(node, 1);
                         Interlocked.Increment(ref _inFlightRequests);
-                        _ = SendAsync(node, batches);
+                        // Requests to a broker must reach its socket in the order they were made
+                        // (a partition's batches are in that order and, without idempotence, the
+                        // broker appends them as they arrive): each send waits until the previous
+                        // one to that broker has queued its write.
+                        var previous = _sendOrder.GetValueOrDefault(node) ?? Task.CompletedTask;
+                        var issued = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                        _sendOrder[node] = issued.Task;
+                        _ = SendAsync(node, batches, previous, issued);
                         sent = true;
                     }
                 }
@@ -729,7 +737,7 @@ public sealed class KafkaProducer : IAsyncDisposable
         }
     }
 
-    private async Task SendAsync(int node, ProducerBatch[] batches)
+    private async Task SendAsync(int node, ProducerBatch[] batches, Task previous, TaskCompletionSource issued)
     {
         KafkaException? failure = null;
         ProduceResponse? response = null;
@@ -756,14 +764,21 @@ public sealed class KafkaProducer : IAsyncDisposable
                 topic.Partitions.Add(new ProduceRequest.Partition { Index = batch.Partition.Index, Records = records });
             }
 
+            await previous.ConfigureAwait(false);
             var connection = await _cluster.GetConnectionAsync(node).ConfigureAwait(false);
+            // The connection queues the write synchronously (its write lock is FIFO), so once the
+            // call returns the next send may go.
             if (_options.Acks == Acks.None)
             {
-                await connection.SendWithoutResponseAsync(request).ConfigureAwait(false);
+                var written = connection.SendWithoutResponseAsync(request);
+                issued.TrySetResult();
+                await written.ConfigureAwait(false);
             }
             else
             {
-                response = await connection.SendAsync<ProduceRequest, ProduceResponse>(request).ConfigureAwait(false);
+                var answered = connection.SendAsync<ProduceRequest, ProduceResponse>(request);
+                issued.TrySetResult();
+                response = await answered.ConfigureAwait(false);
             }
         }
         catch (KafkaException ex)
@@ -776,6 +791,7 @@ public sealed class KafkaProducer : IAsyncDisposable
         }
         finally
         {
+            issued.TrySetResult();
             AddNodeInFlight(node, -1);
         }
 

@@ -61,7 +61,7 @@ public sealed partial class KafkaRequestProcessor : IKafkaRequestProcessor
             {
                 ApiKey.ApiVersions => Respond(response, header, ApiVersions(ApiVersionsRequest.Read(ref reader, header.ApiVersion))),
                 ApiKey.Metadata => MetadataHandler.HandleAsync(_broker, header, MetadataRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
-                ApiKey.Produce => _produce.HandleAsync(header, ProduceRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
+                ApiKey.Produce => _produce.HandleAsync(connection, header, ProduceRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
                 ApiKey.Fetch => _fetch.HandleAsync(header, FetchRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
                 ApiKey.ListOffsets => Respond(response, header, ListOffsetsHandler.Handle(_broker, ListOffsetsRequest.Read(ref reader, header.ApiVersion))),
                 ApiKey.CreateTopics => _admin.CreateTopicsAsync(header, CreateTopicsRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),

@@ -5,6 +5,7 @@ using OrleansMQ.Protocol.Kafka;
 using OrleansMQ.Silo.Producers;
 using OrleansMQ.Storage;
 using OrleansMQ.Protocol.Batches;
+using OrleansMQ.Storage.CommitLog;
 using OrleansMQ.Storage.Engine;
 
 namespace OrleansMQ.Silo.Kafka.Handlers;
@@ -31,77 +32,121 @@ internal sealed partial class ProduceHandler
         _logger = broker.LoggerFactory.CreateLogger<ProduceHandler>();
     }
 
-    public async ValueTask HandleAsync(RequestHeader header, ProduceRequest request, KafkaResponse response, CancellationToken cancellationToken)
+    public async ValueTask HandleAsync(ConnectionContext connection, RequestHeader header, ProduceRequest request, KafkaResponse response, CancellationToken cancellationToken)
     {
         var body = new ProduceResponse();
         var written = new List<(Storage.Engine.PartitionLog Log, long LastOffset)>();
-        foreach (var t in request.Topics)
+        // Appends follow the connection's request order (see ConnectionContext.ProduceOrder); the
+        // wait for durability (sync flush) happens after the next request may append, so a
+        // pipelining client still shares flushes.
+        var previous = connection.ProduceOrder;
+        var appendedInOrder = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        connection.ProduceOrder = appendedInOrder.Task;
+        var durable = new List<(ProduceResponse.Partition Result, PartitionLog Log, Task<AppendResult> Append, string Topic)>();
+        try
         {
-            var topicResult = new ProduceResponse.Topic { Name = t.Name };
-            body.Topics.Add(topicResult);
-            var (topic, topicError) = await _broker.Topics.GetOrAutoCreateAsync(t.Name, allowAutoCreate: true, cancellationToken).ConfigureAwait(false);
-            foreach (var p in t.Partitions)
+            if (!previous.IsCompleted)
             {
-                var result = new ProduceResponse.Partition { Index = p.Index, BaseOffset = -1, LogAppendTimeMs = -1, LogStartOffset = -1 };
-                topicResult.Partitions.Add(result);
-                if (topic is null)
-                {
-                    result.ErrorCode = topicError == Grains.TopicError.InvalidTopic ? ErrorCode.InvalidTopicException : ErrorCode.UnknownTopicOrPartition;
-                    continue;
-                }
+                await previous.ConfigureAwait(false);
+            }
 
-                if (p.Index < 0 || p.Index >= topic.Partitions.Length)
+            foreach (var t in request.Topics)
+            {
+                var topicResult = new ProduceResponse.Topic { Name = t.Name };
+                body.Topics.Add(topicResult);
+                var (topic, topicError) = await _broker.Topics.GetOrAutoCreateAsync(t.Name, allowAutoCreate: true, cancellationToken).ConfigureAwait(false);
+                foreach (var p in t.Partitions)
                 {
-                    result.ErrorCode = ErrorCode.UnknownTopicOrPartition;
-                    continue;
-                }
-
-                if (request.TransactionalId is not null)
-                {
-                    result.ErrorCode = ErrorCode.TransactionalIdAuthorizationFailed;
-                    result.ErrorMessage = "Transactions are not supported by this broker.";
-                    continue;
-                }
-
-                var log = topic.Partitions[p.Index];
-                result.LogStartOffset = log.LogStartOffset;
-                if (p.Records is not { Length: > 0 } records)
-                {
-                    result.ErrorCode = ErrorCode.CorruptMessage;
-                    result.ErrorMessage = "The partition carried no record batch.";
-                    continue;
-                }
-
-                if (header.ApiVersion < 3 && FindLegacyMagic(records.Span) is { } magic)
-                {
-                    result.ErrorCode = ErrorCode.UnsupportedForMessageFormat;
-                    result.ErrorMessage = $"Message format v{magic} (magic {magic}) is not supported: this broker stores only RecordBatch v2 (magic 2, Kafka 0.11+) and does not up-convert.";
-                    LogRefused(_logger, t.Name, p.Index, result.ErrorMessage);
-                    continue;
-                }
-
-                try
-                {
-                    long appendTime = -1;
-                    if (topic.Config.LogAppendTime)
+                    var result = new ProduceResponse.Partition { Index = p.Index, BaseOffset = -1, LogAppendTimeMs = -1, LogStartOffset = -1 };
+                    topicResult.Partitions.Add(result);
+                    if (topic is null)
                     {
-                        appendTime = _broker.Time.GetUtcNow().ToUnixTimeMilliseconds();
-                        StampLogAppendTime(records, appendTime);
-                        result.LogAppendTimeMs = appendTime;
+                        result.ErrorCode = topicError == Grains.TopicError.InvalidTopic ? ErrorCode.InvalidTopicException : ErrorCode.UnknownTopicOrPartition;
+                        continue;
                     }
 
-                    (result.ErrorCode, result.BaseOffset, result.ErrorMessage) = await AppendAsync(log, records, cancellationToken).ConfigureAwait(false);
-                    if (result.ErrorCode == ErrorCode.None)
+                    if (p.Index < 0 || p.Index >= topic.Partitions.Length)
                     {
-                        written.Add((log, log.LogEndOffset - 1));
+                        result.ErrorCode = ErrorCode.UnknownTopicOrPartition;
+                        continue;
+                    }
+
+                    if (request.TransactionalId is not null)
+                    {
+                        result.ErrorCode = ErrorCode.TransactionalIdAuthorizationFailed;
+                        result.ErrorMessage = "Transactions are not supported by this broker.";
+                        continue;
+                    }
+
+                    var log = topic.Partitions[p.Index];
+                    result.LogStartOffset = log.LogStartOffset;
+                    if (p.Records is not { Length: > 0 } records)
+                    {
+                        result.ErrorCode = ErrorCode.CorruptMessage;
+                        result.ErrorMessage = "The partition carried no record batch.";
+                        continue;
+                    }
+
+                    if (header.ApiVersion < 3 && FindLegacyMagic(records.Span) is { } magic)
+                    {
+                        result.ErrorCode = ErrorCode.UnsupportedForMessageFormat;
+                        result.ErrorMessage = $"Message format v{magic} (magic {magic}) is not supported: this broker stores only RecordBatch v2 (magic 2, Kafka 0.11+) and does not up-convert.";
+                        LogRefused(_logger, t.Name, p.Index, result.ErrorMessage);
+                        continue;
+                    }
+
+                    try
+                    {
+                        long appendTime = -1;
+                        if (topic.Config.LogAppendTime)
+                        {
+                            appendTime = _broker.Time.GetUtcNow().ToUnixTimeMilliseconds();
+                            StampLogAppendTime(records, appendTime);
+                            result.LogAppendTimeMs = appendTime;
+                        }
+
+                        if (IsIdempotent(records.Span))
+                        {
+                            // Sequence checks need the previous batch's outcome: appended and awaited in order.
+                            (result.ErrorCode, result.BaseOffset, result.ErrorMessage) = await AppendIdempotentAsync(log, records, cancellationToken).ConfigureAwait(false);
+                            if (result.ErrorCode == ErrorCode.None)
+                            {
+                                written.Add((log, log.LogEndOffset - 1));
+                            }
+                        }
+                        else
+                        {
+                            // Written now (synchronously, in order); durable when the task completes.
+                            durable.Add((result, log, StartAppend(log, records.Span), t.Name));
+                        }
+                    }
+                    catch (StorageException ex)
+                    {
+                        result.ErrorCode = BrokerContext.ToErrorCode(ex.Error);
+                        result.ErrorMessage = ex.Message;
+                        LogRefused(_logger, t.Name, p.Index, ex.Message);
                     }
                 }
-                catch (StorageException ex)
-                {
-                    result.ErrorCode = BrokerContext.ToErrorCode(ex.Error);
-                    result.ErrorMessage = ex.Message;
-                    LogRefused(_logger, t.Name, p.Index, ex.Message);
-                }
+            }
+        }
+        finally
+        {
+            appendedInOrder.TrySetResult();
+        }
+
+        foreach (var (result, log, append, topicName) in durable)
+        {
+            try
+            {
+                var appended = await append.ConfigureAwait(false);
+                result.BaseOffset = appended.BaseOffset;
+                written.Add((log, appended.LastOffset));
+            }
+            catch (StorageException ex)
+            {
+                result.ErrorCode = BrokerContext.ToErrorCode(ex.Error);
+                result.ErrorMessage = ex.Message;
+                LogRefused(_logger, topicName, result.Index, ex.Message);
             }
         }
 
@@ -124,21 +169,19 @@ internal sealed partial class ProduceHandler
         await KafkaRequestProcessor.Respond(response, header, body).ConfigureAwait(false);
     }
 
-    private async ValueTask<(ErrorCode Error, long BaseOffset, string? Message)> AppendAsync(PartitionLog log, ReadOnlyMemory<byte> records, CancellationToken cancellationToken)
+    /// <summary>Writes now; the task completes at the flush policy's durability point.</summary>
+    private Task<AppendResult> StartAppend(PartitionLog log, ReadOnlySpan<byte> records)
     {
-        if (RecordBatch.TryReadInfo(records.Span, out var first) != BatchError.None)
-        {
-            // Let the engine produce the precise validation error.
-            var refused = await _broker.Storage.AppendAsync(log, records.Span).ConfigureAwait(false);
-            return (ErrorCode.None, refused.BaseOffset, null);
-        }
+        var append = _broker.Storage.AppendAsync(log, records);
+        return append.IsCompletedSuccessfully ? Task.FromResult(append.Result) : append.AsTask();
+    }
 
-        if (first.ProducerId < 0)
-        {
-            var appended = await _broker.Storage.AppendAsync(log, records.Span).ConfigureAwait(false);
-            return (ErrorCode.None, appended.BaseOffset, null);
-        }
+    /// <summary>True when the first batch is well formed and carries a producer id (the idempotent path).</summary>
+    private static bool IsIdempotent(ReadOnlySpan<byte> records) =>
+        RecordBatch.TryReadInfo(records, out var first) == BatchError.None && first.ProducerId >= 0;
 
+    private async ValueTask<(ErrorCode Error, long BaseOffset, string? Message)> AppendIdempotentAsync(PartitionLog log, ReadOnlyMemory<byte> records, CancellationToken cancellationToken)
+    {
         // Idempotent: check, append and record under the partition's gate so two in-flight
         // requests of one producer cannot interleave.
         var state = _broker.ProducerState(log);

@@ -27,4 +27,12 @@ public sealed class ConnectionContext
 
     /// <summary>Set by the processor after SASL or ApiVersions, if it needs per-connection state.</summary>
     public object? State { get; set; }
+
+    /// <summary>
+    /// Completes when the previous Produce request of this connection has written its batches.
+    /// Requests start in arrival order but run concurrently, and Kafka clients rely on one
+    /// connection's Produce requests being appended in order (up to 5 in flight, with or without
+    /// idempotence); so each Produce waits for this before appending, and replaces it.
+    /// </summary>
+    public Task ProduceOrder { get; set; } = Task.CompletedTask;
 }
