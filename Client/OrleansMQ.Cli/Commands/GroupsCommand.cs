@@ -114,17 +114,7 @@ internal sealed class GroupsCommand : Command
         {
             var groups = context.AtLeastOne("group");
             await context.Admin.DeleteGroupsAsync(groups, context.CancellationToken).ConfigureAwait(false);
-            if (context.Format == OutputFormat.Json)
-            {
-                Output.Json(context.Out, new { Deleted = groups });
-            }
-            else
-            {
-                foreach (var g in groups)
-                {
-                    await context.Out.WriteLineAsync($"Deleted group '{g}'.").ConfigureAwait(false);
-                }
-            }
+            await Output.DeletedAsync(context, "group", groups).ConfigureAwait(false);
 
             return OmqCli.ExitOk;
         }

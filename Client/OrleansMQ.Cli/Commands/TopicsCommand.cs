@@ -133,17 +133,7 @@ internal sealed class TopicsCommand : Command
                 }
             }
 
-            if (context.Format == OutputFormat.Json)
-            {
-                Output.Json(context.Out, new { Deleted = deleted });
-            }
-            else
-            {
-                foreach (var name in deleted)
-                {
-                    await context.Out.WriteLineAsync($"Deleted topic '{name}'.").ConfigureAwait(false);
-                }
-            }
+            await Output.DeletedAsync(context, "topic", deleted).ConfigureAwait(false);
 
             return OmqCli.ExitOk;
         }

@@ -49,4 +49,19 @@ internal static class Output
     public static string Cell(long? value) => value?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-";
 
     public static string Cell(string? value) => string.IsNullOrEmpty(value) ? "-" : value;
+
+    /// <summary>What a delete command prints: <c>{"deleted": [...]}</c> in JSON, else one "Deleted kind 'name'." line each.</summary>
+    public static async Task DeletedAsync(CommandContext context, string kind, IReadOnlyCollection<string> names)
+    {
+        if (context.Format == OutputFormat.Json)
+        {
+            Json(context.Out, new { Deleted = names });
+            return;
+        }
+
+        foreach (var name in names)
+        {
+            await context.Out.WriteLineAsync($"Deleted {kind} '{name}'.").ConfigureAwait(false);
+        }
+    }
 }

@@ -36,23 +36,7 @@ public sealed partial class KafkaConsumer
                     continue;
                 }
 
-                var byLeader = new Dictionary<int, List<(PartitionState State, int Version, long Offset)>>();
-                foreach (var item in fetchable)
-                {
-                    int leader = await LeaderOfAsync(item.State.TopicPartition, cancellationToken).ConfigureAwait(false);
-                    if (leader < 0)
-                    {
-                        Backoff(item.State);
-                        continue;
-                    }
-
-                    if (!byLeader.TryGetValue(leader, out var list))
-                    {
-                        byLeader[leader] = list = [];
-                    }
-
-                    list.Add(item);
-                }
+                var byLeader = await GroupByLeaderAsync(fetchable, item => item.State, cancellationToken).ConfigureAwait(false);
 
                 if (byLeader.Count == 0)
                 {
@@ -329,6 +313,30 @@ public sealed partial class KafkaConsumer
         return (next, null);
     }
 
+    /// <summary>Groups partitions by their leader (one request per broker); partitions without a known leader back off.</summary>
+    private async Task<Dictionary<int, List<T>>> GroupByLeaderAsync<T>(IEnumerable<T> items, Func<T, PartitionState> state, CancellationToken cancellationToken)
+    {
+        var byLeader = new Dictionary<int, List<T>>();
+        foreach (var item in items)
+        {
+            int leader = await LeaderOfAsync(state(item).TopicPartition, cancellationToken).ConfigureAwait(false);
+            if (leader < 0)
+            {
+                Backoff(state(item));
+                continue;
+            }
+
+            if (!byLeader.TryGetValue(leader, out var list))
+            {
+                byLeader[leader] = list = [];
+            }
+
+            list.Add(item);
+        }
+
+        return byLeader;
+    }
+
     /// <summary>Adds the records of one batch at or after <paramref name="from"/>; false when its compression is not readable.</summary>
     private static bool ReadBatch(TopicPartition tp, ReadOnlySpan<byte> batch, in RecordBatchInfo info, long from, List<ConsumeResult> records)
     {
@@ -462,23 +470,7 @@ public sealed partial class KafkaConsumer
         }
 
         long timestamp = _options.AutoOffsetReset == AutoOffsetReset.Earliest ? EarliestTimestamp : LatestTimestamp;
-        var byLeader = new Dictionary<int, List<(PartitionState State, int Version)>>();
-        foreach (var item in reset)
-        {
-            int leader = await LeaderOfAsync(item.State.TopicPartition, cancellationToken).ConfigureAwait(false);
-            if (leader < 0)
-            {
-                Backoff(item.State);
-                continue;
-            }
-
-            if (!byLeader.TryGetValue(leader, out var list))
-            {
-                byLeader[leader] = list = [];
-            }
-
-            list.Add(item);
-        }
+        var byLeader = await GroupByLeaderAsync(reset, item => item.State, cancellationToken).ConfigureAwait(false);
 
         foreach (var (leader, items) in byLeader)
         {
