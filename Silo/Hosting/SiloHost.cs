@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using OrleansMQ.Silo.Groups;
+using OrleansMQ.Silo.Http;
 
 namespace OrleansMQ.Silo.Hosting;
 
@@ -23,6 +24,7 @@ public static class SiloHost
         ["--advertised-host"] = "OrleansMQ:Broker:AdvertisedHost",
         ["--node-id"] = "OrleansMQ:Broker:NodeId",
         ["--zero-copy"] = "OrleansMQ:Broker:ZeroCopy",
+        ["--http-port"] = "OrleansMQ:Http:Port",
     };
 
     public static IHost Build(string[] args, Action<IConfigurationBuilder>? configure = null)
@@ -39,6 +41,9 @@ public static class SiloHost
         var groups = new GroupSettings();
         builder.Configuration.GetSection("OrleansMQ:Groups").Bind(groups);
         ValidateGroups(groups);
+        var http = new HttpSettings();
+        builder.Configuration.GetSection("OrleansMQ:Http").Bind(http);
+        http.Validate();
 
         builder.Services.AddSingleton(storage.ToOptions());
         builder.Services.AddSingleton(broker);
@@ -47,6 +52,9 @@ public static class SiloHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<StorageHostedService>());
         builder.Services.AddSingleton<KafkaServerHostedService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<KafkaServerHostedService>());
+        builder.Services.AddSingleton(http);
+        builder.Services.AddSingleton<HttpGatewayHostedService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<HttpGatewayHostedService>());
         return builder.Build();
     }
 

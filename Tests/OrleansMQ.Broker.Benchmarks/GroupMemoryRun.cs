@@ -182,6 +182,8 @@ internal static class GroupMemoryRun
                 ["OrleansMQ:Storage:SegmentSize"] = (64L << 20).ToString(CultureInfo.InvariantCulture),
                 ["OrleansMQ:Broker:ListenAddress"] = "127.0.0.1",
                 ["OrleansMQ:Broker:Port"] = "0",
+                ["OrleansMQ:Http:ListenAddress"] = "127.0.0.1",
+                ["OrleansMQ:Http:Port"] = "0",
                 ["Logging:LogLevel:Default"] = "Warning",
                 ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
             };

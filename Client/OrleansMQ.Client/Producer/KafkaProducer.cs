@@ -306,7 +306,7 @@ public sealed class KafkaProducer : IAsyncDisposable
         }
         else if (!keyIsNull)
         {
-            partition = Murmur2Partitioner.Partition(key, count);
+            partition = Murmur2.Partition(key, count);
         }
         else if (_options.Partitioner == PartitionerKind.RoundRobinForNullKeys)
         {

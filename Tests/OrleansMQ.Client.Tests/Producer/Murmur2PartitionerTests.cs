@@ -1,5 +1,5 @@
 using System.Text;
-using OrleansMQ.Client.Producer;
+using OrleansMQ.Protocol.Kafka;
 using Xunit;
 
 namespace OrleansMQ.Client.Tests.Producer;
@@ -22,15 +22,15 @@ public sealed class Murmur2PartitionerTests
     [InlineData("1234", -1614185708)]
     [InlineData("12345", -1188365604)]
     public void Hash_matches_the_java_client(string input, int expected) =>
-        Assert.Equal(expected, Murmur2Partitioner.Hash(Encoding.UTF8.GetBytes(input)));
+        Assert.Equal(expected, Murmur2.Hash(Encoding.UTF8.GetBytes(input)));
 
     [Fact]
     public void Partition_uses_toPositive_not_abs()
     {
         // -973932308 & 0x7fffffff = 1173551340; Math.Abs would give 973932308.
-        Assert.Equal(1173551340 % 6, Murmur2Partitioner.Partition("21"u8, 6));
-        Assert.Equal(479470107 % 6, Murmur2Partitioner.Partition("abc"u8, 6));
-        Assert.Equal(0, Murmur2Partitioner.ToPositive(int.MinValue));
-        Assert.All(Enumerable.Range(0, 1000), i => Assert.InRange(Murmur2Partitioner.Partition(Encoding.UTF8.GetBytes($"k{i}"), 7), 0, 6));
+        Assert.Equal(1173551340 % 6, Murmur2.Partition("21"u8, 6));
+        Assert.Equal(479470107 % 6, Murmur2.Partition("abc"u8, 6));
+        Assert.Equal(0, Murmur2.ToPositive(int.MinValue));
+        Assert.All(Enumerable.Range(0, 1000), i => Assert.InRange(Murmur2.Partition(Encoding.UTF8.GetBytes($"k{i}"), 7), 0, 6));
     }
 }

@@ -50,7 +50,7 @@ public sealed class ProducerTests(ITestOutputHelper output) : IAsyncLifetime
         {
             var r = results[i];
             Assert.Equal(topic, r.Topic);
-            Assert.Equal(Murmur2Partitioner.Partition(Encoding.UTF8.GetBytes($"key-{i}"), 6), r.Partition);
+            Assert.Equal(Murmur2.Partition(Encoding.UTF8.GetBytes($"key-{i}"), 6), r.Partition);
             Assert.Equal(expectedOffset[r.Partition]++, r.Offset); // in order per partition, no gaps
             Assert.InRange(r.Timestamp, before, after);
         }

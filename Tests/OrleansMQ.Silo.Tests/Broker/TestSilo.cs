@@ -35,6 +35,9 @@ public sealed class TestSilo : IAsyncDisposable
 
     public StorageEngine Engine => _host.Services.GetRequiredService<StorageHostedService>().Engine;
 
+    /// <summary>The HTTP gateway's base address (a free port per silo).</summary>
+    public Uri HttpBaseAddress => new($"http://127.0.0.1:{_host.Services.GetRequiredService<OrleansMQ.Silo.Http.HttpGatewayHostedService>().Port}/");
+
     public KafkaServerHostedService Kafka => _host.Services.GetRequiredService<KafkaServerHostedService>();
 
     /// <summary>
@@ -72,6 +75,8 @@ public sealed class TestSilo : IAsyncDisposable
             ["OrleansMQ:Storage:MaxBatchBytes"] = (4 << 20).ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["OrleansMQ:Broker:ListenAddress"] = "127.0.0.1",
             ["OrleansMQ:Broker:Port"] = "0",
+            ["OrleansMQ:Http:ListenAddress"] = "127.0.0.1",
+            ["OrleansMQ:Http:Port"] = "0",
             ["Logging:LogLevel:Default"] = "Warning",
         };
         foreach (var (k, v) in overrides ?? new())

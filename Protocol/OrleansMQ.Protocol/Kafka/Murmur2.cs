@@ -1,13 +1,13 @@
 using System.Buffers.Binary;
 
-namespace OrleansMQ.Client.Producer;
+namespace OrleansMQ.Protocol.Kafka;
 
 /// <summary>
 /// The Java client's key hashing: <c>Utils.murmur2</c> (MurmurHash2, seed 0x9747b28c) and
 /// <c>Utils.toPositive(hash) % numPartitions</c>, so keyed records land on the partition a Java
 /// producer (and librdkafka's <c>murmur2_random</c>) would choose.
 /// </summary>
-public static class Murmur2Partitioner
+public static class Murmur2
 {
     private const uint Seed = 0x9747b28c;
     private const uint M = 0x5bd1e995;

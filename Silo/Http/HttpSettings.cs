@@ -1,0 +1,38 @@
+using System.Net;
+
+namespace OrleansMQ.Silo.Http;
+
+/// <summary>The bindable <c>OrleansMQ:Http</c> section: the HTTP gateway (health, metrics, REST Proxy v2 produce, browse).</summary>
+public sealed class HttpSettings
+{
+    /// <summary>Run the HTTP gateway. Default true.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Address the HTTP listener binds. Default 0.0.0.0.</summary>
+    public string ListenAddress { get; set; } = "0.0.0.0";
+
+    /// <summary>HTTP port. Default 8080; 0 picks a free port (tests).</summary>
+    public int Port { get; set; } = 8080;
+
+    /// <summary>Largest request body accepted, bytes (413 above). Default 10 MiB.</summary>
+    public long MaxRequestBodyBytes { get; set; } = 10L << 20;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
+    public void Validate()
+    {
+        if (Port is < 0 or > 65535)
+        {
+            throw new ArgumentException($"OrleansMQ:Http:Port must be 0-65535; got {Port}.");
+        }
+
+        if (!IPAddress.TryParse(ListenAddress, out _))
+        {
+            throw new ArgumentException($"OrleansMQ:Http:ListenAddress must be an IP address; got '{ListenAddress}'.");
+        }
+
+        if (MaxRequestBodyBytes < 1)
+        {
+            throw new ArgumentException($"OrleansMQ:Http:MaxRequestBodyBytes must be >= 1; got {MaxRequestBodyBytes}.");
+        }
+    }
+}
