@@ -45,6 +45,9 @@ public sealed partial class KafkaServerHostedService : IHostedService, IAsyncDis
 
     public BrokerContext Broker { get; private set; } = null!;
 
+    /// <summary>Tests only: held back, it keeps the group coordinator loading (<see cref="GroupService.LoadGate"/>). Completed by default.</summary>
+    internal Task GroupsLoadGate { get; set; } = Task.CompletedTask;
+
     public GroupService Groups => _groups ?? throw new InvalidOperationException("The broker has not started.");
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -62,7 +65,7 @@ public sealed partial class KafkaServerHostedService : IHostedService, IAsyncDis
 
         // Groups load in the background: the listener opens at once and group calls answer
         // COORDINATOR_LOAD_IN_PROGRESS (clients retry) until the offsets partition is replayed.
-        _groups = new GroupService(_grains, offsets, directory, _groupSettings, engine, _loggerFactory.CreateLogger<GroupService>());
+        _groups = new GroupService(_grains, offsets, directory, _groupSettings, engine, _loggerFactory.CreateLogger<GroupService>()) { LoadGate = GroupsLoadGate };
         _groups.Start();
 
         Broker = new BrokerContext(engine, topics, _groups, _producerIds, _settings, clusterId, _loggerFactory);

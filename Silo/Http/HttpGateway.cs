@@ -53,6 +53,7 @@ internal sealed partial class HttpGateway
     {
         app.MapGet("/healthz", () => Results.Text("ok\n", "text/plain"));
         app.MapGet("/readyz", Ready);
+        app.MapGet(HttpOpenApi.Path, () => Results.Text(HttpOpenApi.Text, "application/json", Encoding.UTF8));
         app.MapGet("/metrics", async (CancellationToken ct) => Results.Text(await PrometheusTextAsync(ct).ConfigureAwait(false), "text/plain; version=0.0.4; charset=utf-8"));
 
         app.MapGet("/topics", ListTopics);

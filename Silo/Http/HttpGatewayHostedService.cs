@@ -37,6 +37,9 @@ public sealed partial class HttpGatewayHostedService : IHostedService, IAsyncDis
     /// <summary>The bound HTTP port (useful with port 0).</summary>
     public int Port { get; private set; }
 
+    /// <summary>The running app's services (null before start or when disabled); tests enumerate its endpoints.</summary>
+    internal IServiceProvider? AppServices => _app?.Services;
+
     /// <summary>Request counters for /metrics.</summary>
     public HttpMetrics Metrics { get; } = new();
 
@@ -69,6 +72,8 @@ public sealed partial class HttpGatewayHostedService : IHostedService, IAsyncDis
                 Metrics.Count(context.Request.Method, context.Response.StatusCode);
             }
         });
+        var auth = new ApiKeyAuthentication(_settings.ApiKeys, _loggerFactory.CreateLogger<ApiKeyAuthentication>());
+        app.Use(auth.InvokeAsync);
         gateway.Map(app);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         _app = app;

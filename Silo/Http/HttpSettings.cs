@@ -17,6 +17,13 @@ public sealed class HttpSettings
     /// <summary>Largest request body accepted, bytes (413 above). Default 10 MiB.</summary>
     public long MaxRequestBodyBytes { get; set; } = 10L << 20;
 
+    /// <summary>
+    /// API keys accepted as <c>Authorization: Bearer &lt;key&gt;</c> or <c>X-API-Key: &lt;key&gt;</c>. Empty (the
+    /// default) turns authentication off; otherwise every endpoint except <c>/healthz</c> and
+    /// <c>/readyz</c> needs one of them (401 without).
+    /// </summary>
+    public IList<string> ApiKeys { get; } = new List<string>();
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate()
     {
@@ -33,6 +40,14 @@ public sealed class HttpSettings
         if (MaxRequestBodyBytes < 1)
         {
             throw new ArgumentException($"OrleansMQ:Http:MaxRequestBodyBytes must be >= 1; got {MaxRequestBodyBytes}.");
+        }
+
+        for (int i = 0; i < ApiKeys.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(ApiKeys[i]) || ApiKeys[i].Trim().Length != ApiKeys[i].Length)
+            {
+                throw new ArgumentException($"OrleansMQ:Http:ApiKeys:{i} must be a non-empty key without surrounding whitespace.");
+            }
         }
     }
 }

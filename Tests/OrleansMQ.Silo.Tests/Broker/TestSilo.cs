@@ -38,6 +38,9 @@ public sealed class TestSilo : IAsyncDisposable
     /// <summary>The HTTP gateway's base address (a free port per silo).</summary>
     public Uri HttpBaseAddress => new($"http://127.0.0.1:{_host.Services.GetRequiredService<OrleansMQ.Silo.Http.HttpGatewayHostedService>().Port}/");
 
+    /// <summary>The silo host's services.</summary>
+    public IServiceProvider Services => _host.Services;
+
     public KafkaServerHostedService Kafka => _host.Services.GetRequiredService<KafkaServerHostedService>();
 
     /// <summary>
@@ -65,7 +68,8 @@ public sealed class TestSilo : IAsyncDisposable
         return infos;
     }
 
-    public static async Task<TestSilo> StartAsync(Dictionary<string, string?>? overrides = null, string? dataDirectory = null)
+    /// <param name="groupsLoadGate">When given, the group coordinator stays loading until it completes.</param>
+    public static async Task<TestSilo> StartAsync(Dictionary<string, string?>? overrides = null, string? dataDirectory = null, Task? groupsLoadGate = null)
     {
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "omq-silo-" + Guid.NewGuid().ToString("N"));
         var settings = new Dictionary<string, string?>
@@ -85,6 +89,11 @@ public sealed class TestSilo : IAsyncDisposable
         }
 
         var host = Build(settings);
+        if (groupsLoadGate is not null)
+        {
+            host.Services.GetRequiredService<KafkaServerHostedService>().GroupsLoadGate = groupsLoadGate;
+        }
+
         await host.StartAsync().ConfigureAwait(false);
         return new TestSilo(dataDirectory, settings, host);
     }

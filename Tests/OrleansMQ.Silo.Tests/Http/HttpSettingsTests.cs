@@ -26,6 +26,7 @@ public sealed class HttpSettingsTests
         Assert.Equal(8080, http.Port);
         Assert.Equal("0.0.0.0", http.ListenAddress);
         Assert.Equal(10L << 20, http.MaxRequestBodyBytes);
+        Assert.Empty(http.ApiKeys);
     }
 
     [Fact]
