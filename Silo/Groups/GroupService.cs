@@ -131,12 +131,19 @@ public sealed partial class GroupService : IAsyncDisposable
     public Task<GroupError> DeleteAsync(string groupId, CancellationToken cancellationToken = default) =>
         Grain(groupId).CallAsync(g => g.DeleteAsync(), cancellationToken);
 
-    /// <summary>DescribeGroups: a group this coordinator does not know is reported Dead with no members, as Kafka does.</summary>
+    /// <summary>
+    /// DescribeGroups: a group this coordinator does not know is reported Dead with no members, as
+    /// Kafka does. A group that is not activated has no members (groups with members are activated
+    /// at load and stay so), so it is described from the stored view without activating it: lag
+    /// scrapes (/metrics) must not keep every idle group in memory.
+    /// </summary>
     public async Task<GroupDescription> DescribeAsync(string groupId, CancellationToken cancellationToken = default)
     {
-        if (!_directory.TryGet(groupId, out _) && !_store.TryGet(groupId, out _))
+        if (!_directory.TryGet(groupId, out _))
         {
-            return new GroupDescription(groupId, GroupState.Dead, "", "", []);
+            return _store.TryGet(groupId, out var stored) && !stored.IsEmpty
+                ? new GroupDescription(groupId, GroupState.Empty, stored.Metadata?.ProtocolType ?? "", "", [])
+                : new GroupDescription(groupId, GroupState.Dead, "", "", []);
         }
 
         return await Grain(groupId).CallAsync(g => g.DescribeAsync(), cancellationToken).ConfigureAwait(false);

@@ -78,7 +78,7 @@ internal sealed class ProducerBatch
     public static int RecordSize(int keyLength, bool keyIsNull, int valueLength, bool valueIsNull, IReadOnlyList<KeyValuePair<string, byte[]?>>? headers, long timestampDelta, int offsetDelta)
     {
         int body = BodySize(keyLength, keyIsNull, valueLength, valueIsNull, headers, timestampDelta, offsetDelta);
-        return Varint.SizeOf(body) + body;
+        return KafkaVarint.SizeOf(body) + body;
     }
 
     /// <summary>Appends a record; false when it does not fit (the batch is left unchanged).</summary>
@@ -92,26 +92,26 @@ internal sealed class ProducerBatch
 
         long timestampDelta = timestamp - FirstTimestamp;
         int body = BodySize(key.Length, keyIsNull, value.Length, valueIsNull, headers, timestampDelta, Count);
-        int size = Varint.SizeOf(body) + body;
+        int size = KafkaVarint.SizeOf(body) + body;
         if (Length + size > Buffer.Length)
         {
             return false;
         }
 
         Span<byte> span = Buffer.AsSpan(Length, size);
-        int p = Varint.Write(span, body);
+        int p = KafkaVarint.Write(span, body);
         span[p++] = 0; // record attributes: unused
-        p += Varint.Write(span[p..], timestampDelta);
-        p += Varint.Write(span[p..], Count);
+        p += KafkaVarint.Write(span[p..], timestampDelta);
+        p += KafkaVarint.Write(span[p..], Count);
         p += WriteNullable(span[p..], key, keyIsNull);
         p += WriteNullable(span[p..], value, valueIsNull);
         int headerCount = headers?.Count ?? 0;
-        p += Varint.Write(span[p..], headerCount);
+        p += KafkaVarint.Write(span[p..], headerCount);
         for (int h = 0; h < headerCount; h++)
         {
             var header = headers![h];
             int keyBytes = Encoding.UTF8.GetByteCount(header.Key);
-            p += Varint.Write(span[p..], keyBytes);
+            p += KafkaVarint.Write(span[p..], keyBytes);
             p += Encoding.UTF8.GetBytes(header.Key, span[p..]);
             p += WriteNullable(span[p..], header.Value, header.Value is null);
         }
@@ -230,33 +230,33 @@ internal sealed class ProducerBatch
     {
         int headerCount = headers?.Count ?? 0;
         int size = 1
-            + Varint.SizeOf(timestampDelta)
-            + Varint.SizeOf(offsetDelta)
+            + KafkaVarint.SizeOf(timestampDelta)
+            + KafkaVarint.SizeOf(offsetDelta)
             + SizeOfNullable(keyLength, keyIsNull)
             + SizeOfNullable(valueLength, valueIsNull)
-            + Varint.SizeOf(headerCount);
+            + KafkaVarint.SizeOf(headerCount);
         for (int h = 0; h < headerCount; h++)
         {
             var header = headers![h];
             ArgumentNullException.ThrowIfNull(header.Key, "headers[].Key");
             int keyBytes = Encoding.UTF8.GetByteCount(header.Key);
-            size += Varint.SizeOf(keyBytes) + keyBytes + SizeOfNullable(header.Value?.Length ?? 0, header.Value is null);
+            size += KafkaVarint.SizeOf(keyBytes) + keyBytes + SizeOfNullable(header.Value?.Length ?? 0, header.Value is null);
         }
 
         return size;
     }
 
     private static int SizeOfNullable(int length, bool isNull) =>
-        isNull ? 1 : Varint.SizeOf(length) + length;
+        isNull ? 1 : KafkaVarint.SizeOf(length) + length;
 
     private static int WriteNullable(Span<byte> destination, ReadOnlySpan<byte> bytes, bool isNull)
     {
         if (isNull)
         {
-            return Varint.Write(destination, -1);
+            return KafkaVarint.Write(destination, -1);
         }
 
-        int p = Varint.Write(destination, bytes.Length);
+        int p = KafkaVarint.Write(destination, bytes.Length);
         bytes.CopyTo(destination[p..]);
         return p + bytes.Length;
     }

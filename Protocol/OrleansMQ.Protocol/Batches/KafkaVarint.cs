@@ -8,7 +8,7 @@ namespace OrleansMQ.Protocol.Batches;
 /// continuation bit in bit 7, least significant group first (the protobuf encoding). An int takes
 /// at most 5 bytes, a long at most 10.
 /// </summary>
-internal static class KafkaVarint
+public static class KafkaVarint
 {
     public const int MaxInt32Bytes = 5;
     public const int MaxInt64Bytes = 10;

@@ -114,9 +114,9 @@ internal static class ConsumerTestKit
     }
 
     /// <summary>
-    /// One batch produced with our codec: kcat cannot be used for compressed data here (librdkafka 2.0.2 says
-    /// "Broker does not support compression type gzip/snappy" against the silo and sends uncompressed batches).
-    /// A <paramref name="fakeCodec"/> relabels an uncompressed batch (what a consumer that cannot decompress it sees).
+    /// One batch produced with our codec, so the test decides exactly what is stored (one batch, its
+    /// codec). A <paramref name="fakeCodec"/> relabels an uncompressed batch as snappy/lz4/zstd (what
+    /// a consumer that cannot decompress it sees; the builder writes only none and gzip).
     /// </summary>
     public static async Task ProduceBatchAsync(TestSilo silo, string topic, int partition, IEnumerable<(string Key, string Value)> records, CompressionCodec codec = CompressionCodec.None, CompressionCodec? fakeCodec = null)
     {
