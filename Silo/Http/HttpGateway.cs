@@ -66,7 +66,18 @@ internal sealed partial class HttpGateway
         app.MapGet("/orleansmq/v1/topics/{topic}/messages", MessagesByKeyOrTimeAsync);
         app.MapGet("/orleansmq/v1/groups", ListGroups);
         app.MapGet("/orleansmq/v1/groups/{group}/lag", GroupLagAsync);
+
+        // The other parts of the gateway map their routes from their own files (HttpGateway.*.cs).
+        MapConsumerInstances(app);
+        MapV3(app);
+        MapConsole(app);
     }
+
+    partial void MapConsumerInstances(IEndpointRouteBuilder app);
+
+    partial void MapV3(IEndpointRouteBuilder app);
+
+    partial void MapConsole(IEndpointRouteBuilder app);
 
     // ---- health, readiness, metrics ----
 

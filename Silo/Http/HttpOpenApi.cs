@@ -7,7 +7,7 @@ namespace OrleansMQ.Silo.Http;
 /// Microsoft.AspNetCore.OpenApi package is not used); a test checks that every route mapped by
 /// <see cref="HttpGateway.Map"/> appears here with its methods, so the two cannot drift apart.
 /// </summary>
-internal static class HttpOpenApi
+internal static partial class HttpOpenApi
 {
     internal const string Path = "/openapi/v1.json";
     private const string Problem = "application/problem+json";
@@ -18,7 +18,26 @@ internal static class HttpOpenApi
     /// <summary>The document as JSON text (built once).</summary>
     public static string Text => Json.Value;
 
-    internal static JsonObject Build() => new()
+    internal static JsonObject Build()
+    {
+        var document = Core();
+        var paths = (JsonObject)document["paths"]!;
+        var schemas = (JsonObject)document["components"]!["schemas"]!;
+
+        // Each part of the gateway documents its own routes in its own file (HttpOpenApi.*.cs).
+        AddConsumerInstancePaths(paths, schemas);
+        AddV3Paths(paths, schemas);
+        AddConsolePaths(paths, schemas);
+        return document;
+    }
+
+    static partial void AddConsumerInstancePaths(JsonObject paths, JsonObject schemas);
+
+    static partial void AddV3Paths(JsonObject paths, JsonObject schemas);
+
+    static partial void AddConsolePaths(JsonObject paths, JsonObject schemas);
+
+    private static JsonObject Core() => new()
     {
         ["openapi"] = "3.0.3",
         ["info"] = new JsonObject
