@@ -9,11 +9,13 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Protocol.Kafka;
+using OrleansMQ.Silo.Grains;
 using OrleansMQ.Silo.Groups;
 using OrleansMQ.Silo.Hosting;
 using OrleansMQ.Silo.Kafka.Handlers;
 using OrleansMQ.Silo.Topics;
 using OrleansMQ.Storage;
+using OrleansMQ.Storage.Diagnostics;
 using OrleansMQ.Storage.Engine;
 
 namespace OrleansMQ.Silo.Http;
@@ -113,6 +115,30 @@ internal sealed partial class HttpGateway
         Metric(sb, "orleansmq_kafka_bytes_out_total", "counter", "Kafka response bytes sent.", listener.BytesOut);
         Metric(sb, "orleansmq_kafka_bytes_sendfile_total", "counter", "Kafka response bytes sent with sendfile(2).", listener.BytesSentByFile);
         Metric(sb, "orleansmq_kafka_frame_errors_total", "counter", "Malformed Kafka frames.", listener.FrameErrors);
+        var apis = listener.ApisUsed().Select(a => (Label: $"api=\"{ApiName(a.ApiKey)}\"", a.Metrics)).ToList();
+        Header(sb, "orleansmq_kafka_api_requests_total", "counter", "Kafka requests by API.");
+        foreach (var (label, m) in apis)
+        {
+            Sample(sb, "orleansmq_kafka_api_requests_total", label, m.Requests);
+        }
+
+        Header(sb, "orleansmq_kafka_api_request_bytes_total", "counter", "Kafka request bytes by API (Produce: the records written).");
+        foreach (var (label, m) in apis)
+        {
+            Sample(sb, "orleansmq_kafka_api_request_bytes_total", label, m.BytesIn);
+        }
+
+        Header(sb, "orleansmq_kafka_api_response_bytes_total", "counter", "Kafka response bytes by API (Fetch: the records read, sendfile included).");
+        foreach (var (label, m) in apis)
+        {
+            Sample(sb, "orleansmq_kafka_api_response_bytes_total", label, m.BytesOut);
+        }
+
+        Header(sb, "orleansmq_kafka_request_duration_seconds", "histogram", "Kafka request latency by API, from the frame read to the response written.");
+        foreach (var (label, m) in apis)
+        {
+            Histogram(sb, "orleansmq_kafka_request_duration_seconds", label, m.Latency);
+        }
 
         var engine = _storage.Engine;
         Metric(sb, "orleansmq_commitlog_committed_position", "gauge", "CommitLog committed position (bytes).", engine.CommitLog.CommittedPosition);
@@ -121,6 +147,10 @@ internal sealed partial class HttpGateway
         Metric(sb, "orleansmq_commitlog_segments", "gauge", "CommitLog segment files.", engine.CommitLog.Segments.Count);
         Metric(sb, "orleansmq_commitlog_disk_bytes", "gauge", "CommitLog bytes on disk.", engine.CommitLog.DiskBytes);
         Metric(sb, "orleansmq_storage_full", "gauge", "1 while appends are refused for disk space.", engine.IsStorageFull ? 1 : 0);
+        Metric(sb, "orleansmq_disk_total_bytes", "gauge", "Size of the data folder's file system (last disk check).", engine.DiskTotalBytes);
+        Metric(sb, "orleansmq_disk_available_bytes", "gauge", "Free space on the data folder's file system (last disk check).", engine.DiskAvailableBytes);
+        Header(sb, "orleansmq_commitlog_flush_duration_seconds", "histogram", "CommitLog flush (msync) latency per flush pass.");
+        Histogram(sb, "orleansmq_commitlog_flush_duration_seconds", null, engine.CommitLog.FlushLatency);
 
         var partitions = engine.Partitions.Where(p => !p.IsDeleted).OrderBy(p => p.Topic, StringComparer.Ordinal).ThenBy(p => p.Partition).ToList();
         Header(sb, "orleansmq_partition_log_end_offset", "gauge", "Partition log end offset (high watermark).");
@@ -157,6 +187,12 @@ internal sealed partial class HttpGateway
             Sample(sb, "orleansmq_http_requests_total", $"method=\"{Escape(method)}\",status=\"{status}\"", count);
         }
 
+        Header(sb, "orleansmq_http_request_duration_seconds", "histogram", "HTTP request latency by method.");
+        foreach (var (method, latency) in _metrics.LatencyByMethod())
+        {
+            Histogram(sb, "orleansmq_http_request_duration_seconds", $"method=\"{Escape(method)}\"", latency);
+        }
+
         return sb.ToString();
     }
 
@@ -164,6 +200,34 @@ internal sealed partial class HttpGateway
     {
         Header(sb, name, type, help);
         sb.Append(name).Append(' ').Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n');
+    }
+
+    private static string ApiName(short apiKey) => Enum.IsDefined((ApiKey)apiKey) ? ((ApiKey)apiKey).ToString() : apiKey.ToString(CultureInfo.InvariantCulture);
+
+    private static void Histogram(StringBuilder sb, string name, string? labels, LatencyHistogram histogram)
+    {
+        string prefix = labels is null ? "" : labels + ",";
+        var cumulative = histogram.CumulativeCounts();
+        for (int i = 0; i < LatencyHistogram.BoundsSeconds.Length; i++)
+        {
+            Sample(sb, name + "_bucket", prefix + "le=\"" + LatencyHistogram.BoundsSeconds[i].ToString("0.#####", CultureInfo.InvariantCulture) + "\"", cumulative[i]);
+        }
+
+        Sample(sb, name + "_bucket", prefix + "le=\"+Inf\"", cumulative[^1]);
+        sb.Append(name).Append("_sum");
+        if (labels is not null)
+        {
+            sb.Append('{').Append(labels).Append('}');
+        }
+
+        sb.Append(' ').Append(histogram.SumSeconds.ToString("0.#########", CultureInfo.InvariantCulture)).Append('\n');
+        sb.Append(name).Append("_count");
+        if (labels is not null)
+        {
+            sb.Append('{').Append(labels).Append('}');
+        }
+
+        sb.Append(' ').Append(cumulative[^1].ToString(CultureInfo.InvariantCulture)).Append('\n');
     }
 
     private static void Header(StringBuilder sb, string name, string type, string help) =>
@@ -257,10 +321,13 @@ internal sealed partial class HttpGateway
 
         using (document)
         {
-            var (meta, _) = await Broker.Topics.GetOrAutoCreateAsync(topic, allowAutoCreate: false, cancellationToken).ConfigureAwait(false);
+            // As a Kafka producer behind Confluent's proxy would: the broker's auto-create setting decides.
+            var (meta, topicError) = await Broker.Topics.GetOrAutoCreateAsync(topic, allowAutoCreate: true, cancellationToken).ConfigureAwait(false);
             if (meta is null)
             {
-                return RestProblem(404, 40401, "Topic not found", $"Topic '{topic}' not found.");
+                return topicError == TopicError.InvalidTopic
+                    ? RestProblem(422, 42202, "Unprocessable Entity", $"'{topic}' is not a valid topic name: {TopicNames.Validate(topic)}")
+                    : RestProblem(404, 40401, "Topic not found", $"Topic '{topic}' not found.");
             }
 
             if (pathPartition is { } pp && (pp < 0 || pp >= meta.Partitions.Length))

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Silo.Hosting;
+using OrleansMQ.Storage.Diagnostics;
 
 namespace OrleansMQ.Silo.Http;
 
@@ -63,13 +64,14 @@ public sealed partial class HttpGatewayHostedService : IHostedService, IAsyncDis
         var gateway = new HttpGateway(_storage, _kafka, _settings, Metrics, _loggerFactory.CreateLogger<HttpGateway>());
         app.Use(async (context, next) =>
         {
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
                 await next(context).ConfigureAwait(false);
             }
             finally
             {
-                Metrics.Count(context.Request.Method, context.Response.StatusCode);
+                Metrics.Count(context.Request.Method, context.Response.StatusCode, started);
             }
         });
         var auth = new ApiKeyAuthentication(_settings.ApiKeys, _loggerFactory.CreateLogger<ApiKeyAuthentication>());
@@ -103,12 +105,21 @@ public sealed partial class HttpGatewayHostedService : IHostedService, IAsyncDis
     private static partial void LogListening(ILogger logger, string address, int port);
 }
 
-/// <summary>HTTP request counts by method and status, for /metrics.</summary>
+/// <summary>HTTP request counts by method and status, and latency by method, for /metrics.</summary>
 public sealed class HttpMetrics
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Method, int Status), long> _counts = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, LatencyHistogram> _latency = new(StringComparer.Ordinal);
 
-    public void Count(string method, int status) => _counts.AddOrUpdate((method, status), 1, (_, n) => n + 1);
+    public void Count(string method, int status, long startTimestamp)
+    {
+        _counts.AddOrUpdate((method, status), 1, (_, n) => n + 1);
+        _latency.GetOrAdd(method, _ => new LatencyHistogram()).RecordSince(startTimestamp);
+    }
+
+    /// <summary>Latency histograms by HTTP method, ordered by method.</summary>
+    public IReadOnlyList<(string Method, LatencyHistogram Latency)> LatencyByMethod() =>
+        _latency.Select(kv => (kv.Key, kv.Value)).OrderBy(x => x.Key, StringComparer.Ordinal).ToList();
 
     public IReadOnlyList<(string Method, int Status, long Count)> Snapshot() =>
         _counts.Select(kv => (kv.Key.Method, kv.Key.Status, kv.Value)).OrderBy(x => x.Method, StringComparer.Ordinal).ThenBy(x => x.Status).ToList();

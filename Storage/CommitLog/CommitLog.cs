@@ -1,8 +1,10 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Storage.Common;
+using OrleansMQ.Storage.Diagnostics;
 
 namespace OrleansMQ.Storage.CommitLog;
 
@@ -67,6 +69,9 @@ public sealed unsafe partial class CommitLog : IFlushTarget, IDisposable
 
     /// <summary>Flushes performed so far (with the append count: appends per flush).</summary>
     public long FlushCount => _flusher.FlushCount;
+
+    /// <summary>Time each flush pass (msync of the dirty range) took, whichever policy asked for it.</summary>
+    public LatencyHistogram FlushLatency { get; } = new();
 
     /// <summary>Size of new segments.</summary>
     public long SegmentSize => _segmentSize;
@@ -594,6 +599,7 @@ public sealed unsafe partial class CommitLog : IFlushTarget, IDisposable
         {
             long target = CommittedPosition;
             long from = _flushed;
+            long started = from < target ? Stopwatch.GetTimestamp() : 0;
             while (from < target)
             {
                 long chunkEnd = Math.Min(target, from + FlushChunk);
@@ -618,6 +624,11 @@ public sealed unsafe partial class CommitLog : IFlushTarget, IDisposable
 
                 Volatile.Write(ref _flushed, chunkEnd);
                 from = chunkEnd;
+            }
+
+            if (started != 0)
+            {
+                FlushLatency.RecordSince(started);
             }
 
             return Math.Max(from, _flushed);

@@ -807,10 +807,21 @@ public sealed partial class StorageEngine : IDisposable
         }
     }
 
+    /// <summary>Size of the data folder's file system at the last disk check (bytes; 0 before the first).</summary>
+    public long DiskTotalBytes => Volatile.Read(ref _diskTotal);
+
+    /// <summary>Space available on the data folder's file system at the last disk check (bytes).</summary>
+    public long DiskAvailableBytes => Volatile.Read(ref _diskAvailable);
+
+    private long _diskTotal;
+    private long _diskAvailable;
+
     /// <summary>Re-reads disk usage and sets or clears the storage-full state.</summary>
     public void CheckDisk()
     {
         var (total, available) = _diskProbe(_root);
+        Volatile.Write(ref _diskTotal, total);
+        Volatile.Write(ref _diskAvailable, available);
         if (total <= 0)
         {
             return;

@@ -1,5 +1,7 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
@@ -259,6 +261,7 @@ internal sealed class KafkaConnection : IDisposable
     /// <summary>Copies the frame into a pooled buffer (the pipe moves on) and starts processing it.</summary>
     private void Dispatch(in ReadOnlySequence<byte> frame)
     {
+        long start = Stopwatch.GetTimestamp();
         int size = (int)frame.Length;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(size);
         frame.CopyTo(buffer);
@@ -277,8 +280,9 @@ internal sealed class KafkaConnection : IDisposable
             processing = ValueTask.FromException(ex);
         }
 
-        _metrics.RequestRead(size);
-        _pending.Writer.TryWrite(new PendingRequest(buffer, response, processing));
+        short apiKey = size >= 2 ? BinaryPrimitives.ReadInt16BigEndian(buffer) : (short)-1;
+        _metrics.RequestRead(size, apiKey);
+        _pending.Writer.TryWrite(new PendingRequest(buffer, response, processing, apiKey, start));
     }
 
     private async Task SendLoopAsync()
@@ -335,6 +339,11 @@ internal sealed class KafkaConnection : IDisposable
             {
                 await _sender.WriteAsync(request.Response, abort).ConfigureAwait(false);
                 _metrics.ResponseSent();
+                _metrics.RequestCompleted(request.ApiKey, request.Response.Length + KafkaFrameReader.SizePrefixLength, request.Start);
+            }
+            else
+            {
+                _metrics.RequestCompleted(request.ApiKey, 0, request.Start);
             }
 
             // Batch: while the next response is already done, keep gathering it into the send buffer.
@@ -402,5 +411,5 @@ internal sealed class KafkaConnection : IDisposable
         _socket.Dispose();
     }
 
-    private readonly record struct PendingRequest(byte[] Frame, KafkaResponse Response, ValueTask Processing);
+    private readonly record struct PendingRequest(byte[] Frame, KafkaResponse Response, ValueTask Processing, short ApiKey, long Start);
 }

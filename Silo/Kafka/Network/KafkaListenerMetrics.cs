@@ -1,3 +1,5 @@
+using OrleansMQ.Storage.Diagnostics;
+
 namespace OrleansMQ.Silo.Kafka.Network;
 
 /// <summary>
@@ -18,6 +20,12 @@ public sealed class KafkaListenerMetrics
     private long _sendFileWaits;
     private long _frameErrors;
     private long _backPressureWaits;
+
+    // Per API key; keys beyond the table (or frames too short to carry one) count in the last slot.
+    private readonly ApiMetrics[] _apis = Enumerable.Range(0, ApiSlots).Select(_ => new ApiMetrics()).ToArray();
+
+    /// <summary>API keys tracked one by one; higher keys share the last slot.</summary>
+    internal const int ApiSlots = 128;
 
     /// <summary>Connections currently open.</summary>
     public long ConnectionsOpen => Volatile.Read(ref _connectionsOpen);
@@ -62,10 +70,42 @@ public sealed class KafkaListenerMetrics
 
     internal void ConnectionRejected() => Interlocked.Increment(ref _connectionsRejected);
 
-    internal void RequestRead(int frameBytes)
+    /// <summary>Counters of one API key (requests, bytes, latency from frame read to response written).</summary>
+    public ApiMetrics ForApi(short apiKey) => _apis[Slot(apiKey)];
+
+    /// <summary>The API keys that have seen at least one request, with their counters.</summary>
+    public IEnumerable<(short ApiKey, ApiMetrics Metrics)> ApisUsed()
+    {
+        for (int i = 0; i < ApiSlots - 1; i++)
+        {
+            if (_apis[i].Requests > 0)
+            {
+                yield return ((short)i, _apis[i]);
+            }
+        }
+    }
+
+    private static int Slot(short apiKey) => apiKey >= 0 && apiKey < ApiSlots - 1 ? apiKey : ApiSlots - 1;
+
+    internal void RequestRead(int frameBytes, short apiKey)
     {
         Interlocked.Increment(ref _requests);
         Interlocked.Add(ref _bytesIn, frameBytes + 4L);
+        var api = _apis[Slot(apiKey)];
+        Interlocked.Increment(ref api.RequestCount);
+        Interlocked.Add(ref api.BytesInCount, frameBytes + 4L);
+    }
+
+    /// <summary>A request was answered: <paramref name="responseBytes"/> written (0 when suppressed).</summary>
+    internal void RequestCompleted(short apiKey, long responseBytes, long startTimestamp)
+    {
+        var api = _apis[Slot(apiKey)];
+        if (responseBytes > 0)
+        {
+            Interlocked.Add(ref api.BytesOutCount, responseBytes);
+        }
+
+        api.Latency.RecordSince(startTimestamp);
     }
 
     internal void ResponseSent() => Interlocked.Increment(ref _responses);
@@ -87,4 +127,24 @@ public sealed class KafkaListenerMetrics
     public override string ToString() =>
         FormattableString.Invariant(
             $"open={ConnectionsOpen} accepted={ConnectionsAccepted} rejected={ConnectionsRejected} requests={Requests} responses={Responses} in={BytesIn} out={BytesOut} sendfile={BytesSentByFile} sendfileWaits={SendFileWaits} frameErrors={FrameErrors} backPressure={BackPressureWaits}");
+}
+
+/// <summary>Counters of one Kafka API on one listener.</summary>
+public sealed class ApiMetrics
+{
+    internal long RequestCount;
+    internal long BytesInCount;
+    internal long BytesOutCount;
+
+    /// <summary>Requests read.</summary>
+    public long Requests => Volatile.Read(ref RequestCount);
+
+    /// <summary>Request bytes read, size prefixes included.</summary>
+    public long BytesIn => Volatile.Read(ref BytesInCount);
+
+    /// <summary>Response bytes written (memory and sendfile), size prefixes included.</summary>
+    public long BytesOut => Volatile.Read(ref BytesOutCount);
+
+    /// <summary>From the frame read to the response written to the connection's send buffer or socket.</summary>
+    public LatencyHistogram Latency { get; } = new();
 }

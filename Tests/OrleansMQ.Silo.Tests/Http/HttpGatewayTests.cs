@@ -173,12 +173,30 @@ public sealed partial class HttpGatewayTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Produce_to_a_new_topic_follows_the_auto_create_setting()
+    {
+        // On (the default, as Kafka's auto.create.topics.enable): the topic appears with the default partitions.
+        var json = await JsonAsync(await PostAsync("/topics/rest-auto", """{"records":[{"value":"first"}]}""", JsonV2));
+        Assert.Equal(0, json.GetProperty("offsets")[0].GetProperty("offset").GetInt64());
+        var meta = await GetJsonAsync("/topics/rest-auto");
+        Assert.Equal(_silo.Kafka.Broker.Topics.DefaultPartitions, meta.GetProperty("partitions").GetArrayLength());
+
+        // Off: 404 40401 and no topic.
+        await using var strict = await TestSilo.StartAsync(new() { ["OrleansMQ:Broker:AutoCreateTopics"] = "false" });
+        using var http = new HttpClient { BaseAddress = strict.HttpBaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        using var content = new StringContent("""{"records":[{"value":1}]}""", Encoding.UTF8);
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse(JsonV2);
+        await AssertProblemAsync(await http.PostAsync(new Uri("/topics/missing-topic", UriKind.Relative), content), HttpStatusCode.NotFound, 40401);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(new Uri("/topics/missing-topic", UriKind.Relative))).StatusCode);
+    }
+
+    [Fact]
     public async Task Bad_input_is_a_problem_and_nothing_is_half_written()
     {
         await CreateTopicAsync("rest-bad", 1);
         await AssertProblemAsync(await PostAsync("/topics/rest-bad", "{not json", JsonV2), HttpStatusCode.BadRequest, 400);
         await AssertProblemAsync(await PostAsync("/topics/rest-bad", """{"nope":1}""", JsonV2), HttpStatusCode.UnprocessableEntity, 42201);
-        await AssertProblemAsync(await PostAsync("/topics/missing-topic", """{"records":[{"value":1}]}""", JsonV2), HttpStatusCode.NotFound, 40401);
+        await AssertProblemAsync(await PostAsync("/topics/bad%20name!", """{"records":[{"value":1}]}""", JsonV2), HttpStatusCode.UnprocessableEntity, 42202);
         await AssertProblemAsync(await PostAsync("/topics/rest-bad/partitions/5", """{"records":[{"value":1}]}""", JsonV2), HttpStatusCode.NotFound, 40402);
         await AssertProblemAsync(await PostAsync("/topics/rest-bad", """{"records":[{"value":"aGk="},{"value":"!!notbase64"}]}""", BinaryV2), HttpStatusCode.UnprocessableEntity, 42205);
         await AssertProblemAsync(await PostAsync("/topics/rest-bad", """{"records":[]}""", "text/plain"), HttpStatusCode.UnsupportedMediaType, 415);

@@ -1,0 +1,99 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using OrleansMQ.Silo.Tests.Broker;
+using OrleansMQ.Silo.Tests.Interop;
+using Xunit;
+
+namespace OrleansMQ.Silo.Tests.Http;
+
+/// <summary>
+/// /metrics after real kcat traffic: per-API request and byte counters, request latency and flush
+/// latency histograms that agree with what was sent, disk figures.
+/// </summary>
+public sealed partial class HttpMetricsTests
+{
+    [GeneratedRegex(@"^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?<labels>[^}]*)\})? (?<value>-?[0-9]+(\.[0-9]+)?)$")]
+    private static partial Regex SampleLine();
+
+    private static List<(string Name, string Labels, double Value)> Parse(string text)
+    {
+        var samples = new List<(string, string, double)>();
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (line.StartsWith('#'))
+            {
+                continue;
+            }
+
+            var m = SampleLine().Match(line);
+            Assert.True(m.Success, "bad sample line: " + line);
+            samples.Add((m.Groups["name"].Value, m.Groups["labels"].Value, double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture)));
+        }
+
+        return samples;
+    }
+
+    private static double Value(List<(string Name, string Labels, double Value)> samples, string name, string labels) =>
+        samples.Single(s => s.Name == name && s.Labels == labels).Value;
+
+    [Fact]
+    public async Task Kafka_traffic_shows_per_api_counters_latency_and_flush_histograms()
+    {
+        string kcat = ExternalTool.Require("kcat");
+        await using var silo = await TestSilo.StartAsync(new() { ["OrleansMQ:Storage:Flush"] = "sync" });
+        using var http = new HttpClient { BaseAddress = silo.HttpBaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        var created = await silo.Kafka.Broker.Topics.CreateAsync("metered", 1, 1, [], validateOnly: false);
+        Assert.True(created.IsOk, created.Message);
+
+        // 50 messages of 1000 bytes, one Produce request each (linger 0, batch of one).
+        string payload = new('m', 1000);
+        string input = string.Concat(Enumerable.Repeat(payload + "\n", 50));
+        var produce = await ExternalTool.RunAsync(kcat, ["-b", silo.Bootstrap, "-P", "-t", "metered", "-X", "linger.ms=0", "-X", "batch.num.messages=1", "-X", "acks=all"], input, TimeSpan.FromSeconds(60));
+        Assert.True(produce.ExitCode == 0, produce.Stderr);
+        var consume = await ExternalTool.RunAsync(kcat, ["-b", silo.Bootstrap, "-C", "-t", "metered", "-o", "beginning", "-c", "50", "-e", "-q"], null, TimeSpan.FromSeconds(60));
+        Assert.True(consume.ExitCode == 0, consume.Stderr);
+        Assert.Equal(50, consume.Lines.Length);
+
+        var samples = Parse(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
+
+        // Produce: at least the 50 requests, and at least the 50 KB of values went in.
+        double produceRequests = Value(samples, "orleansmq_kafka_api_requests_total", "api=\"Produce\"");
+        Assert.InRange(produceRequests, 50, 60);
+        Assert.True(Value(samples, "orleansmq_kafka_api_request_bytes_total", "api=\"Produce\"") >= 50 * 1000);
+
+        // Fetch: the 50 KB of records went out (by sendfile), Metadata and ApiVersions were asked.
+        Assert.True(Value(samples, "orleansmq_kafka_api_response_bytes_total", "api=\"Fetch\"") >= 50 * 1000);
+        Assert.True(Value(samples, "orleansmq_kafka_api_requests_total", "api=\"Metadata\"") >= 2);
+        Assert.True(Value(samples, "orleansmq_kafka_api_requests_total", "api=\"ApiVersions\"") >= 2);
+
+        // The latency histogram counts every answered Produce once, buckets are cumulative.
+        var buckets = samples.Where(s => s.Name == "orleansmq_kafka_request_duration_seconds_bucket" && s.Labels.StartsWith("api=\"Produce\",", StringComparison.Ordinal)).ToList();
+        Assert.Equal(18, buckets.Count);
+        for (int i = 1; i < buckets.Count; i++)
+        {
+            Assert.True(buckets[i].Value >= buckets[i - 1].Value, $"bucket {buckets[i].Labels} below the previous one");
+        }
+
+        Assert.EndsWith("le=\"+Inf\"", buckets[^1].Labels, StringComparison.Ordinal);
+        double count = Value(samples, "orleansmq_kafka_request_duration_seconds_count", "api=\"Produce\"");
+        Assert.Equal(count, buckets[^1].Value);
+        Assert.Equal(produceRequests, count);
+        Assert.True(Value(samples, "orleansmq_kafka_request_duration_seconds_sum", "api=\"Produce\"") > 0);
+
+        // Sync flush: every acks=all produce waited for a flush pass, so there were passes, timed.
+        double flushes = Value(samples, "orleansmq_commitlog_flush_duration_seconds_count", "");
+        Assert.True(flushes >= 1, "no flush pass recorded");
+        Assert.Equal(flushes, Value(samples, "orleansmq_commitlog_flush_duration_seconds_bucket", "le=\"+Inf\""));
+        Assert.True(Value(samples, "orleansmq_commitlog_flush_duration_seconds_bucket", "le=\"10\"") <= flushes);
+
+        // Disk: the data folder's file system and the CommitLog's own files.
+        Assert.True(Value(samples, "orleansmq_disk_total_bytes", "") > 0);
+        Assert.InRange(Value(samples, "orleansmq_disk_available_bytes", ""), 1, Value(samples, "orleansmq_disk_total_bytes", ""));
+        Assert.True(Value(samples, "orleansmq_commitlog_disk_bytes", "") > 0);
+        Assert.True(Value(samples, "orleansmq_commitlog_segments", "") >= 1);
+
+        // HTTP latency: the scrape before this one is counted.
+        var second = Parse(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
+        Assert.True(Value(second, "orleansmq_http_request_duration_seconds_count", "method=\"GET\"") >= 1);
+    }
+}
