@@ -9,7 +9,9 @@ log() { printf '[test] %s\n' "$*"; }
 
 # --- what the tests need --------------------------------------------------------------------
 # Real clients and tools, installed here so one command works on a clean machine:
-#   kcat (librdkafka 2.0.2) and kafkajs 2.2.4 for interop, strace to prove sendfile carries fetches.
+#   kcat (librdkafka 2.0.2) and kafkajs 2.2.4 for interop, strace to prove sendfile carries fetches,
+#   Debian's chromium for the web console's browser tests (Playwright drives it; it downloads nothing),
+#   Azurite 3.35.0 (Azure Storage emulator) for the tiered-storage blob client tests.
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "dotnet SDK 10 is required (see README)" >&2
   exit 2
@@ -18,7 +20,8 @@ fi
 need_apt=()
 command -v kcat >/dev/null 2>&1 || need_apt+=(kcat)
 command -v strace >/dev/null 2>&1 || need_apt+=(strace)
-# kafkajs runs on Node; Debian's nodejs + npm when the machine has none.
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# kafkajs and Azurite run on Node; Debian's nodejs + npm when the machine has none.
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -35,8 +38,11 @@ if command -v npm >/dev/null 2>&1; then
   log "installing kafkajs (npm ci)"
   (cd Tests/interop/kafkajs && npm ci --no-audit --no-fund --silent >/dev/null) \
     || echo "[test] warning: npm ci in Tests/interop/kafkajs failed; the kafkajs test will say so" >&2
+  log "installing azurite (npm ci)"
+  (cd Tests/interop/azurite && npm ci --no-audit --no-fund --silent >/dev/null) \
+    || echo "[test] warning: npm ci in Tests/interop/azurite failed; the tiering tests will say so" >&2
 else
-  echo "[test] warning: npm not found; the kafkajs test will say so" >&2
+  echo "[test] warning: npm not found; the kafkajs and tiering tests will say so" >&2
 fi
 
 RESULTS="$ROOT/artifacts/test-results"

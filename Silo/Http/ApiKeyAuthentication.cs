@@ -32,7 +32,8 @@ internal sealed partial class ApiKeyAuthentication
 
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
-        if (!Enabled || IsOpen(context.Request.Path))
+        // The console's static files hold no data; the page asks for a key when the API answers 401.
+        if (!Enabled || IsOpen(context.Request.Path) || (HttpMethods.IsGet(context.Request.Method) && ConsoleAssets.IsAssetPath(context.Request.Path)))
         {
             await next(context).ConfigureAwait(false);
             return;

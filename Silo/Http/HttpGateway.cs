@@ -359,9 +359,9 @@ internal sealed partial class HttpGateway
         }
     }
 
-    private sealed record PendingRecord(int Partition, byte[]? Key, byte[]? Value);
+    private sealed record PendingRecord(int Partition, byte[]? Key, byte[]? Value, IReadOnlyList<KeyValuePair<string, byte[]>>? Headers = null, long? Timestamp = null);
 
-    private sealed record ProducedOffset(int Partition, long? Offset, int? ErrorCode, string? Error);
+    private sealed record ProducedOffset(int Partition, long? Offset, int? ErrorCode, string? Error, long Timestamp = -1);
 
     private (List<PendingRecord>? Records, IResult? Error) ParseRecords(JsonElement root, bool binary, TopicMetadata meta, int? pathPartition)
     {
@@ -481,17 +481,18 @@ internal sealed partial class HttpGateway
             foreach (int i in group)
             {
                 var r = records[i];
+                long timestamp = r.Timestamp ?? now;
                 if (r.Key is null)
                 {
-                    builder.Add(r.Value, now);
+                    builder.Add(r.Value, timestamp, r.Headers);
                 }
                 else if (r.Value is null)
                 {
-                    builder.AddTombstone(r.Key, now);
+                    builder.AddTombstone(r.Key, timestamp, r.Headers);
                 }
                 else
                 {
-                    builder.Add(r.Key, r.Value, now);
+                    builder.Add(r.Key, r.Value, timestamp, r.Headers);
                 }
             }
 
@@ -512,7 +513,8 @@ internal sealed partial class HttpGateway
                 int n = 0;
                 foreach (int i in group)
                 {
-                    results[i] = new ProducedOffset(group.Key, appended.BaseOffset + n++, null, null);
+                    long stored = meta.Config.LogAppendTime ? now : records[i].Timestamp ?? now;
+                    results[i] = new ProducedOffset(group.Key, appended.BaseOffset + n++, null, null, stored);
                 }
             }
             catch (StorageException ex)

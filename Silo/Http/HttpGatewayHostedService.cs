@@ -25,6 +25,7 @@ public sealed partial class HttpGatewayHostedService : IHostedService, IAsyncDis
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private WebApplication? _app;
+    private HttpGateway? _gateway;
 
     public HttpGatewayHostedService(HttpSettings settings, StorageHostedService storage, KafkaServerHostedService kafka, ILoggerFactory loggerFactory)
     {
@@ -62,6 +63,7 @@ public sealed partial class HttpGatewayHostedService : IHostedService, IAsyncDis
         });
         var app = builder.Build();
         var gateway = new HttpGateway(_storage, _kafka, _settings, Metrics, _loggerFactory.CreateLogger<HttpGateway>());
+        _gateway = gateway;
         app.Use(async (context, next) =>
         {
             long started = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -90,10 +92,23 @@ public sealed partial class HttpGatewayHostedService : IHostedService, IAsyncDis
         {
             await _app.StopAsync(cancellationToken).ConfigureAwait(false);
         }
+
+        // REST consumer instances are group members on the broker's listener: close them (they leave their
+        // groups) after the last request and before the broker stops.
+        if (_gateway is not null)
+        {
+            await _gateway.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
+        if (_gateway is not null)
+        {
+            await _gateway.DisposeAsync().ConfigureAwait(false);
+            _gateway = null;
+        }
+
         if (_app is not null)
         {
             await _app.DisposeAsync().ConfigureAwait(false);

@@ -24,6 +24,18 @@ public sealed class HttpSettings
     /// </summary>
     public IList<string> ApiKeys { get; } = new List<string>();
 
+    /// <summary>REST Proxy consumer instances idle longer than this are closed, ms (REST Proxy's <c>consumer.instance.timeout.ms</c>). Default 300000.</summary>
+    public long ConsumerInstanceTimeoutMs { get; set; } = 300_000;
+
+    /// <summary>Most REST Proxy consumer instances at a time (each is a group member with its own connection); 429 above. Default 100.</summary>
+    public int MaxConsumerInstances { get; set; } = 100;
+
+    /// <summary>How long a records request waits for records, ms, for instances created without <c>consumer.request.timeout.ms</c> (REST Proxy's default 1000).</summary>
+    public int ConsumerRequestTimeoutMs { get; set; } = 1000;
+
+    /// <summary>Most key plus value bytes in one records answer (REST Proxy's <c>consumer.request.max.bytes</c>). Default 64 MiB.</summary>
+    public long ConsumerRequestMaxBytes { get; set; } = 64L << 20;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate()
     {
@@ -40,6 +52,26 @@ public sealed class HttpSettings
         if (MaxRequestBodyBytes < 1)
         {
             throw new ArgumentException($"OrleansMQ:Http:MaxRequestBodyBytes must be >= 1; got {MaxRequestBodyBytes}.");
+        }
+
+        if (ConsumerInstanceTimeoutMs < 1)
+        {
+            throw new ArgumentException($"OrleansMQ:Http:ConsumerInstanceTimeoutMs must be >= 1; got {ConsumerInstanceTimeoutMs}.");
+        }
+
+        if (MaxConsumerInstances < 0)
+        {
+            throw new ArgumentException($"OrleansMQ:Http:MaxConsumerInstances must be >= 0; got {MaxConsumerInstances}.");
+        }
+
+        if (ConsumerRequestTimeoutMs < 0)
+        {
+            throw new ArgumentException($"OrleansMQ:Http:ConsumerRequestTimeoutMs must be >= 0; got {ConsumerRequestTimeoutMs}.");
+        }
+
+        if (ConsumerRequestMaxBytes < 1)
+        {
+            throw new ArgumentException($"OrleansMQ:Http:ConsumerRequestMaxBytes must be >= 1; got {ConsumerRequestMaxBytes}.");
         }
 
         for (int i = 0; i < ApiKeys.Count; i++)
