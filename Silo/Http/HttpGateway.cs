@@ -116,24 +116,9 @@ internal sealed partial class HttpGateway
         Metric(sb, "orleansmq_kafka_bytes_sendfile_total", "counter", "Kafka response bytes sent with sendfile(2).", listener.BytesSentByFile);
         Metric(sb, "orleansmq_kafka_frame_errors_total", "counter", "Malformed Kafka frames.", listener.FrameErrors);
         var apis = listener.ApisUsed().Select(a => (Label: $"api=\"{ApiName(a.ApiKey)}\"", a.Metrics)).ToList();
-        Header(sb, "orleansmq_kafka_api_requests_total", "counter", "Kafka requests by API.");
-        foreach (var (label, m) in apis)
-        {
-            Sample(sb, "orleansmq_kafka_api_requests_total", label, m.Requests);
-        }
-
-        Header(sb, "orleansmq_kafka_api_request_bytes_total", "counter", "Kafka request bytes by API (Produce: the records written).");
-        foreach (var (label, m) in apis)
-        {
-            Sample(sb, "orleansmq_kafka_api_request_bytes_total", label, m.BytesIn);
-        }
-
-        Header(sb, "orleansmq_kafka_api_response_bytes_total", "counter", "Kafka response bytes by API (Fetch: the records read, sendfile included).");
-        foreach (var (label, m) in apis)
-        {
-            Sample(sb, "orleansmq_kafka_api_response_bytes_total", label, m.BytesOut);
-        }
-
+        Samples(sb, "orleansmq_kafka_api_requests_total", "counter", "Kafka requests by API.", apis, m => m.Requests);
+        Samples(sb, "orleansmq_kafka_api_request_bytes_total", "counter", "Kafka request bytes by API (Produce: the records written).", apis, m => m.BytesIn);
+        Samples(sb, "orleansmq_kafka_api_response_bytes_total", "counter", "Kafka response bytes by API (Fetch: the records read, sendfile included).", apis, m => m.BytesOut);
         Header(sb, "orleansmq_kafka_request_duration_seconds", "histogram", "Kafka request latency by API, from the frame read to the response written.");
         foreach (var (label, m) in apis)
         {
@@ -200,6 +185,15 @@ internal sealed partial class HttpGateway
     {
         Header(sb, name, type, help);
         sb.Append(name).Append(' ').Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n');
+    }
+
+    private static void Samples<T>(StringBuilder sb, string name, string type, string help, List<(string Label, T Item)> items, Func<T, long> value)
+    {
+        Header(sb, name, type, help);
+        foreach (var (label, item) in items)
+        {
+            Sample(sb, name, label, value(item));
+        }
     }
 
     private static string ApiName(short apiKey) => Enum.IsDefined((ApiKey)apiKey) ? ((ApiKey)apiKey).ToString() : apiKey.ToString(CultureInfo.InvariantCulture);

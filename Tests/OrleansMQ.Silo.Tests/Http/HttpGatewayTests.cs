@@ -13,6 +13,10 @@ namespace OrleansMQ.Silo.Tests.Http;
 /// <summary>The HTTP gateway against a real in-process silo: health, metrics, REST Proxy v2 produce, browse API, errors.</summary>
 public sealed partial class HttpGatewayTests : IAsyncLifetime, IDisposable
 {
+    private static Task<JsonElement> JsonAsync(HttpResponseMessage response, HttpStatusCode expected = HttpStatusCode.OK) => HttpAssert.JsonAsync(response, expected);
+
+    private static Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, int? errorCode = null) => HttpAssert.ProblemAsync(response, status, errorCode);
+
     private const string JsonV2 = "application/vnd.kafka.json.v2+json";
     private const string BinaryV2 = "application/vnd.kafka.binary.v2+json";
     private TestSilo _silo = null!;
@@ -46,31 +50,8 @@ public sealed partial class HttpGatewayTests : IAsyncLifetime, IDisposable
         return _http.PostAsync(new Uri(path, UriKind.Relative), content);
     }
 
-    private static async Task<JsonElement> JsonAsync(HttpResponseMessage response, HttpStatusCode expected = HttpStatusCode.OK)
-    {
-        string text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == expected, $"{(int)response.StatusCode}: {text}");
-        return JsonDocument.Parse(text).RootElement.Clone();
-    }
-
     private async Task<JsonElement> GetJsonAsync(string path, HttpStatusCode expected = HttpStatusCode.OK) =>
         await JsonAsync(await _http.GetAsync(new Uri(path, UriKind.Relative)), expected);
-
-    private static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, int? errorCode = null)
-    {
-        string text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == status, $"{(int)response.StatusCode}: {text}");
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var json = JsonDocument.Parse(text).RootElement;
-        Assert.Equal((int)status, json.GetProperty("status").GetInt32());
-        Assert.False(string.IsNullOrEmpty(json.GetProperty("title").GetString()));
-        Assert.False(string.IsNullOrEmpty(json.GetProperty("detail").GetString()));
-        Assert.True(json.TryGetProperty("type", out _));
-        if (errorCode is { } code)
-        {
-            Assert.Equal(code, json.GetProperty("error_code").GetInt32());
-        }
-    }
 
     [Fact]
     public async Task Health_and_readiness()

@@ -18,6 +18,10 @@ namespace OrleansMQ.Silo.Tests.Http;
 /// </summary>
 public sealed class RestConsumerTests : IAsyncLifetime, IDisposable
 {
+    private static Task<JsonElement> JsonAsync(HttpResponseMessage response, HttpStatusCode expected = HttpStatusCode.OK) => HttpAssert.JsonAsync(response, expected);
+
+    private static Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, int? errorCode = null) => HttpAssert.ProblemAsync(response, status, errorCode);
+
     private const string V2 = "application/vnd.kafka.v2+json";
     private const string JsonV2 = "application/vnd.kafka.json.v2+json";
     private const string BinaryV2 = "application/vnd.kafka.binary.v2+json";
@@ -74,28 +78,10 @@ public sealed class RestConsumerTests : IAsyncLifetime, IDisposable
         return await _http.SendAsync(request);
     }
 
-    private static async Task<JsonElement> JsonAsync(HttpResponseMessage response, HttpStatusCode expected = HttpStatusCode.OK)
-    {
-        string text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == expected, $"{(int)response.StatusCode}: {text}");
-        return JsonDocument.Parse(text).RootElement.Clone();
-    }
-
     private static async Task ExpectAsync(HttpResponseMessage response, HttpStatusCode expected)
     {
         string text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == expected, $"expected {(int)expected}, got {(int)response.StatusCode}: {text}");
-    }
-
-    private static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, int errorCode)
-    {
-        string text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == status, $"{(int)response.StatusCode}: {text}");
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var json = JsonDocument.Parse(text).RootElement;
-        Assert.Equal((int)status, json.GetProperty("status").GetInt32());
-        Assert.Equal(errorCode, json.GetProperty("error_code").GetInt32());
-        Assert.False(string.IsNullOrEmpty(json.GetProperty("detail").GetString()));
     }
 
     private async Task<string> CreateInstanceAsync(string group, string name, string format = "binary", string reset = "earliest", bool autoCommit = false)

@@ -11,6 +11,10 @@ namespace OrleansMQ.Silo.Tests.Http;
 /// <summary>REST Proxy v3 paths against a real silo: cluster, topics, partitions, configs, records (single and streamed), groups and lag.</summary>
 public sealed class RestV3Tests : IAsyncLifetime, IDisposable
 {
+    private static Task<JsonElement> JsonAsync(HttpResponseMessage response, HttpStatusCode expected = HttpStatusCode.OK) => HttpAssert.JsonAsync(response, expected);
+
+    private static Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, int? errorCode = null) => HttpAssert.ProblemAsync(response, status, errorCode);
+
     private TestSilo _silo = null!;
     private HttpClient _http = null!;
     private string _cluster = "";
@@ -30,13 +34,6 @@ public sealed class RestV3Tests : IAsyncLifetime, IDisposable
 
     public void Dispose() => _http?.Dispose();
 
-    private static async Task<JsonElement> JsonAsync(HttpResponseMessage response, HttpStatusCode expected = HttpStatusCode.OK)
-    {
-        string text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == expected, $"{(int)response.StatusCode}: {text}");
-        return JsonDocument.Parse(text).RootElement.Clone();
-    }
-
     private async Task<JsonElement> GetAsync(string path, HttpStatusCode expected = HttpStatusCode.OK) =>
         await JsonAsync(await _http.GetAsync(new Uri(path, UriKind.Relative)), expected);
 
@@ -45,16 +42,6 @@ public sealed class RestV3Tests : IAsyncLifetime, IDisposable
         var content = new StringContent(body, Encoding.UTF8);
         content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
         return _http.PostAsync(new Uri(path, UriKind.Relative), content);
-    }
-
-    private static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, int errorCode)
-    {
-        string text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == status, $"{(int)response.StatusCode}: {text}");
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var json = JsonDocument.Parse(text).RootElement;
-        Assert.Equal(errorCode, json.GetProperty("error_code").GetInt32());
-        Assert.False(string.IsNullOrEmpty(json.GetProperty("message").GetString()));
     }
 
     [Fact]
