@@ -47,6 +47,7 @@ build_release() {
 # --- processes ------------------------------------------------------------------------------
 SILO_PID=""
 PORT=""
+HTTP_PORT=""
 ALL_SILOS=()
 
 # cleanup_extra : stops the script's own processes at exit (after the silos, before DATA is
@@ -65,7 +66,7 @@ install_cleanup() {
 }
 
 # start_silo NAME ARGS... : a silo on 127.0.0.1 with a free port (--port 0), data in $DATA/NAME;
-# sets SILO_PID and PORT.
+# sets SILO_PID, PORT and HTTP_PORT (the gateway's free port).
 start_silo() {
   local name=$1
   shift
@@ -81,6 +82,11 @@ start_silo() {
     sleep 0.1
   done
   [ -n "$PORT" ] || die "silo did not start"
+  for _ in $(seq 1 100); do
+    HTTP_PORT=$(sed -n 's/.*HTTP gateway on [0-9.]*:\([0-9]*\).*/\1/p' "$logf" | head -1)
+    [ -n "$HTTP_PORT" ] && break
+    sleep 0.1
+  done
   log "silo $name: pid $SILO_PID on 127.0.0.1:$PORT ($*)"
 }
 

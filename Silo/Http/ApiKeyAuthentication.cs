@@ -9,22 +9,33 @@ namespace OrleansMQ.Silo.Http;
 /// Optional API-key authentication for the HTTP gateway. With no keys configured it lets everything
 /// through. Otherwise a request needs <c>Authorization: Bearer &lt;key&gt;</c> or <c>X-API-Key: &lt;key&gt;</c>
 /// naming a configured key, except the probes (<c>/healthz</c>, <c>/readyz</c>); a missing or unknown key
-/// gets 401 with <c>WWW-Authenticate: Bearer</c>. Keys are compared in constant time.
+/// gets 401 with <c>WWW-Authenticate: Bearer</c>. Read-only keys (dashboards, scrapers, the console
+/// for viewers) may GET and HEAD; anything else with one gets 403. Keys are compared in constant time.
 /// </summary>
 internal sealed partial class ApiKeyAuthentication
 {
     internal const string ApiKeyHeader = "X-API-Key";
     private readonly byte[][] _keys;
+    private readonly byte[][] _readOnlyKeys;
     private readonly ILogger _logger;
 
-    public ApiKeyAuthentication(IEnumerable<string> keys, ILogger logger)
+    public ApiKeyAuthentication(IEnumerable<string> keys, IEnumerable<string> readOnlyKeys, ILogger logger)
     {
         _keys = keys.Select(Encoding.UTF8.GetBytes).ToArray();
+        _readOnlyKeys = readOnlyKeys.Select(Encoding.UTF8.GetBytes).ToArray();
         _logger = logger;
     }
 
+    /// <summary>What a presented key may do.</summary>
+    internal enum Access
+    {
+        None,
+        ReadOnly,
+        Full,
+    }
+
     /// <summary>True when at least one key is configured.</summary>
-    public bool Enabled => _keys.Length > 0;
+    public bool Enabled => _keys.Length + _readOnlyKeys.Length > 0;
 
     /// <summary>Paths open without a key: the liveness and readiness probes.</summary>
     internal static bool IsOpen(PathString path) =>
@@ -46,10 +57,18 @@ internal sealed partial class ApiKeyAuthentication
             return;
         }
 
-        if (!IsKnown(presented))
+        var access = AccessOf(presented);
+        if (access == Access.None)
         {
             LogRejected(_logger, context.Request.Method, context.Request.Path.Value ?? "", context.Connection.RemoteIpAddress?.ToString() ?? "?");
             await ChallengeAsync(context, "The API key is not valid.").ConfigureAwait(false);
+            return;
+        }
+
+        if (access == Access.ReadOnly && !(HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method)))
+        {
+            await HttpGateway.Problem(StatusCodes.Status403Forbidden, "Forbidden", $"The API key is read-only; {context.Request.Method} needs a key from OrleansMQ:Http:ApiKeys.")
+                .ExecuteAsync(context).ConfigureAwait(false);
             return;
         }
 
@@ -73,17 +92,22 @@ internal sealed partial class ApiKeyAuthentication
     }
 
     /// <summary>Constant-time per key (no early exit on the first match, so timing does not say which key or how much matched).</summary>
-    internal bool IsKnown(string presented)
+    internal Access AccessOf(string presented)
     {
         byte[] candidate = Encoding.UTF8.GetBytes(presented);
-        bool found = false;
+        bool full = false, readOnly = false;
         foreach (byte[] key in _keys)
         {
             // FixedTimeEquals returns at once on a length mismatch; that reveals only the key length.
-            found |= CryptographicOperations.FixedTimeEquals(candidate, key);
+            full |= CryptographicOperations.FixedTimeEquals(candidate, key);
         }
 
-        return found;
+        foreach (byte[] key in _readOnlyKeys)
+        {
+            readOnly |= CryptographicOperations.FixedTimeEquals(candidate, key);
+        }
+
+        return full ? Access.Full : readOnly ? Access.ReadOnly : Access.None;
     }
 
     private static Task ChallengeAsync(HttpContext context, string detail)

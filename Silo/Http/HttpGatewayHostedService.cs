@@ -76,7 +76,7 @@ public sealed partial class HttpGatewayHostedService : IHostedService, IAsyncDis
                 Metrics.Count(context.Request.Method, context.Response.StatusCode, started);
             }
         });
-        var auth = new ApiKeyAuthentication(_settings.ApiKeys, _loggerFactory.CreateLogger<ApiKeyAuthentication>());
+        var auth = new ApiKeyAuthentication(_settings.ApiKeys, _settings.ReadOnlyApiKeys, _loggerFactory.CreateLogger<ApiKeyAuthentication>());
         app.Use(auth.InvokeAsync);
         gateway.Map(app);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -24,6 +24,12 @@ public sealed class HttpSettings
     /// </summary>
     public IList<string> ApiKeys { get; } = new List<string>();
 
+    /// <summary>
+    /// Keys that may only read (GET and HEAD): dashboards, Prometheus, the console for viewers.
+    /// Any other method with one gets 403. Configuring any key (either list) turns authentication on.
+    /// </summary>
+    public IList<string> ReadOnlyApiKeys { get; } = new List<string>();
+
     /// <summary>REST Proxy consumer instances idle longer than this are closed, ms (REST Proxy's <c>consumer.instance.timeout.ms</c>). Default 300000.</summary>
     public long ConsumerInstanceTimeoutMs { get; set; } = 300_000;
 
@@ -74,12 +80,20 @@ public sealed class HttpSettings
             throw new ArgumentException($"OrleansMQ:Http:ConsumerRequestMaxBytes must be >= 1; got {ConsumerRequestMaxBytes}.");
         }
 
-        for (int i = 0; i < ApiKeys.Count; i++)
+        foreach (var (name, keys) in new[] { ("ApiKeys", ApiKeys), ("ReadOnlyApiKeys", ReadOnlyApiKeys) })
         {
-            if (string.IsNullOrWhiteSpace(ApiKeys[i]) || ApiKeys[i].Trim().Length != ApiKeys[i].Length)
+            for (int i = 0; i < keys.Count; i++)
             {
-                throw new ArgumentException($"OrleansMQ:Http:ApiKeys:{i} must be a non-empty key without surrounding whitespace.");
+                if (string.IsNullOrWhiteSpace(keys[i]) || keys[i].Trim().Length != keys[i].Length)
+                {
+                    throw new ArgumentException($"OrleansMQ:Http:{name}:{i} must be a non-empty key without surrounding whitespace.");
+                }
             }
+        }
+
+        if (ReadOnlyApiKeys.Intersect(ApiKeys, StringComparer.Ordinal).Any())
+        {
+            throw new ArgumentException("OrleansMQ:Http:ReadOnlyApiKeys and OrleansMQ:Http:ApiKeys must not share a key.");
         }
     }
 }

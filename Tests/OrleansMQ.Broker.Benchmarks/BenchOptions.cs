@@ -40,6 +40,7 @@ internal sealed record BenchOptions
     public const string Usage = """
         usage: OrleansMQ.Broker.Benchmarks <peak|latency> [flags]
                OrleansMQ.Broker.Benchmarks groups <rebalance|commit|memory> [flags]   (groups --help)
+               OrleansMQ.Broker.Benchmarks rest <peak|latency|healthz> [flags]          (rest --help)
           peak      closed loop: every connection keeps --in-flight Produce requests outstanding; prints msg/s
           latency   open loop: sends one batch every batch/rate seconds on a fixed schedule and measures
                     from the scheduled send time to the response (no coordinated omission); without

@@ -16,6 +16,11 @@ if (args[0] == "groups")
     return await RunGroupsAsync(args.AsSpan(1).ToArray());
 }
 
+if (args[0] == "rest")
+{
+    return await RestBench.RunAsync(args.AsSpan(1).ToArray());
+}
+
 BenchOptions options;
 try
 {

@@ -102,6 +102,53 @@ public sealed class HttpAuthTests
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
     }
 
+    [Fact]
+    public async Task A_read_only_key_reads_and_is_forbidden_to_write()
+    {
+        await using var silo = await TestSilo.StartAsync(new() { ["OrleansMQ:Http:ApiKeys:0"] = Key, ["OrleansMQ:Http:ReadOnlyApiKeys:0"] = "viewer-key" });
+        var created = await silo.Kafka.Broker.Topics.CreateAsync("ro-topic", 1, 1, [], validateOnly: false);
+        Assert.True(created.IsOk, created.Message);
+        using var http = new HttpClient { BaseAddress = silo.HttpBaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+
+        Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string key, string? body = null)
+        {
+            var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative));
+            request.Headers.Add("X-API-Key", key);
+            if (body is not null)
+            {
+                request.Content = new StringContent(body, System.Text.Encoding.UTF8);
+                request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/vnd.kafka.json.v2+json");
+            }
+
+            return http.SendAsync(request);
+        }
+
+        // Reads: topics, offsets, metrics.
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Get, "/topics/ro-topic", "viewer-key")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Get, "/metrics", "viewer-key")).StatusCode);
+
+        // Writes: 403 problem, nothing appended; the same with a full key works.
+        using var forbidden = await SendAsync(HttpMethod.Post, "/topics/ro-topic", "viewer-key", """{"records":[{"value":1}]}""");
+        Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
+        Assert.Equal("application/problem+json", forbidden.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("read-only", await forbidden.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Forbidden, (await SendAsync(HttpMethod.Delete, $"/v3/clusters/{silo.Kafka.Broker.ClusterId}/topics/ro-topic", "viewer-key")).StatusCode);
+        Assert.True(silo.Kafka.Broker.Topics.Catalog.TryGet("ro-topic", out var topic));
+        Assert.Equal(0, topic.Partitions[0].HighWatermark);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Post, "/topics/ro-topic", Key, """{"records":[{"value":1}]}""")).StatusCode);
+        Assert.Equal(1, topic.Partitions[0].HighWatermark);
+
+        // An unknown key is still 401, not 403.
+        await AssertUnauthorizedAsync(await SendAsync(HttpMethod.Post, "/topics/ro-topic", "nobody", """{"records":[{"value":1}]}"""));
+    }
+
+    [Fact]
+    public void A_key_cannot_be_both_full_and_read_only()
+    {
+        var ex = Assert.ThrowsAny<ArgumentException>(() => SiloHost.Build(["--OrleansMQ:Http:ApiKeys:0", "same", "--OrleansMQ:Http:ReadOnlyApiKeys:0", "same", "--data", Path.Combine(Path.GetTempPath(), "omq-never")]).Dispose());
+        Assert.Contains("ReadOnlyApiKeys", ex.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("   ")]
