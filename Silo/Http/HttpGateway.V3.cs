@@ -623,7 +623,9 @@ internal sealed partial class HttpGateway
             ?? (key is not null
                 ? OrleansMQ.Protocol.Kafka.Murmur2.Partition(key, meta.Partitions.Length)
                 : (int)((uint)Interlocked.Increment(ref _roundRobin) % (uint)meta.Partitions.Length));
-        var produced = (await AppendAsync(meta, [new PendingRecord(target, key, value, headers, timestamp)], cancellationToken).ConfigureAwait(false))[0];
+        // A null array must stay a null key/value (the array → memory conversion would make it empty).
+        var record = new PendingRecord(target, key is null ? null : new ReadOnlyMemory<byte>(key), value is null ? null : new ReadOnlyMemory<byte>(value), headers, timestamp);
+        var produced = (await AppendAsync(meta, [record], cancellationToken).ConfigureAwait(false))[0];
         if (produced.ErrorCode is not null)
         {
             return Error(500, produced.Error ?? "append failed");

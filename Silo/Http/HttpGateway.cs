@@ -1,8 +1,10 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -329,35 +331,80 @@ internal sealed partial class HttpGateway
                 return RestProblem(404, 40402, "Partition not found", $"Partition {pp} of topic '{topic}' not found.");
             }
 
-            // Validate everything first: nothing is appended unless every record is good.
-            var (records, error) = ParseRecords(document.RootElement, binary, meta, pathPartition);
-            if (error is not null)
+            // Validate everything first: nothing is appended unless every record is good. Payload
+            // bytes are decoded into one pooled arena per request (its JSON text bounds their size),
+            // not an array per record.
+            byte[] arena = ArrayPool<byte>.Shared.Rent(Math.Max(16, JsonMarshal.GetRawUtf8Value(document.RootElement).Length));
+            try
             {
-                return error;
-            }
-
-            var offsets = await AppendAsync(meta, records!, cancellationToken).ConfigureAwait(false);
-            var array = new JsonArray();
-            foreach (var o in offsets)
-            {
-                array.Add(new JsonObject
+                var (records, error) = ParseRecords(document.RootElement, binary, meta, pathPartition, arena);
+                if (error is not null)
                 {
-                    ["partition"] = o.Partition,
-                    ["offset"] = o.Offset,
-                    ["error_code"] = o.ErrorCode,
-                    ["error"] = o.Error,
-                });
-            }
+                    return error;
+                }
 
-            return JsonResult(new JsonObject { ["key_schema_id"] = null, ["value_schema_id"] = null, ["offsets"] = array }, V2);
+                var offsets = await AppendAsync(meta, records!, cancellationToken).ConfigureAwait(false);
+                await WriteProduceResponseAsync(context.Response, offsets, cancellationToken).ConfigureAwait(false);
+                return Results.Empty;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(arena);
+            }
         }
     }
 
-    private sealed record PendingRecord(int Partition, byte[]? Key, byte[]? Value, IReadOnlyList<KeyValuePair<string, byte[]>>? Headers = null, long? Timestamp = null);
+    /// <summary>REST Proxy's produce answer, written straight to the response pipe (no JSON DOM per record).</summary>
+    private static async Task WriteProduceResponseAsync(HttpResponse response, ProducedOffset[] offsets, CancellationToken cancellationToken)
+    {
+        response.StatusCode = 200;
+        response.ContentType = V2;
+        using (var json = new Utf8JsonWriter(response.BodyWriter))
+        {
+            json.WriteStartObject();
+            json.WriteNull("key_schema_id");
+            json.WriteNull("value_schema_id");
+            json.WriteStartArray("offsets");
+            foreach (var o in offsets)
+            {
+                json.WriteStartObject();
+                json.WriteNumber("partition", o.Partition);
+                if (o.Offset is { } offset)
+                {
+                    json.WriteNumber("offset", offset);
+                }
+                else
+                {
+                    json.WriteNull("offset");
+                }
 
-    private sealed record ProducedOffset(int Partition, long? Offset, int? ErrorCode, string? Error, long Timestamp = -1);
+                if (o.ErrorCode is { } code)
+                {
+                    json.WriteNumber("error_code", code);
+                    json.WriteString("error", o.Error);
+                }
+                else
+                {
+                    json.WriteNull("error_code");
+                    json.WriteNull("error");
+                }
 
-    private (List<PendingRecord>? Records, IResult? Error) ParseRecords(JsonElement root, bool binary, TopicMetadata meta, int? pathPartition)
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        await response.BodyWriter.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A validated record: key and value as slices of the request's arena (null: absent).</summary>
+    private readonly record struct PendingRecord(int Partition, ReadOnlyMemory<byte>? Key, ReadOnlyMemory<byte>? Value, IReadOnlyList<KeyValuePair<string, byte[]>>? Headers = null, long? Timestamp = null);
+
+    private readonly record struct ProducedOffset(int Partition, long? Offset, int? ErrorCode, string? Error, long Timestamp = -1);
+
+    private (List<PendingRecord>? Records, IResult? Error) ParseRecords(JsonElement root, bool binary, TopicMetadata meta, int? pathPartition, byte[] arena)
     {
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("records", out var recordsElement) || recordsElement.ValueKind != JsonValueKind.Array)
         {
@@ -369,8 +416,9 @@ internal sealed partial class HttpGateway
             return (null, RestProblem(422, 42201, "Unprocessable Entity", "\"records\" is empty."));
         }
 
-        var records = new List<PendingRecord>();
+        var records = new List<PendingRecord>(recordsElement.GetArrayLength());
         int index = 0;
+        int used = 0;
         foreach (var r in recordsElement.EnumerateArray())
         {
             if (r.ValueKind != JsonValueKind.Object)
@@ -378,13 +426,13 @@ internal sealed partial class HttpGateway
                 return (null, RestProblem(422, 42201, "Unprocessable Entity", $"records[{index}] is not an object."));
             }
 
-            byte[]? key = null, value = null;
-            if (r.TryGetProperty("key", out var k) && !TryPayload(k, binary, out key))
+            ReadOnlyMemory<byte>? key = null, value = null;
+            if (r.TryGetProperty("key", out var k) && !TryPayload(k, binary, arena, ref used, out key))
             {
                 return (null, RestProblem(422, 42205, "Unprocessable Entity", $"records[{index}].key is not valid base64."));
             }
 
-            if (r.TryGetProperty("value", out var v) && !TryPayload(v, binary, out value))
+            if (r.TryGetProperty("value", out var v) && !TryPayload(v, binary, arena, ref used, out value))
             {
                 return (null, RestProblem(422, 42205, "Unprocessable Entity", $"records[{index}].value is not valid base64."));
             }
@@ -411,9 +459,9 @@ internal sealed partial class HttpGateway
             {
                 partition = fixedPartition;
             }
-            else if (key is not null)
+            else if (key is { } keyBytes)
             {
-                partition = Murmur2.Partition(key, meta.Partitions.Length);
+                partition = Murmur2.Partition(keyBytes.Span, meta.Partitions.Length);
             }
             else
             {
@@ -432,8 +480,12 @@ internal sealed partial class HttpGateway
         return (records, null);
     }
 
-    /// <summary>Binary: base64 text or null. JSON: the element's JSON text as UTF-8 (null stays null).</summary>
-    private static bool TryPayload(JsonElement element, bool binary, out byte[]? bytes)
+    /// <summary>
+    /// Binary: base64 text or null. JSON: the element's JSON text as UTF-8 (null stays null). The
+    /// bytes go to <paramref name="arena"/> at <paramref name="used"/>; the arena is at least as
+    /// long as the whole JSON text, which no decoded payload set can outgrow.
+    /// </summary>
+    private static bool TryPayload(JsonElement element, bool binary, byte[] arena, ref int used, out ReadOnlyMemory<byte>? bytes)
     {
         bytes = null;
         if (element.ValueKind == JsonValueKind.Null)
@@ -441,9 +493,12 @@ internal sealed partial class HttpGateway
             return true;
         }
 
+        var raw = JsonMarshal.GetRawUtf8Value(element);
         if (!binary)
         {
-            bytes = Encoding.UTF8.GetBytes(element.GetRawText());
+            raw.CopyTo(arena.AsSpan(used));
+            bytes = arena.AsMemory(used, raw.Length);
+            used += raw.Length;
             return true;
         }
 
@@ -452,15 +507,24 @@ internal sealed partial class HttpGateway
             return false;
         }
 
-        try
+        // The raw value is the quoted string, decoded in place. Base64 never needs escapes, but a
+        // client may write "\/" for "/" or wrap lines; such text takes the slower unescaping path.
+        var text = raw[1..^1];
+        if (text.IndexOf((byte)'\\') < 0 && Base64.DecodeFromUtf8(text, arena.AsSpan(used), out _, out int written) == OperationStatus.Done)
         {
-            bytes = Convert.FromBase64String(element.GetString()!);
+            bytes = arena.AsMemory(used, written);
+            used += written;
             return true;
         }
-        catch (FormatException)
+
+        if (!Convert.TryFromBase64String(element.GetString()!, arena.AsSpan(used), out int decoded))
         {
             return false;
         }
+
+        bytes = arena.AsMemory(used, decoded);
+        used += decoded;
+        return true;
     }
 
     /// <summary>One RecordBatch per partition, appended as Kafka produce appends (engine validation), then read-your-writes.</summary>
@@ -468,56 +532,78 @@ internal sealed partial class HttpGateway
     {
         var results = new ProducedOffset[records.Count];
         long now = Broker.Time.GetUtcNow().ToUnixTimeMilliseconds();
-        foreach (var group in Enumerable.Range(0, records.Count).GroupBy(i => records[i].Partition))
+        var builder = new RecordBatchBuilder();
+        for (int partition = 0; partition < meta.Partitions.Length; partition++)
         {
-            var log = meta.Partitions[group.Key];
-            var builder = new RecordBatchBuilder();
-            foreach (int i in group)
+            // One pass per partition present (a request touches few): no grouping structures.
+            builder.Clear();
+            foreach (var r in records)
             {
-                var r = records[i];
-                long timestamp = r.Timestamp ?? now;
-                if (r.Key is null)
+                if (r.Partition != partition)
                 {
-                    builder.Add(r.Value, timestamp, r.Headers);
+                    continue;
                 }
-                else if (r.Value is null)
+
+                long timestamp = r.Timestamp ?? now;
+                if (r.Key is not { } key)
                 {
-                    builder.AddTombstone(r.Key, timestamp, r.Headers);
+                    builder.Add(r.Value!.Value.Span, timestamp, r.Headers);
+                }
+                else if (r.Value is not { } value)
+                {
+                    builder.AddTombstone(key.Span, timestamp, r.Headers);
                 }
                 else
                 {
-                    builder.Add(r.Key, r.Value, timestamp, r.Headers);
+                    builder.Add(key.Span, value.Span, timestamp, r.Headers);
                 }
             }
 
-            byte[] batch = builder.Build();
-            if (meta.Config.LogAppendTime)
+            if (builder.Count == 0)
             {
-                RecordBatch.SetMaxTimestampAndLogAppendTime(batch, now);
+                continue;
             }
 
+            var log = meta.Partitions[partition];
+            byte[] batch = ArrayPool<byte>.Shared.Rent(builder.GetSize());
             try
             {
-                var appended = await Broker.Storage.AppendAsync(log, batch).ConfigureAwait(false);
+                int size = builder.Build(batch);
+                if (meta.Config.LogAppendTime)
+                {
+                    RecordBatch.SetMaxTimestampAndLogAppendTime(batch.AsSpan(0, size), now);
+                }
+
+                var appended = await Broker.Storage.AppendAsync(log, batch.AsSpan(0, size)).ConfigureAwait(false);
                 while (log.HighWatermark <= appended.LastOffset && !log.IsDeleted)
                 {
                     await log.WaitForDataAsync(appended.LastOffset, cancellationToken).ConfigureAwait(false);
                 }
 
                 int n = 0;
-                foreach (int i in group)
+                for (int i = 0; i < records.Count; i++)
                 {
-                    long stored = meta.Config.LogAppendTime ? now : records[i].Timestamp ?? now;
-                    results[i] = new ProducedOffset(group.Key, appended.BaseOffset + n++, null, null, stored);
+                    if (records[i].Partition == partition)
+                    {
+                        long stored = meta.Config.LogAppendTime ? now : records[i].Timestamp ?? now;
+                        results[i] = new ProducedOffset(partition, appended.BaseOffset + n++, null, null, stored);
+                    }
                 }
             }
             catch (StorageException ex)
             {
-                LogAppendFailed(_logger, meta.Name, group.Key, ex.Message);
-                foreach (int i in group)
+                LogAppendFailed(_logger, meta.Name, partition, ex.Message);
+                for (int i = 0; i < records.Count; i++)
                 {
-                    results[i] = new ProducedOffset(group.Key, null, 50003, ex.Message);
+                    if (records[i].Partition == partition)
+                    {
+                        results[i] = new ProducedOffset(partition, null, 50003, ex.Message);
+                    }
                 }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(batch);
             }
         }
 

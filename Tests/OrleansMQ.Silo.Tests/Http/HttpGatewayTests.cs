@@ -113,6 +113,22 @@ public sealed partial class HttpGatewayTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Binary_values_decode_exactly_with_json_escapes_and_wrapped_lines()
+    {
+        await CreateTopicAsync("rest-b64", 1);
+        // "////" is 0xFF 0xFF 0xFF, written with JSON's optional "\/" escape; "aGVs\nbG8=" is "hello" wrapped
+        // as MIME base64 is; a key-less record keeps a null key (not an empty one).
+        var json = await JsonAsync(await PostAsync("/topics/rest-b64", """{"records":[{"value":"\/\/\/\/"},{"value":"aGVs\nbG8="},{"key":"","value":"AA=="}]}""", BinaryV2));
+        Assert.Equal([0L, 1, 2], json.GetProperty("offsets").EnumerateArray().Select(o => o.GetProperty("offset").GetInt64()));
+        var records = (await GetJsonAsync("/orleansmq/v1/topics/rest-b64/partitions/0/messages?offset=0&count=3")).GetProperty("records").EnumerateArray().ToList();
+        Assert.Equal("////", records[0].GetProperty("value").GetString());
+        Assert.Equal("hello", records[1].GetProperty("value_text").GetString());
+        Assert.Equal(JsonValueKind.Null, records[0].GetProperty("key").ValueKind);
+        Assert.Equal("", records[2].GetProperty("key").GetString());
+        Assert.Equal("AA==", records[2].GetProperty("value").GetString());
+    }
+
+    [Fact]
     public async Task Binary_produce_to_a_partition_and_offsets()
     {
         await CreateTopicAsync("rest-bin", 3);
