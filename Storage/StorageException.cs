@@ -20,6 +20,9 @@ public enum StorageError
 
     /// <summary>An I/O failure while writing or flushing.</summary>
     IoError,
+
+    /// <summary>The blob tier could not be read or written (service unreachable, or its table not yet listed).</summary>
+    TierUnavailable,
 }
 
 /// <summary>A storage operation refused with a <see cref="StorageError"/> and a human-readable reason.</summary>

@@ -58,6 +58,13 @@ public sealed class StorageOptions
     /// <summary>Prepare (preallocate and pre-fault) the next segment ahead of the writer. Default on.</summary>
     public bool PrepareNextSegment { get; set; } = true;
 
+    /// <summary>
+    /// Tiered storage (docs/tiering.md): sealed segments move to a blob container and are read back
+    /// on demand; <see cref="RetentionTime"/> and <see cref="RetentionBytes"/> then count both tiers.
+    /// Null (default): off, nothing leaves the local disk.
+    /// </summary>
+    public Tiering.TieringOptions? Tiering { get; set; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -107,6 +114,7 @@ public sealed class StorageOptions
         }
 
         ArgumentNullException.ThrowIfNull(FlushPolicy);
+        Tiering?.Validate();
     }
 
     public override string ToString()
@@ -121,6 +129,7 @@ public sealed class StorageOptions
         sb.Append(" index=").Append(IndexSlotCount).Append('/').Append(IndexEntriesPerFile);
         sb.Append(" retention=").Append(RetentionTime?.ToString() ?? "none").Append('/').Append(RetentionBytes?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none");
         sb.Append(" diskFull=").Append(DiskFullThreshold.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        sb.Append(" tiering=").Append(Tiering?.ToString() ?? "off");
         return sb.ToString();
     }
 }

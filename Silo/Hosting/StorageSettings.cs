@@ -33,6 +33,12 @@ public sealed class StorageSettings
 
     public double DiskFullThreshold { get; set; } = 0.95;
 
+    /// <summary>How often retention runs. Default 10 s.</summary>
+    public int CleanupIntervalMs { get; set; } = 10_000;
+
+    /// <summary>The <c>Tiering</c> subsection: blob tier, off by default.</summary>
+    public TieringSettings Tiering { get; set; } = new();
+
     public StorageOptions ToOptions()
     {
         var flush = Flush.Trim().ToLowerInvariant() switch
@@ -57,10 +63,12 @@ public sealed class StorageSettings
             RetentionTime = RetentionHours > 0 ? TimeSpan.FromHours(RetentionHours) : null,
             RetentionBytes = RetentionBytes,
             DiskFullThreshold = DiskFullThreshold,
+            CleanupInterval = TimeSpan.FromMilliseconds(CleanupIntervalMs),
+            Tiering = Tiering.ToOptions(),
         };
         options.Validate();
         return options;
     }
 
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"data={DataDirectory} flush={Flush}");
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"data={DataDirectory} flush={Flush} tiering={(Tiering.Enabled ? "on" : "off")}");
 }

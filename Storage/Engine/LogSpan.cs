@@ -26,4 +26,10 @@ public enum ReadStatus
 
     /// <summary>The index disagrees with the log at this offset (Kafka KAFKA_STORAGE_ERROR); logged.</summary>
     StorageError,
+
+    /// <summary>
+    /// The offset's batches were offloaded to the blob tier: read them with
+    /// <see cref="StorageEngine.ReadRemoteAsync"/> (a copy, not spans). No spans were returned.
+    /// </summary>
+    Remote,
 }

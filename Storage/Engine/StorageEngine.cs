@@ -6,6 +6,7 @@ using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Storage.CommitLog;
 using OrleansMQ.Storage.ConsumeQueue;
 using OrleansMQ.Storage.Index;
+using OrleansMQ.Storage.Tiering;
 using Log = OrleansMQ.Storage.CommitLog.CommitLog;
 using Queue = OrleansMQ.Storage.ConsumeQueue.ConsumeQueue;
 
@@ -51,6 +52,7 @@ public sealed partial class StorageEngine : IDisposable
     private volatile bool _stopping;
     private volatile bool _storageFull;
     private int _disposed;
+    private TieredStorage? _tier;
 
     private StorageEngine(StorageOptions options, ILogger logger, TimeProvider time, string root, Log log, IndexStore index, PartitionRegistry registry, long dispatched, Func<string, (long, long)> diskProbe)
     {
@@ -75,6 +77,9 @@ public sealed partial class StorageEngine : IDisposable
 
     /// <summary>CommitLog position below which every entry is in the ConsumeQueues and index.</summary>
     public long DispatchedPosition => Volatile.Read(ref _dispatched);
+
+    /// <summary>The blob tier, or null when tiering is off.</summary>
+    public TieredStorage? Tier => _tier;
 
     /// <summary>What recovery found at the last open.</summary>
     public RecoveryReport Recovery { get; private set; } = null!;
@@ -135,6 +140,10 @@ public sealed partial class StorageEngine : IDisposable
 
         var registry = PartitionRegistry.Load(Path.Combine(root, "partitions"), logger);
         var engine = new StorageEngine(options, logger, time ?? TimeProvider.System, root, log, index, registry, replayFrom, diskProbe ?? DefaultDiskProbe);
+        if (options.Tiering is { } tiering)
+        {
+            engine._tier = new TieredStorage(tiering, Path.Combine(root, "tier"), log, () => engine.DispatchedPosition, loggerFactory.CreateLogger("OrleansMQ.Storage.Tiering"), engine._time);
+        }
         bool queueDamaged = false;
         foreach (var r in registry.Records.Where(r => r.Deleted))
         {
@@ -150,8 +159,15 @@ public sealed partial class StorageEngine : IDisposable
         {
             var queue = Queue.Open(engine.QueueDirectory(r.Id), options.ConsumeQueueEntriesPerFile, loggerFactory.CreateLogger("OrleansMQ.Storage.ConsumeQueue"));
             queue.TruncateFromPosition(replayFrom);
-            queue.DeleteBefore(log.MinPosition);
-            if (!LastEntryMatchesLog(queue, r.Id, log))
+            if (engine._tier is null)
+            {
+                queue.DeleteBefore(log.MinPosition);
+            }
+
+            // With tiering, entries below the local log may point into the blob tier, whose table is
+            // only known once the manifests are listed: housekeeping trims the queues after that,
+            // never blind here (cut entries cannot come back).
+            if (!LastEntryMatchesLog(queue, r.Id, log, engine._tier is not null))
             {
                 // Queue entries carry no checksum (as in RocketMQ); the log's header is the truth.
                 LogQueueMismatch(logger, r.Topic, r.Partition);
@@ -182,11 +198,12 @@ public sealed partial class StorageEngine : IDisposable
         engine.CheckDisk();
         engine._dispatcher.Start();
         engine._housekeeper.Start();
+        engine._tier?.Start();
         return engine;
     }
 
     /// <summary>Does the queue's newest entry point at a CommitLog entry of this partition with the same offsets?</summary>
-    private static bool LastEntryMatchesLog(Queue queue, int partitionId, Log log)
+    private static bool LastEntryMatchesLog(Queue queue, int partitionId, Log log, bool tiered)
     {
         if (queue.EntryCount <= queue.FirstIndex || !queue.TryGet(queue.EntryCount - 1, out var e))
         {
@@ -194,6 +211,11 @@ public sealed partial class StorageEngine : IDisposable
         }
 
         long entryPos = e.BatchPosition - EntryFormat.HeaderSize;
+        if (tiered && entryPos < log.MinPosition)
+        {
+            return true; // offloaded: not checkable here; every remote read validates the entry header and checksums
+        }
+
         if (entryPos < log.MinPosition || e.BatchPosition + e.Size > log.CommittedPosition)
         {
             return false;
@@ -415,10 +437,13 @@ public sealed partial class StorageEngine : IDisposable
             var seg = _log.RetainSegment(e.BatchPosition);
             if (seg is null)
             {
-                // Retention removed it between the lookup and now.
+                // Offloaded (remote entries all lie below the local ones, so this is the first), or
+                // retention removed it between the lookup and now.
                 if (spans.Count == 0)
                 {
-                    return ReadStatus.OffsetOutOfRange;
+                    return _tier is { } tier && e.BatchPosition < _log.MinPosition && (!tier.IsLoaded || tier.Find(e.BatchPosition) is not null)
+                        ? ReadStatus.Remote
+                        : ReadStatus.OffsetOutOfRange;
                 }
 
                 break;
@@ -470,6 +495,23 @@ public sealed partial class StorageEngine : IDisposable
         ArgumentNullException.ThrowIfNull(output);
         var spans = new List<LogSpan>();
         status = ReadSpans(partition, offset, maxBytes, spans);
+        if (status == ReadStatus.Remote)
+        {
+            // Rare callers (offset-store load, HTTP gateway) use this synchronous form; blocking on
+            // the remote read keeps their code unchanged. The Kafka fetch path awaits instead.
+            try
+            {
+                var (bytes, remoteStatus) = ReadRemoteAsync(partition, offset, maxBytes, output, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+                status = remoteStatus;
+                return bytes;
+            }
+            catch (StorageException ex) when (ex.Error == StorageError.TierUnavailable)
+            {
+                status = ReadStatus.StorageError;
+                return 0;
+            }
+        }
+
         int written = 0;
         try
         {
@@ -490,6 +532,102 @@ public sealed partial class StorageEngine : IDisposable
         }
 
         return written;
+    }
+
+    /// <summary>
+    /// Reads offloaded batches (after <see cref="ReadSpans"/> said <see cref="ReadStatus.Remote"/>):
+    /// the batches from the one holding <paramref name="offset"/>, copied into
+    /// <paramref name="output"/>, up to <paramref name="maxBytes"/> (the first batch always), and
+    /// only remote ones (the local ones that follow are served by the next zero-copy read). Blocks
+    /// come through the tier's bounded cache with read-ahead. Each entry is checked as recovery
+    /// checks the local log (header against the queue, both checksums) before a byte is served.
+    /// Throws <see cref="StorageException"/> with <see cref="StorageError.TierUnavailable"/> when the
+    /// blob service cannot be read.
+    /// </summary>
+    public async ValueTask<(int Bytes, ReadStatus Status)> ReadRemoteAsync(PartitionLog partition, long offset, int maxBytes, IBufferWriter<byte> output, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(partition);
+        ArgumentNullException.ThrowIfNull(output);
+        var tier = _tier ?? throw new InvalidOperationException("Tiering is off.");
+        var queue = partition.Queue;
+        if (offset < queue.FirstOffset || offset > queue.NextOffset)
+        {
+            return (0, ReadStatus.OffsetOutOfRange);
+        }
+
+        int total = 0;
+        for (long index = queue.FindByOffset(offset); index >= 0 && index < queue.EntryCount; index++)
+        {
+            if (!queue.TryGet(index, out var e))
+            {
+                break;
+            }
+
+            long entryPos = e.BatchPosition - EntryFormat.HeaderSize;
+            if ((total > 0 && total + e.Size > maxBytes) || entryPos >= _log.MinPosition)
+            {
+                break;
+            }
+
+            var segment = tier.Find(entryPos);
+            if (segment is null || entryPos + EntryFormat.HeaderSize + e.Size > segment.StartPosition + segment.DataLength)
+            {
+                if (total > 0)
+                {
+                    break;
+                }
+
+                if (!tier.IsLoaded)
+                {
+                    throw new StorageException(StorageError.TierUnavailable, $"Offset {offset} of {partition} is in the blob tier, whose manifests are not listed yet (blob service unreachable since start?).");
+                }
+
+                return (0, ReadStatus.OffsetOutOfRange);
+            }
+
+            int length = EntryFormat.HeaderSize + e.Size;
+            var buffer = ArrayPool<byte>.Shared.Rent(length);
+            try
+            {
+                await tier.ReadAsync(segment, entryPos, buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+                if (!RemoteEntryValid(buffer, length, partition.Id, e))
+                {
+                    LogRemoteEntryMismatch(_logger, partition, e.BaseOffset, e.BatchPosition);
+                    if (total > 0)
+                    {
+                        break;
+                    }
+
+                    return (0, ReadStatus.StorageError);
+                }
+
+                var batch = buffer.AsSpan(EntryFormat.HeaderSize, e.Size);
+                batch.CopyTo(output.GetSpan(e.Size));
+                output.Advance(e.Size);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            total += e.Size;
+            if (total >= maxBytes)
+            {
+                break;
+            }
+        }
+
+        return (total, ReadStatus.Ok);
+    }
+
+    private static bool RemoteEntryValid(byte[] buffer, int length, int partitionId, in QueueEntry e)
+    {
+        var entry = buffer.AsSpan(0, length);
+        return EntryFormat.ReadMagic(entry) == EntryFormat.DataMagic
+            && EntryFormat.ReadLength(entry) == length
+            && EntryFormat.ReadPartition(entry) == partitionId
+            && EntryFormat.ReadBaseOffset(entry) == e.BaseOffset
+            && Log.CheckEntry(entry) is null;
     }
 
     /// <summary>
@@ -787,6 +925,13 @@ public sealed partial class StorageEngine : IDisposable
             try
             {
                 CheckDisk();
+                if (_tier is { } tier && tier.TakeChanged())
+                {
+                    // Segments just became remote: their local files may go now, not at the next cleanup.
+                    DropOffloadedLocalSegments(tier);
+                    TrimQueues(tier);
+                }
+
                 long now = Environment.TickCount64;
                 if (now - lastCheckpoint >= _options.CheckpointInterval.TotalMilliseconds)
                 {
@@ -852,6 +997,12 @@ public sealed partial class StorageEngine : IDisposable
     /// <summary>Deletes whole segments past retention time or the size budget, and moves each partition's log start.</summary>
     public void EnforceRetention()
     {
+        if (_tier is { } tier)
+        {
+            EnforceTieredRetention(tier);
+            return;
+        }
+
         var nowUtc = _time.GetUtcNow().UtcDateTime;
         long total = _log.DiskBytes;
         long budget = _options.RetentionBytes ?? long.MaxValue;
@@ -882,6 +1033,45 @@ public sealed partial class StorageEngine : IDisposable
         }
 
         _index.DeleteBefore(min);
+    }
+
+    /// <summary>
+    /// Retention with tiering on. Local: a segment file goes only once it is in the tier (its
+    /// upload already waited for the local retention time); nothing local is deleted while the
+    /// blob service is away. Total: the engine's retention time and size count both tiers and
+    /// delete the oldest remote segments; queues and log start offsets follow.
+    /// </summary>
+    private void EnforceTieredRetention(TieredStorage tier)
+    {
+        DropOffloadedLocalSegments(tier);
+        tier.ApplyRetention(_time.GetUtcNow().UtcDateTime, _options.RetentionTime, _options.RetentionBytes ?? long.MaxValue, _log.DiskBytes);
+        TrimQueues(tier);
+    }
+
+    private void DropOffloadedLocalSegments(TieredStorage tier)
+    {
+        long before = _log.MinPosition;
+        long min = _log.DeleteOldest(seg => tier.IsRemote(seg.StartPosition), Volatile.Read(ref _dispatched));
+        if (min != before)
+        {
+            // Key lookups cover local data only: the index cannot confirm a hit in a remote segment.
+            _index.DeleteBefore(min);
+        }
+    }
+
+    /// <summary>Moves every queue's start (the partitions' log start offsets) to the oldest byte held in either tier.</summary>
+    private void TrimQueues(TieredStorage tier)
+    {
+        if (!tier.IsLoaded)
+        {
+            return; // the remote table is not known yet: never cut entries that may point into it
+        }
+
+        long start = tier.FirstPosition is { } first ? Math.Min(first, _log.MinPosition) : _log.MinPosition;
+        foreach (var p in Partitions)
+        {
+            p.Queue.DeleteBefore(start);
+        }
     }
 
     private void WriteCheckpoint()
@@ -932,6 +1122,7 @@ public sealed partial class StorageEngine : IDisposable
         _housekeepingWake.Set();
         _dispatcher.Join();
         _housekeeper.Join();
+        _tier?.Dispose();   // after housekeeping, its only other caller; an upload in flight is abandoned and redone next run
         while (DispatchAvailable(int.MaxValue, restoreOffsets: false) > 0)
         {
         }
@@ -955,6 +1146,9 @@ public sealed partial class StorageEngine : IDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Partition {Partition}: ConsumeQueue entry for offset {Offset} points at position {Position}, which holds another entry; read refused")]
     private static partial void LogQueueEntryMismatch(ILogger logger, PartitionLog partition, long offset, long position);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Partition {Partition}: remote entry for offset {Offset} at position {Position} does not match its ConsumeQueue entry or checksums; read refused")]
+    private static partial void LogRemoteEntryMismatch(ILogger logger, PartitionLog partition, long offset, long position);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "ConsumeQueue of {Topic}-{Partition} disagrees with the CommitLog; rebuilding it")]
     private static partial void LogQueueMismatch(ILogger logger, string topic, int partition);

@@ -1,5 +1,8 @@
+using System.Buffers;
+using Microsoft.Extensions.Logging;
 using OrleansMQ.Silo.Kafka.Network;
 using OrleansMQ.Protocol.Kafka;
+using OrleansMQ.Storage;
 using OrleansMQ.Storage.CommitLog;
 using OrleansMQ.Storage.Engine;
 
@@ -12,20 +15,25 @@ namespace OrleansMQ.Silo.Kafka.Handlers;
 /// dispatcher — until enough arrive or max_wait passes. Limits: max_bytes for the response,
 /// partition_max_bytes per partition; the first batch of the first non-empty partition is
 /// returned even when larger (Kafka's rule, so a consumer never stalls on a big batch).
+/// Offloaded batches (tiered storage) are the exception to zero-copy: they are read from the blob
+/// tier into a buffer and copied into the response; if the tier cannot be read, that partition
+/// answers KAFKA_STORAGE_ERROR and the others are served as usual.
 /// Fetch sessions (KIP-227) are declined (session id 0): every fetch is a full fetch.
 /// v2–v3 (no max_bytes: unlimited response; no isolation level, last stable offset or aborted
 /// transactions) get the same stored RecordBatches (magic 2): nothing is down-converted to the
 /// magic 0/1 message sets a pre-0.11 client expects, as Kafka with message.downconversion.enable=false.
 /// </summary>
-internal sealed class FetchHandler
+internal sealed partial class FetchHandler
 {
     private static readonly Action<object?> ReleaseSegment = static s => ((Segment)s!).Release();
 
     private readonly BrokerContext _broker;
+    private readonly ILogger _logger;
 
     public FetchHandler(BrokerContext broker)
     {
         _broker = broker;
+        _logger = broker.LoggerFactory.CreateLogger("OrleansMQ.Kafka.Fetch");
     }
 
     public async ValueTask HandleAsync(RequestHeader header, FetchRequest request, KafkaResponse response, CancellationToken cancellationToken)
@@ -37,7 +45,7 @@ internal sealed class FetchHandler
         {
             while (true)
             {
-                long total = Collect(request, plan);
+                long total = await CollectAsync(request, plan, cancellationToken).ConfigureAwait(false);
                 var elapsed = _broker.Time.GetElapsedTime(started);
                 bool anyError = plan.Exists(p => p.Error != ErrorCode.None);
                 if (total >= Math.Max(1, request.MinBytes) || anyError || elapsed.TotalMilliseconds >= maxWait || cancellationToken.IsCancellationRequested)
@@ -53,7 +61,7 @@ internal sealed class FetchHandler
                 plan.Clear();
                 if (anyHeldBack && idle.Count == 0)
                 {
-                    Collect(request, plan);
+                    await CollectAsync(request, plan, cancellationToken).ConfigureAwait(false);
                     break;
                 }
 
@@ -82,7 +90,7 @@ internal sealed class FetchHandler
     }
 
     /// <summary>Resolves every requested partition to spans; returns the record bytes found.</summary>
-    private long Collect(FetchRequest request, List<PartitionRead> plan)
+    private async ValueTask<long> CollectAsync(FetchRequest request, List<PartitionRead> plan, CancellationToken cancellationToken)
     {
         long budget = request.MaxBytes > 0 ? request.MaxBytes : int.MaxValue;
         long total = 0;
@@ -122,6 +130,13 @@ internal sealed class FetchHandler
                     continue;
                 }
 
+                if (status == ReadStatus.Remote)
+                {
+                    await ReadRemoteAsync(log, read, partitionBudget, total, cancellationToken).ConfigureAwait(false);
+                    total += read.Bytes;
+                    continue;
+                }
+
                 // Only the first non-empty partition may exceed its limit (one batch).
                 if (total > 0 && read.Spans.Count > 0 && read.Spans[0].Length > partitionBudget)
                 {
@@ -135,6 +150,35 @@ internal sealed class FetchHandler
         }
 
         return total;
+    }
+
+    /// <summary>Offloaded batches: copied from the blob tier (through its cache) into the partition's buffer.</summary>
+    private async ValueTask ReadRemoteAsync(PartitionLog log, PartitionRead read, long partitionBudget, long totalSoFar, CancellationToken cancellationToken)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        try
+        {
+            var (bytes, status) = await _broker.Storage.ReadRemoteAsync(log, read.NextOffset, (int)Math.Clamp(partitionBudget, 1, int.MaxValue), buffer, cancellationToken).ConfigureAwait(false);
+            if (status != ReadStatus.Ok)
+            {
+                read.Error = status == ReadStatus.OffsetOutOfRange ? ErrorCode.OffsetOutOfRange : ErrorCode.KafkaStorageError;
+                return;
+            }
+
+            // As for local spans: only the first non-empty partition may exceed its limit.
+            if (totalSoFar > 0 && bytes > partitionBudget)
+            {
+                return;
+            }
+
+            read.Remote = buffer;
+            read.Bytes = bytes;
+        }
+        catch (StorageException ex)
+        {
+            LogRemoteReadFailed(_logger, log.Topic, log.Partition, read.NextOffset, ex.Message);
+            read.Error = ErrorCode.KafkaStorageError;
+        }
     }
 
     private static void Write(RequestHeader header, List<PartitionRead> plan, KafkaResponse response)
@@ -158,6 +202,11 @@ internal sealed class FetchHandler
                 }
 
                 p.Spans.Clear();
+                if (p.Remote is { } remote)
+                {
+                    response.Write(remote.WrittenSpan);
+                    p.Remote = null;
+                }
             }
         }
 
@@ -201,5 +250,11 @@ internal sealed class FetchHandler
         public long Bytes { get; set; }
 
         public List<LogSpan> Spans { get; } = new();
+
+        /// <summary>Batches read from the blob tier (copied), or null.</summary>
+        public ArrayBufferWriter<byte>? Remote { get; set; }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Fetch {Topic}-{Partition} at offset {Offset}: the blob tier cannot be read, answering KAFKA_STORAGE_ERROR: {Reason}")]
+    private static partial void LogRemoteReadFailed(ILogger logger, string topic, int partition, long offset, string reason);
 }

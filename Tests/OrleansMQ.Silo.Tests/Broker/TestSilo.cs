@@ -115,10 +115,12 @@ public sealed class TestSilo : IAsyncDisposable
         SiloHost.Build([], c => c.AddInMemoryCollection(settings));
 
     /// <summary>Clean stop, then a new silo on the same data (and the same settings: a new port unless one was fixed with <see cref="FreePort"/>).</summary>
-    public async Task RestartAsync()
+    /// <param name="whileStopped">Runs between the stop and the start (e.g. to remove files from the data folder).</param>
+    public async Task RestartAsync(Action? whileStopped = null)
     {
         await _host.StopAsync().ConfigureAwait(false);
         _host.Dispose();
+        whileStopped?.Invoke();
         _host = Build(_settings);
         await _host.StartAsync().ConfigureAwait(false);
     }

@@ -1,0 +1,111 @@
+using System.Globalization;
+using System.Text;
+
+namespace OrleansMQ.Storage.Tiering;
+
+/// <summary>
+/// Tiered storage settings (docs/tiering.md). Tiering is on when <see cref="StorageOptions.Tiering"/>
+/// is set; it is null by default, so an embedded node needs no blob service. Total retention is the
+/// engine's own <see cref="StorageOptions.RetentionTime"/> / <see cref="StorageOptions.RetentionBytes"/>,
+/// applied across both tiers.
+/// </summary>
+public sealed class TieringOptions
+{
+    /// <summary>Blob service connection string (see <see cref="BlobConnectionString.Parse"/>).</summary>
+    public string ConnectionString { get; set; } = "";
+
+    /// <summary>Container holding this silo's segments and manifests. One container per silo: blob names are positions of this silo's CommitLog.</summary>
+    public string Container { get; set; } = "orleansmq";
+
+    /// <summary>
+    /// A sealed segment is uploaded once its file was last written longer ago than this, and its
+    /// local file is deleted once the upload is verified. Zero offloads at the first check after a roll.
+    /// </summary>
+    public TimeSpan LocalRetention { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Bytes of remote data kept in memory for remote reads (blocks of <see cref="ReadBlockSize"/>). Default 64 MiB.</summary>
+    public long CacheBytes { get; set; } = 64L << 20;
+
+    /// <summary>Size of one ranged read and one cache block. Default 1 MiB.</summary>
+    public int ReadBlockSize { get; set; } = 1 << 20;
+
+    /// <summary>Segments uploaded at once. Default 2.</summary>
+    public int UploadConcurrency { get; set; } = 2;
+
+    /// <summary>How often the offloader looks for segments to upload and retries failed work. Default 10 s.</summary>
+    public TimeSpan CheckInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Retry and block settings of the blob client; null for its defaults.</summary>
+    public BlobStoreOptions? BlobStore { get; set; }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting (never repeating the connection string).</summary>
+    public void Validate()
+    {
+        try
+        {
+            BlobConnectionString.Parse(ConnectionString);
+        }
+        catch (FormatException ex)
+        {
+            throw new ArgumentException($"Tiering.ConnectionString is invalid: {ex.Message}", nameof(ConnectionString), ex);
+        }
+
+        if (!IsValidContainerName(Container))
+        {
+            throw new ArgumentException($"Tiering.Container must be 3-63 characters of lowercase letters, digits and single hyphens, starting and ending with a letter or digit; got '{Container}'.", nameof(Container));
+        }
+
+        if (LocalRetention < TimeSpan.Zero)
+        {
+            throw new ArgumentException("Tiering.LocalRetention must not be negative.", nameof(LocalRetention));
+        }
+
+        if (ReadBlockSize < 4096 || ReadBlockSize > 64 << 20)
+        {
+            throw new ArgumentException($"Tiering.ReadBlockSize must be between 4096 and {64 << 20} bytes; got {ReadBlockSize}.", nameof(ReadBlockSize));
+        }
+
+        if (CacheBytes < 2L * ReadBlockSize)
+        {
+            throw new ArgumentException($"Tiering.CacheBytes must hold at least two read blocks ({2L * ReadBlockSize} bytes); got {CacheBytes}.", nameof(CacheBytes));
+        }
+
+        if (UploadConcurrency is < 1 or > 64)
+        {
+            throw new ArgumentException($"Tiering.UploadConcurrency must be between 1 and 64; got {UploadConcurrency}.", nameof(UploadConcurrency));
+        }
+
+        if (CheckInterval <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("Tiering.CheckInterval must be positive.", nameof(CheckInterval));
+        }
+
+        BlobStore?.Validate();
+    }
+
+    /// <summary>The Azure rule for container names.</summary>
+    internal static bool IsValidContainerName(string? name)
+    {
+        if (name is null || name.Length is < 3 or > 63 || name[0] == '-' || name[^1] == '-' || name.Contains("--", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        foreach (char c in name)
+        {
+            if (!(c is >= 'a' and <= 'z' or >= '0' and <= '9' or '-'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    public override string ToString()
+    {
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture, $"container={Container} localRetention={LocalRetention} cache={CacheBytes} block={ReadBlockSize} uploads={UploadConcurrency} check={CheckInterval}");
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,46 @@
+using OrleansMQ.Silo.Hosting;
+using Xunit;
+
+namespace OrleansMQ.Silo.Tests.Broker;
+
+public sealed class TieringSettingsTests
+{
+    [Fact]
+    public void Tiering_is_off_by_default()
+    {
+        Assert.Null(new StorageSettings().ToOptions().Tiering);
+    }
+
+    [Fact]
+    public void Enabled_without_a_connection_string_is_refused_naming_the_setting()
+    {
+        var settings = new StorageSettings { Tiering = { Enabled = true } };
+        var ex = Assert.Throws<ArgumentException>(() => settings.ToOptions());
+        Assert.Contains("OrleansMQ:Storage:Tiering:ConnectionString", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Invalid_values_are_refused_without_repeating_the_connection_string()
+    {
+        var settings = new StorageSettings { Tiering = { Enabled = true, ConnectionString = "AccountName=a;AccountKey=not-base64!", Container = "ok-name" } };
+        var ex = Assert.Throws<ArgumentException>(() => settings.ToOptions());
+        Assert.Contains("Tiering.ConnectionString", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("not-base64", ex.Message, StringComparison.Ordinal);
+
+        settings = new StorageSettings { Tiering = { Enabled = true, ConnectionString = "UseDevelopmentStorage=true", Container = "Bad_Name" } };
+        ex = Assert.Throws<ArgumentException>(() => settings.ToOptions());
+        Assert.Contains("Tiering.Container", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Enabled_settings_become_options()
+    {
+        var settings = new StorageSettings { Tiering = { Enabled = true, ConnectionString = "UseDevelopmentStorage=true", LocalRetentionMs = 0, UploadConcurrency = 3, CacheBytes = 8 << 20 } };
+        var tiering = settings.ToOptions().Tiering;
+        Assert.NotNull(tiering);
+        Assert.Equal(TimeSpan.Zero, tiering.LocalRetention);
+        Assert.Equal(3, tiering.UploadConcurrency);
+        Assert.Equal(8 << 20, tiering.CacheBytes);
+        Assert.Equal("orleansmq", tiering.Container);
+    }
+}

@@ -1,0 +1,130 @@
+using System.Globalization;
+using OrleansMQ.Protocol.Kafka;
+using OrleansMQ.Silo.Tests.Broker;
+using OrleansMQ.Storage.Tests.Tiering;
+using Xunit;
+
+namespace OrleansMQ.Silo.Tests.Interop;
+
+/// <summary>
+/// Tiered storage end to end: kcat produces into a silo with 1 MiB segments offloading at once to
+/// a real Azurite, and reads everything back from offset 0 once the sealed segments live only in
+/// the blob tier, also after a restart whose local tier folder is gone.
+/// </summary>
+public sealed class KcatTieringTests : IAsyncLifetime
+{
+    private readonly AzuriteFixture _azurite = new();
+    private string _kcat = null!;
+
+    public async Task InitializeAsync()
+    {
+        _kcat = ExternalTool.Require("kcat");
+        await _azurite.InitializeAsync();
+    }
+
+    public Task DisposeAsync() => _azurite.DisposeAsync();
+
+    private Dictionary<string, string?> TieringSettings() => new()
+    {
+        ["OrleansMQ:Storage:SegmentSize"] = (1 << 20).ToString(CultureInfo.InvariantCulture),
+        ["OrleansMQ:Storage:MaxBatchBytes"] = (512 << 10).ToString(CultureInfo.InvariantCulture),
+        ["OrleansMQ:Storage:Tiering:Enabled"] = "true",
+        ["OrleansMQ:Storage:Tiering:ConnectionString"] = _azurite.ConnectionString,
+        ["OrleansMQ:Storage:Tiering:Container"] = "silo" + Guid.NewGuid().ToString("N")[..16],
+        ["OrleansMQ:Storage:Tiering:LocalRetentionMs"] = "0",
+        ["OrleansMQ:Storage:Tiering:CheckIntervalMs"] = "200",
+        ["OrleansMQ:Storage:Tiering:ReadBlockSize"] = "65536",
+        ["OrleansMQ:Storage:Tiering:CacheBytes"] = (512 << 10).ToString(CultureInfo.InvariantCulture),
+        ["OrleansMQ:Storage:Tiering:MaxAttempts"] = "2",
+    };
+
+    private Task<ExternalTool.Result> Kcat(TestSilo silo, string? stdin, params string[] args) =>
+        ExternalTool.RunAsync(_kcat, ["-b", silo.Bootstrap, "-X", "socket.timeout.ms=10000", .. args], stdin, TimeSpan.FromSeconds(90));
+
+    private static async Task WaitUntil(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out waiting until " + what);
+            await Task.Delay(100);
+        }
+    }
+
+    private static Task WaitForOffload(TestSilo silo, int minSegments) => WaitUntil(
+        () => silo.Engine.Tier is { } tier && tier.Segments.Count >= minSegments && silo.Engine.CommitLog.Segments.Count == 1 && tier.Segments[^1].EndPosition == silo.Engine.CommitLog.MinPosition,
+        "the sealed segments are offloaded and deleted locally");
+
+    [Fact]
+    public async Task Kcat_reads_offloaded_records_byte_identical_also_after_a_restart_without_local_segments()
+    {
+        const int count = 3000;
+        var records = Enumerable.Range(0, count).Select(i => $"rec-{i:D5}-" + new string((char)('a' + (i % 26)), 900 + (i % 97))).ToList();
+        await using var silo = await TestSilo.StartAsync(TieringSettings());
+        var produce = await Kcat(silo, string.Join('\n', records) + "\n", "-P", "-t", "tiered", "-X", "linger.ms=20", "-X", "batch.size=200000");
+        Assert.True(produce.ExitCode == 0, produce.Stderr);
+
+        await WaitForOffload(silo, minSegments: 2); // ~3 MB in 1 MiB segments
+        Assert.True(silo.Engine.TryGetPartition("tiered", 0, out var log));
+        Assert.Equal(0, log.LogStartOffset);
+        Assert.Equal(count, log.HighWatermark);
+        string logDir = Path.Combine(silo.DataDirectory, "commitlog");
+        var localFiles = Directory.GetFiles(logDir).Select(Path.GetFileName).ToHashSet();
+        Assert.All(silo.Engine.Tier!.Segments, s => Assert.DoesNotContain(OrleansMQ.Storage.CommitLog.Segment.FileNameFor(s.StartPosition), localFiles));
+
+        var consumed = await Kcat(silo, null, "-C", "-t", "tiered", "-o", "beginning", "-e", "-q", "-f", "%o %s\n");
+        Assert.True(consumed.ExitCode == 0, consumed.Stderr);
+        Assert.Equal(records.Select((r, i) => $"{i} {r}"), consumed.Lines);
+
+        // Restart with an empty local tier folder: the manifests in the container are the truth.
+        await silo.RestartAsync(() => Directory.Delete(Path.Combine(silo.DataDirectory, "tier"), recursive: true));
+        await WaitUntil(() => silo.Engine.Tier!.IsLoaded, "the manifests are listed");
+        Assert.True(silo.Engine.TryGetPartition("tiered", 0, out log));
+        Assert.Equal(0, log.LogStartOffset);
+        var again = await Kcat(silo, null, "-C", "-t", "tiered", "-o", "beginning", "-e", "-q", "-f", "%o %s\n");
+        Assert.True(again.ExitCode == 0, again.Stderr);
+        Assert.Equal(records.Select((r, i) => $"{i} {r}"), again.Lines);
+    }
+
+    [Fact]
+    public async Task While_the_blob_service_is_down_remote_partitions_answer_storage_error_and_local_ones_are_served()
+    {
+        var records = Enumerable.Range(0, 2000).Select(i => $"old-{i:D5}-" + new string('x', 1000)).ToList();
+        await using var silo = await TestSilo.StartAsync(TieringSettings());
+        var produce = await Kcat(silo, string.Join('\n', records) + "\n", "-P", "-t", "remote", "-X", "linger.ms=20", "-X", "batch.size=200000");
+        Assert.True(produce.ExitCode == 0, produce.Stderr);
+        await WaitForOffload(silo, minSegments: 1);
+        var fresh = await Kcat(silo, "a\nb\nc\n", "-P", "-t", "fresh");
+        Assert.True(fresh.ExitCode == 0, fresh.Stderr);
+
+        await _azurite.StopAsync(graceful: true);
+        await silo.RestartAsync(); // an empty read cache: nothing remote can be served from memory
+        using (var client = await silo.ConnectAsync())
+        {
+            var request = new FetchRequest
+            {
+                MaxWaitMs = 0,
+                MinBytes = 0,
+                MaxBytes = 50 << 20,
+                Topics =
+                [
+                    new FetchRequest.Topic { Name = "remote", Partitions = [new FetchRequest.Partition { PartitionIndex = 0, FetchOffset = 0, PartitionMaxBytes = 1 << 20 }] },
+                    new FetchRequest.Topic { Name = "fresh", Partitions = [new FetchRequest.Partition { PartitionIndex = 0, FetchOffset = 0, PartitionMaxBytes = 1 << 20 }] },
+                ],
+            };
+            var response = await client.SendAsync<FetchRequest, FetchResponse>(request, 12);
+            var remote = response.Topics.Single(t => t.Name == "remote").Partitions.Single();
+            var local = response.Topics.Single(t => t.Name == "fresh").Partitions.Single();
+            Assert.Equal(ErrorCode.KafkaStorageError, remote.ErrorCode);
+            Assert.Equal(ErrorCode.None, local.ErrorCode);
+            Assert.Equal(3, local.HighWatermark);
+            Assert.NotNull(local.Records);
+            Assert.True(local.Records.Value.Length > 0);
+        }
+
+        await _azurite.StartAsync();
+        var again = await Kcat(silo, null, "-C", "-t", "remote", "-o", "beginning", "-e", "-q", "-f", "%s\n");
+        Assert.True(again.ExitCode == 0, again.Stderr);
+        Assert.Equal(records, again.Lines);
+    }
+}
