@@ -335,33 +335,33 @@ internal static class RestBench
             }
         }
 
-        for (long next = start; next < end; next += interval)
+        // The pacer sleeps with usleep (no spinning: on two cores a spinning generator would take
+        // one from the silo) on its own thread, and only starts each request; completions run on
+        // the pool.
+        void Pace()
         {
-            long now = Stopwatch.GetTimestamp();
-            long wait = next - now;
-            if (wait > Stopwatch.Frequency / 500)
+            for (long next = start; next < end; next += interval)
             {
-                await Task.Delay(TimeSpan.FromSeconds((double)(wait - (Stopwatch.Frequency / 1000)) / Stopwatch.Frequency)).ConfigureAwait(false);
-            }
+                long wait = next - Stopwatch.GetTimestamp();
+                if (wait > 0)
+                {
+                    NativeSleep.Microseconds(wait * 1_000_000 / Stopwatch.Frequency);
+                }
 
-            while (Stopwatch.GetTimestamp() < next)
-            {
-                Thread.SpinWait(50);
-            }
+                if (next >= warmupEnd)
+                {
+                    sendLagMax = Math.Max(sendLagMax, (Stopwatch.GetTimestamp() - next) * 1000.0 / Stopwatch.Frequency);
+                }
 
-            if (next >= warmupEnd)
-            {
-                sendLagMax = Math.Max(sendLagMax, (Stopwatch.GetTimestamp() - next) * 1000.0 / Stopwatch.Frequency);
-            }
-
-            long scheduled = next;
-            inFlight.Add(Task.Run(() => OneAsync(scheduled)));
-            if (inFlight.Count > 4096)
-            {
-                inFlight.RemoveAll(t => t.IsCompleted);
+                inFlight.Add(OneAsync(next));
+                if (inFlight.Count > 4096)
+                {
+                    inFlight.RemoveAll(t => t.IsCompleted);
+                }
             }
         }
 
+        await Task.Factory.StartNew(Pace, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
         await Task.WhenAll(inFlight).ConfigureAwait(false);
         return new RunResult(s.Seconds, requests, requests * s.Records, bodyBytes, errors, lastError, latencies.Order().ToArray(), recordsPerSecond, sendLagMax);
     }
