@@ -43,6 +43,57 @@ public sealed class AzuriteOutageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Azurite_stopped_in_the_middle_of_a_block_upload_leaves_no_blob_and_the_upload_redone_is_whole()
+    {
+        // Small blocks, one at a time: a 96 MiB upload is hundreds of Put Blocks, so the kill lands between them.
+        var options = FastRetries(2);
+        options.BlockSize = 256 * 1024;
+        options.SingleUploadMaxBytes = 256 * 1024;
+        options.MaxParallelBlocks = 1;
+        using var store = _azurite.CreateStore(options: options);
+        await store.EnsureContainerAsync();
+        var content = new byte[96 << 20];
+        new Random(7).NextBytes(content);
+
+        long before = FolderBytes(_azurite.Location);
+        var upload = store.UploadAsync("segments/00000000000000000000.log", content);
+        // Blocks are arriving at Azurite (its extent files grow) and the upload has not finished.
+        var clock = Stopwatch.StartNew();
+        while (FolderBytes(_azurite.Location) < before + (4 << 20) && !upload.IsCompleted && clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(5);
+        }
+
+        Assert.False(upload.IsCompleted, "the upload finished before Azurite could be stopped in its middle");
+        // SIGTERM: Azurite drops the connections in flight and keeps what it committed (SIGKILL would
+        // also lose its recent metadata, the container included, which is not what is tested here).
+        await _azurite.StopAsync(graceful: true);
+        var ex = await Assert.ThrowsAsync<BlobStoreException>(() => upload);
+        Assert.Equal(BlobStoreException.ConnectionFailedCode, ex.ErrorCode);
+
+        // Back on the same folder: the staged blocks were never committed, so no blob of that name exists.
+        await _azurite.StartAsync();
+        Assert.Null(await store.GetPropertiesAsync("segments/00000000000000000000.log"));
+        await foreach (var item in store.ListAsync("segments/"))
+        {
+            Assert.Fail("a partial upload is listed: " + item.Name);
+        }
+
+        // Done again, it is whole: length and bytes at the start, a block boundary and the end.
+        var props = await store.UploadAsync("segments/00000000000000000000.log", content);
+        Assert.Equal(content.Length, props.Length);
+        foreach (long at in new long[] { 0, (256 * 1024) - 100, content.Length - 4096 })
+        {
+            var back = new byte[4096];
+            Assert.Equal(4096, await store.ReadRangeAsync("segments/00000000000000000000.log", at, back));
+            Assert.True(content.AsSpan((int)at, 4096).SequenceEqual(back), $"bytes at {at} differ");
+        }
+    }
+
+    private static long FolderBytes(string path) =>
+        Directory.Exists(path) ? new DirectoryInfo(path).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length) : 0;
+
+    [Fact]
     public async Task Restarted_azurite_works_again_with_the_same_store()
     {
         using var store = _azurite.CreateStore(options: FastRetries(3));
