@@ -235,27 +235,10 @@ internal static class RestBench
                     return;
                 }
 
-                bool ok;
-                long length = 0;
-                try
+                var (ok, length, error) = await SendOneAsync(http, request).ConfigureAwait(false);
+                if (!ok && sent >= measureFrom)
                 {
-                    using var message = request();
-                    length = message.Content?.Headers.ContentLength ?? 0;
-                    using var response = await http.SendAsync(message).ConfigureAwait(false);
-                    ok = response.IsSuccessStatusCode;
-                    if (!ok && sent >= measureFrom)
-                    {
-                        lastError = $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync().ConfigureAwait(false)}";
-                    }
-                    else
-                    {
-                        await response.Content.LoadIntoBufferAsync().ConfigureAwait(false);
-                    }
-                }
-                catch (HttpRequestException ex)
-                {
-                    ok = false;
-                    lastError = sent >= measureFrom ? ex.Message : lastError;
+                    lastError = error;
                 }
 
                 long done = Stopwatch.GetTimestamp();
@@ -280,6 +263,28 @@ internal static class RestBench
         return new RunResult(s.Seconds, requests, requests * recordsPerRequest, bodyBytes, errors, lastError, all, 0, 0);
     }
 
+    /// <summary>One request to its end (the answer read): success, request body bytes, and the error if any.</summary>
+    private static async Task<(bool Ok, long BodyBytes, string? Error)> SendOneAsync(HttpClient http, Func<HttpRequestMessage> request)
+    {
+        try
+        {
+            using var message = request();
+            long length = message.Content?.Headers.ContentLength ?? 0;
+            using var response = await http.SendAsync(message).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                return (false, length, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync().ConfigureAwait(false)}");
+            }
+
+            await response.Content.LoadIntoBufferAsync().ConfigureAwait(false);
+            return (true, length, null);
+        }
+        catch (HttpRequestException ex)
+        {
+            return (false, 0, ex.Message);
+        }
+    }
+
     private static async Task<RunResult> OpenLoopAsync(HttpClient http, Settings s, Func<HttpRequestMessage> request, double recordsPerSecond)
     {
         double requestsPerSecond = recordsPerSecond / s.Records;
@@ -295,27 +300,10 @@ internal static class RestBench
 
         async Task OneAsync(long scheduled)
         {
-            bool ok;
-            long length = 0;
-            try
+            var (ok, length, error) = await SendOneAsync(http, request).ConfigureAwait(false);
+            if (!ok && scheduled >= warmupEnd)
             {
-                using var message = request();
-                length = message.Content?.Headers.ContentLength ?? 0;
-                using var response = await http.SendAsync(message).ConfigureAwait(false);
-                ok = response.IsSuccessStatusCode;
-                if (!ok)
-                {
-                    lastError = $"{(int)response.StatusCode}";
-                }
-                else
-                {
-                    await response.Content.LoadIntoBufferAsync().ConfigureAwait(false);
-                }
-            }
-            catch (HttpRequestException ex)
-            {
-                ok = false;
-                lastError = ex.Message;
+                lastError = error;
             }
 
             if (scheduled < warmupEnd)
