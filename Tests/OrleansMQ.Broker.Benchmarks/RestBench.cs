@@ -58,7 +58,20 @@ internal static class RestBench
         })
         { BaseAddress = s.Url, Timeout = TimeSpan.FromSeconds(30) };
 
-        switch (args[0])
+        try
+        {
+            return await RunAsync(args[0], http, s).ConfigureAwait(false);
+        }
+        catch (HttpRequestException ex)
+        {
+            Console.Error.WriteLine($"rest {args[0]}: {s.Url} cannot be reached: {ex.Message}");
+            return 1;
+        }
+    }
+
+    private static async Task<int> RunAsync(string command, HttpClient http, Settings s)
+    {
+        switch (command)
         {
             case "healthz":
                 {
@@ -92,7 +105,7 @@ internal static class RestBench
                 }
 
             default:
-                Console.Error.WriteLine($"unknown rest command {args[0]}");
+                Console.Error.WriteLine($"unknown rest command {command}");
                 Console.Error.WriteLine(Usage);
                 return 2;
         }
