@@ -3,14 +3,16 @@ namespace OrleansMQ.Storage.Tiering;
 /// <summary>
 /// A bounded LRU cache of fixed-size blocks of remote segment blobs, filled by ranged reads.
 /// Concurrent readers of the same block share one download (the cache holds the task). Reading a
-/// block starts the download of the next one (read-ahead), so a consumer reading a segment from
-/// the start finds the following block already arriving. Failed downloads are not cached.
+/// block starts the download of the next <c>readAheadBlocks</c> ones (read-ahead, 0 = off), so a
+/// consumer reading a segment from the start finds the following blocks already arriving. Failed
+/// downloads are not cached.
 /// </summary>
 internal sealed class RemoteReadCache
 {
     private readonly IBlobStore _store;
     private readonly int _blockSize;
     private readonly int _capacity;                 // blocks
+    private readonly int _readAhead;                // blocks
     private readonly CancellationToken _shutdown;
     private readonly Lock _lock = new();
     private readonly Dictionary<(long Segment, long Block), LinkedListNode<Entry>> _map = new();
@@ -18,10 +20,11 @@ internal sealed class RemoteReadCache
     private long _hits;
     private long _misses;
 
-    public RemoteReadCache(IBlobStore store, int blockSize, long capacityBytes, CancellationToken shutdown)
+    public RemoteReadCache(IBlobStore store, int blockSize, long capacityBytes, CancellationToken shutdown, int readAheadBlocks = 1)
     {
         _store = store;
         _blockSize = blockSize;
+        _readAhead = readAheadBlocks;
         _capacity = (int)Math.Clamp(capacityBytes / blockSize, 2, int.MaxValue);
         _shutdown = shutdown;
     }
@@ -67,10 +70,10 @@ internal sealed class RemoteReadCache
             lastBlock = block;
         }
 
-        // Read-ahead: sequential consumers move on to the next block next.
-        if (lastBlock >= 0 && (lastBlock + 1) * _blockSize < segment.DataLength)
+        // Read-ahead: sequential consumers move on to the next blocks next.
+        for (long next = lastBlock + 1; lastBlock >= 0 && next <= lastBlock + _readAhead && next * _blockSize < segment.DataLength; next++)
         {
-            _ = GetBlock(segment, lastBlock + 1, prefetch: true);
+            _ = GetBlock(segment, next, prefetch: true);
         }
     }
 

@@ -63,7 +63,7 @@ public sealed partial class TieredStorage : IDisposable
             _store = store;
         }
 
-        _cache = new RemoteReadCache(_store, options.ReadBlockSize, options.CacheBytes, _stop.Token);
+        _cache = new RemoteReadCache(_store, options.ReadBlockSize, options.CacheBytes, _stop.Token, options.ReadAheadBlocks);
         Directory.CreateDirectory(directory);
         LoadLocalTable();
     }

@@ -29,6 +29,12 @@ public sealed class TieringOptions
     /// <summary>Size of one ranged read and one cache block. Default 1 MiB.</summary>
     public int ReadBlockSize { get; set; } = 1 << 20;
 
+    /// <summary>
+    /// Blocks downloaded ahead of the last one a read touched, so a sequential consumer finds them
+    /// arriving. Default 1; 0 turns read-ahead off (random readers, or measuring what it buys).
+    /// </summary>
+    public int ReadAheadBlocks { get; set; } = 1;
+
     /// <summary>Segments uploaded at once. Default 2.</summary>
     public int UploadConcurrency { get; set; } = 2;
 
@@ -70,6 +76,12 @@ public sealed class TieringOptions
             throw new ArgumentException($"Tiering.CacheBytes must hold at least two read blocks ({2L * ReadBlockSize} bytes); got {CacheBytes}.", nameof(CacheBytes));
         }
 
+        // Blocks read ahead must fit in the cache beside the one being read, or they would evict it.
+        if (ReadAheadBlocks < 0 || (ReadAheadBlocks + 1L) * ReadBlockSize > CacheBytes)
+        {
+            throw new ArgumentException($"Tiering.ReadAheadBlocks must be between 0 and CacheBytes / ReadBlockSize - 1 ({(CacheBytes / ReadBlockSize) - 1}); got {ReadAheadBlocks}.", nameof(ReadAheadBlocks));
+        }
+
         if (UploadConcurrency is < 1 or > 64)
         {
             throw new ArgumentException($"Tiering.UploadConcurrency must be between 1 and 64; got {UploadConcurrency}.", nameof(UploadConcurrency));
@@ -105,7 +117,7 @@ public sealed class TieringOptions
     public override string ToString()
     {
         var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $"container={Container} localRetention={LocalRetention} cache={CacheBytes} block={ReadBlockSize} uploads={UploadConcurrency} check={CheckInterval}");
+        sb.Append(CultureInfo.InvariantCulture, $"container={Container} localRetention={LocalRetention} cache={CacheBytes} block={ReadBlockSize} readAhead={ReadAheadBlocks} uploads={UploadConcurrency} check={CheckInterval}");
         return sb.ToString();
     }
 }

@@ -7,9 +7,10 @@ namespace OrleansMQ.Storage.Benchmarks;
 /// <summary>
 /// Storage benchmarks (issue 2). One executable, three entry points:
 /// <list type="bullet">
-/// <item><c>scenario &lt;append|groupcommit|partitions|recovery|all&gt; [--quick] [--data DIR]</c>:
+/// <item><c>scenario &lt;append|groupcommit|partitions|recovery|tiering|all&gt; [--quick] [--data DIR]</c>:
 /// hand-written scenarios, each printing one markdown table row per measurement, with the
-/// baselines measured in the same run.</item>
+/// baselines measured in the same run (<c>tiering</c> needs an Azurite: infra/bench-tiering.sh;
+/// <c>all</c> leaves it out).</item>
 /// <item><c>micro [--data DIR] [BenchmarkDotNet args]</c>: BenchmarkDotNet with MemoryDiagnoser
 /// (short job, in-process) on the append path and the checksums.</item>
 /// <item><c>recovery-writer ...</c> (hidden): the child process the recovery scenario kills.</item>
@@ -86,9 +87,11 @@ internal static class Program
             ("groupcommit", GroupCommitScenario.RunAsync),
             ("partitions", PartitionsScenario.RunAsync),
             ("recovery", RecoveryScenario.RunAsync),
+            ("tiering", TieringScenario.RunAsync),
         };
 
-        var selected = name == "all" ? scenarios : scenarios.Where(s => s.Name == name).ToArray();
+        // "all" stays the storage scenarios of issue 2: tiering needs an Azurite started beside it.
+        var selected = name == "all" ? scenarios.Where(s => s.Name != "tiering").ToArray() : scenarios.Where(s => s.Name == name).ToArray();
         if (selected.Length == 0)
         {
             throw new ArgumentException($"unknown scenario '{name}'");
@@ -111,11 +114,11 @@ internal static class Program
     {
         Console.Error.WriteLine("""
             usage:
-              OrleansMQ.Storage.Benchmarks scenario <append|groupcommit|partitions|recovery|all> [--quick] [--data DIR] [--run N]
+              OrleansMQ.Storage.Benchmarks scenario <append|groupcommit|partitions|recovery|tiering|all> [--quick] [--data DIR] [--run N]
               OrleansMQ.Storage.Benchmarks micro [--data DIR] [BenchmarkDotNet args, e.g. --filter '*Crc*']
             --run N rotates the order of the cases (pass the run number when repeating: a shared VM
             favours whichever case runs at a better moment). Data directories go under DIR (default /work/scratch/bench-data, or $OMQ_BENCH_DATA) and are
-            deleted after each case.
+            deleted after each case. tiering needs OMQ_BENCH_AZURITE (an Azurite connection string; infra/bench-tiering.sh sets it).
             """);
         return 2;
     }

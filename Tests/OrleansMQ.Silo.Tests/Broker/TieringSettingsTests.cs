@@ -30,17 +30,23 @@ public sealed class TieringSettingsTests
         settings = new StorageSettings { Tiering = { Enabled = true, ConnectionString = "UseDevelopmentStorage=true", Container = "Bad_Name" } };
         ex = Assert.Throws<ArgumentException>(() => settings.ToOptions());
         Assert.Contains("Tiering.Container", ex.Message, StringComparison.Ordinal);
+
+        // Read-ahead must fit the cache beside the block being read.
+        settings = new StorageSettings { Tiering = { Enabled = true, ConnectionString = "UseDevelopmentStorage=true", CacheBytes = 4 << 20, ReadAheadBlocks = 8 } };
+        ex = Assert.Throws<ArgumentException>(() => settings.ToOptions());
+        Assert.Contains("ReadAheadBlocks", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Enabled_settings_become_options()
     {
-        var settings = new StorageSettings { Tiering = { Enabled = true, ConnectionString = "UseDevelopmentStorage=true", LocalRetentionMs = 0, UploadConcurrency = 3, CacheBytes = 8 << 20 } };
+        var settings = new StorageSettings { Tiering = { Enabled = true, ConnectionString = "UseDevelopmentStorage=true", LocalRetentionMs = 0, UploadConcurrency = 3, CacheBytes = 8 << 20, ReadAheadBlocks = 4 } };
         var tiering = settings.ToOptions().Tiering;
         Assert.NotNull(tiering);
         Assert.Equal(TimeSpan.Zero, tiering.LocalRetention);
         Assert.Equal(3, tiering.UploadConcurrency);
         Assert.Equal(8 << 20, tiering.CacheBytes);
+        Assert.Equal(4, tiering.ReadAheadBlocks);
         Assert.Equal("orleansmq", tiering.Container);
     }
 }
