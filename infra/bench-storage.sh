@@ -9,7 +9,7 @@
 #   --micro          also run `micro` (BenchmarkDotNet, MemoryDiagnoser, short job: about 2 minutes)
 #   --scenario NAME  append | groupcommit | partitions | recovery | all (default all)
 #   --runs N         run the scenarios N times (default 1; the machine is noisy, compare runs)
-# Data goes to $OMQ_BENCH_DATA (default /work/scratch/bench-data, not /tmp) and is deleted after
+# Data goes to $OMQ_BENCH_DATA (default /var/tmp/omq-bench-data, not /tmp) and is deleted after
 # each case; the full run needs about 8 GiB free there at peak (recovery: 4-5 GiB of log in 1 GiB
 # segments plus the prepared one).
 set -euo pipefail
@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-DATA="${OMQ_BENCH_DATA:-/work/scratch/bench-data}"
+DATA="${OMQ_BENCH_DATA:-/var/tmp/omq-bench-data}"
 mkdir -p "$DATA"
 
 # The partitions scenario keeps 10,000 files open at once (the Kafka-style layout: one per

@@ -15,7 +15,7 @@
 #   QUICK=1 infra/bench-tiering.sh    smoke run (1 run, smaller volumes, ~1-2 min)
 #
 # Knobs (environment): RUNS (3; QUICK=1: 1), OMQ_BENCH_DATA (engine data, default
-# /work/scratch/bench-data), BENCH_DATA (Azurite's folder, default a new temp folder), BENCH_KEEP.
+# /var/tmp/omq-bench-data), BENCH_DATA (Azurite's folder, default a new temp folder), BENCH_KEEP.
 # Needs node and Azurite in Tests/interop/azurite (npm ci there; infra/test.sh does it).
 set -uo pipefail
 BENCH_NAME=bench-tiering
@@ -30,7 +30,7 @@ if [ "${QUICK:-0}" = 1 ]; then
   QUICKARG=(--quick)
 fi
 RUNS=${RUNS:-3}
-ENGINE_DATA="${OMQ_BENCH_DATA:-/work/scratch/bench-data}"
+ENGINE_DATA="${OMQ_BENCH_DATA:-/var/tmp/omq-bench-data}"
 AZURITE_MAIN="$ROOT/Tests/interop/azurite/node_modules/azurite/dist/src/blob/main.js"
 
 command -v dotnet >/dev/null 2>&1 || die "dotnet SDK 10 is required (see README)"

@@ -27,9 +27,9 @@ internal sealed class BenchEnvironment
         Directory.CreateDirectory(DataRoot);
     }
 
-    /// <summary>Default data root: $OMQ_BENCH_DATA or /work/scratch/bench-data (not /tmp, which may be small).</summary>
+    /// <summary>Default data root: $OMQ_BENCH_DATA or /var/tmp/omq-bench-data (on disk; /tmp may be a small tmpfs).</summary>
     public static string DefaultDataRoot =>
-        Environment.GetEnvironmentVariable("OMQ_BENCH_DATA") is { Length: > 0 } d ? d : "/work/scratch/bench-data";
+        Environment.GetEnvironmentVariable("OMQ_BENCH_DATA") is { Length: > 0 } d ? d : "/var/tmp/omq-bench-data";
 
     public string DataRoot { get; }
 

@@ -117,7 +117,7 @@ internal static class Program
               OrleansMQ.Storage.Benchmarks scenario <append|groupcommit|partitions|recovery|tiering|all> [--quick] [--data DIR] [--run N]
               OrleansMQ.Storage.Benchmarks micro [--data DIR] [BenchmarkDotNet args, e.g. --filter '*Crc*']
             --run N rotates the order of the cases (pass the run number when repeating: a shared VM
-            favours whichever case runs at a better moment). Data directories go under DIR (default /work/scratch/bench-data, or $OMQ_BENCH_DATA) and are
+            favours whichever case runs at a better moment). Data directories go under DIR (default /var/tmp/omq-bench-data, or $OMQ_BENCH_DATA) and are
             deleted after each case. tiering needs OMQ_BENCH_AZURITE (an Azurite connection string; infra/bench-tiering.sh sets it).
             """);
         return 2;
