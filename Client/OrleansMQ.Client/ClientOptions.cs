@@ -30,6 +30,14 @@ public sealed record ClientOptions
     /// <summary>Largest response frame accepted; a larger length prefix closes the connection. Default 100 MiB.</summary>
     public int MaxResponseBytes { get; init; } = 100 * 1024 * 1024;
 
+    /// <summary>
+    /// Rewrites the broker addresses that Metadata and FindCoordinator answer before connecting (null:
+    /// use them as advertised). For a client inside the broker's own network namespace or pod — the
+    /// silo's REST consumer instances — whose advertised name only resolves outside. Bootstrap
+    /// addresses are used as given.
+    /// </summary>
+    public Func<BrokerAddress, BrokerAddress>? BrokerAddressMap { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate()
     {

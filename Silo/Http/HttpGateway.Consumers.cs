@@ -31,7 +31,7 @@ internal sealed partial class HttpGateway : IAsyncDisposable
 
     partial void MapConsumerInstances(IEndpointRouteBuilder app)
     {
-        _consumerInstances = new RestConsumerRegistry(_settings, KafkaBootstrap, Broker.Topics.Catalog, _logger);
+        _consumerInstances = new RestConsumerRegistry(_settings, KafkaBootstrap, Broker.Topics.Catalog, _logger, addressMap: OwnAddressToListener);
 
         app.MapPost("/consumers/{group}", CreateConsumerAsync);
         app.MapDelete(InstancePath, async (string group, string instance) =>
@@ -137,6 +137,17 @@ internal sealed partial class HttpGateway : IAsyncDisposable
     private RestConsumerRegistry Instances => _consumerInstances ?? throw new InvalidOperationException("Consumer instances are not mapped.");
 
     /// <summary>The silo's own Kafka listener: its address when bound to a specific one, else loopback.</summary>
+    /// <summary>This silo's advertised address → its listener (other brokers' addresses unchanged).</summary>
+    private OrleansMQ.Client.BrokerAddress OwnAddressToListener(OrleansMQ.Client.BrokerAddress advertised)
+    {
+        if (!string.Equals(advertised.Host, Broker.AdvertisedHost, StringComparison.OrdinalIgnoreCase) || advertised.Port != Broker.AdvertisedPort)
+        {
+            return advertised;
+        }
+
+        return OrleansMQ.Client.BrokerAddress.ParseList(KafkaBootstrap())[0];
+    }
+
     private string KafkaBootstrap()
     {
         var endPoint = _kafka.Listener.LocalEndPoint ?? throw new InvalidOperationException("The Kafka listener has not started.");

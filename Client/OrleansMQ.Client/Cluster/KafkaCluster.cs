@@ -115,12 +115,16 @@ public sealed class KafkaCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>A broker address as answered by the cluster, through <see cref="ClientOptions.BrokerAddressMap"/>.</summary>
+    private BrokerAddress Advertised(string host, int port) =>
+        Options.BrokerAddressMap is { } map ? map(new BrokerAddress(host, port)) : new BrokerAddress(host, port);
+
     /// <summary>Fetches metadata for <paramref name="topics"/> (all topics when null) and caches it.</summary>
     public async Task<ClusterMetadata> RefreshMetadataAsync(IReadOnlyCollection<string>? topics, bool allowAutoCreate = false, CancellationToken cancellationToken = default)
     {
         var request = new MetadataRequest { Topics = topics?.ToList(), AllowAutoTopicCreation = allowAutoCreate };
         var response = await SendToAnyAsync<MetadataRequest, MetadataResponse>(request, cancellationToken).ConfigureAwait(false);
-        var brokers = response.Brokers.ToDictionary(b => b.NodeId, b => new BrokerAddress(b.Host, b.Port));
+        var brokers = response.Brokers.ToDictionary(b => b.NodeId, b => Advertised(b.Host, b.Port));
         var topicInfos = new Dictionary<string, TopicInfo>(StringComparer.Ordinal);
         foreach (var t in response.Topics)
         {
@@ -194,7 +198,7 @@ public sealed class KafkaCluster : IAsyncDisposable
             var response = await SendToAnyAsync<FindCoordinatorRequest, FindCoordinatorResponse>(new FindCoordinatorRequest { Key = groupId }, cancellationToken).ConfigureAwait(false);
             KafkaException.ThrowIfError(response.ErrorCode, response.ErrorMessage, $"FindCoordinator for group '{groupId}'");
             nodeId = response.NodeId;
-            var address = new BrokerAddress(response.Host, response.Port);
+            var address = Advertised(response.Host, response.Port);
             if (!_nodes.TryGetValue(nodeId, out var node) || node.Address != address)
             {
                 _nodes[nodeId] = new Node(nodeId, address);

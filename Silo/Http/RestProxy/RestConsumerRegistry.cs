@@ -21,14 +21,17 @@ internal sealed partial class RestConsumerRegistry : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly HttpSettings _settings;
     private readonly Func<string> _bootstrap;
+    private readonly Func<OrleansMQ.Client.BrokerAddress, OrleansMQ.Client.BrokerAddress>? _addressMap;
     private readonly TopicCatalog _catalog;
     private readonly ILogger _logger;
     private readonly ITimer _timer;
     private bool _closed;
 
     /// <param name="bootstrap">The silo's own Kafka listener (host:port), asked when an instance is created.</param>
-    public RestConsumerRegistry(HttpSettings settings, Func<string> bootstrap, TopicCatalog catalog, ILogger logger, TimeProvider? time = null)
+    /// <param name="addressMap">Rewrites this silo's advertised address to its listener, so members connect even where the advertised name only resolves outside.</param>
+    public RestConsumerRegistry(HttpSettings settings, Func<string> bootstrap, TopicCatalog catalog, ILogger logger, TimeProvider? time = null, Func<OrleansMQ.Client.BrokerAddress, OrleansMQ.Client.BrokerAddress>? addressMap = null)
     {
+        _addressMap = addressMap;
         _settings = settings;
         _bootstrap = bootstrap;
         _catalog = catalog;
@@ -45,7 +48,7 @@ internal sealed partial class RestConsumerRegistry : IAsyncDisposable
     {
         var options = new ConsumerOptions
         {
-            Client = new ClientOptions { BootstrapServers = _bootstrap(), ClientId = config.Name },
+            Client = new ClientOptions { BootstrapServers = _bootstrap(), ClientId = config.Name, BrokerAddressMap = _addressMap },
             GroupId = group,
             AutoOffsetReset = config.AutoOffsetReset,
             EnableAutoCommit = config.AutoCommit,

@@ -493,4 +493,24 @@ public sealed class RestConsumerTests : IAsyncLifetime, IDisposable
         // Room for a new one now.
         await CreateInstanceAsync("g-expire", "third");
     }
+
+    [Fact]
+    public async Task Instances_work_when_the_advertised_name_only_resolves_outside_the_silo()
+    {
+        // As behind a Kubernetes service or a NAT: clients outside use the advertised name, the
+        // silo itself cannot resolve it. Its consumer instances are pointed at its listener.
+        await RestartWithAsync(new() { ["OrleansMQ:Broker:AdvertisedHost"] = "silo.outside.invalid" });
+        await CreateTopicAsync("rest-nat", 2);
+        await ProduceAsync("rest-nat", 0, ("k", "behind-nat-0"));
+        await ProduceAsync("rest-nat", 1, (null, "behind-nat-1"));
+        string instance = await CreateInstanceAsync("nat-group", "nat-1");
+        await SubscribeAsync(instance, "rest-nat");
+        var records = await RecordsAsync(instance, 2);
+        Assert.Equal(["behind-nat-0", "behind-nat-1"], records.Select(r => r.Value).Order(StringComparer.Ordinal));
+        await ExpectAsync(await SendAsync(HttpMethod.Post, instance + "/offsets"), HttpStatusCode.OK);
+        var committed = await _silo.Kafka.Groups.DescribeLagAsync("nat-group");
+        Assert.NotNull(committed);
+        Assert.All(committed.Partitions, p => Assert.Equal(1, p.CommittedOffset));
+    }
+
 }
