@@ -136,7 +136,12 @@ public sealed partial class StorageEngine : IDisposable
         long replayFrom = logRecovery.ScannedFrom;
         var index = IndexStore.Open(Path.Combine(root, "index"), options.IndexSlotCount, options.IndexEntriesPerFile, loggerFactory.CreateLogger("OrleansMQ.Storage.Index"));
         index.TruncateFromPosition(replayFrom);
-        index.DeleteBefore(log.MinPosition);
+        if (options.Tiering is null)
+        {
+            // With tiering, entries of offloaded segments stay: key lookups confirm them in the blob
+            // tier. Housekeeping trims the index with the queues once the remote table is known.
+            index.DeleteBefore(log.MinPosition);
+        }
 
         var registry = PartitionRegistry.Load(Path.Combine(root, "partitions"), logger);
         var engine = new StorageEngine(options, logger, time ?? TimeProvider.System, root, log, index, registry, replayFrom, diskProbe ?? DefaultDiskProbe);
@@ -709,7 +714,7 @@ public sealed partial class StorageEngine : IDisposable
         var seg = _log.RetainSegment(hit.BatchPosition);
         if (seg is null)
         {
-            return false;
+            return ConfirmRemoteKey(hit, key, out result);
         }
 
         try
@@ -722,32 +727,7 @@ public sealed partial class StorageEngine : IDisposable
                 return false;
             }
 
-            var batch = new LogSpan(seg, off, (int)total, 0).Bytes;
-            if (RecordBatch.TryReadInfo(batch, out var info) != BatchError.None || !RecordBatchRecords.TryGetRecords(batch, info, out var section))
-            {
-                return false;
-            }
-
-            long baseOffset = RecordBatch.ReadBaseOffset(batch);
-            using (section)
-            {
-                var reader = new RecordReader(section.Span, info.RecordCount);
-                while (reader.TryReadNext(out var record))
-                {
-                    if (baseOffset + record.OffsetDelta == hit.Offset)
-                    {
-                        if (record.KeyIsNull || !record.Key.SequenceEqual(key))
-                        {
-                            return false;
-                        }
-
-                        result = new KeyLookupHit(hit.Offset, hit.Timestamp, record.Value.ToArray());
-                        return true;
-                    }
-                }
-            }
-
-            return false;
+            return ConfirmKeyInBatch(new LogSpan(seg, off, (int)total, 0).Bytes, hit, key, out result);
         }
         catch (InvalidDataException)
         {
@@ -757,6 +737,79 @@ public sealed partial class StorageEngine : IDisposable
         {
             seg.Release();
         }
+    }
+
+    /// <summary>
+    /// A hit in an offloaded segment: the entry is read from the blob tier (through its cache) and
+    /// checked as remote fetches check it. Blocks, as the synchronous <see cref="Read"/> does; an
+    /// unreachable tier makes the hit unconfirmed (the lookup answers what it can confirm).
+    /// </summary>
+    private bool ConfirmRemoteKey(in IndexHit hit, ReadOnlySpan<byte> key, out KeyLookupHit result)
+    {
+        result = default;
+        long entryPos = hit.BatchPosition - EntryFormat.HeaderSize;
+        if (_tier is not { } tier || tier.Find(entryPos) is not { } segment)
+        {
+            return false;
+        }
+
+        var header = new byte[EntryFormat.HeaderSize];
+        try
+        {
+            tier.ReadAsync(segment, entryPos, header, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            int length = EntryFormat.ReadLength(header);
+            if (EntryFormat.ReadMagic(header) != EntryFormat.DataMagic || length <= EntryFormat.HeaderSize || entryPos + length > segment.StartPosition + segment.DataLength)
+            {
+                return false;
+            }
+
+            byte[] entry = ArrayPool<byte>.Shared.Rent(length);
+            try
+            {
+                tier.ReadAsync(segment, entryPos, entry.AsMemory(0, length), CancellationToken.None).AsTask().GetAwaiter().GetResult();
+                return Log.CheckEntry(entry.AsSpan(0, length)) is null
+                    && ConfirmKeyInBatch(entry.AsSpan(EntryFormat.HeaderSize, length - EntryFormat.HeaderSize), hit, key, out result);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(entry);
+            }
+        }
+        catch (StorageException ex) when (ex.Error == StorageError.TierUnavailable)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Is the record at the hit's offset in <paramref name="batch"/> keyed <paramref name="key"/>? Its value when so.</summary>
+    private static bool ConfirmKeyInBatch(ReadOnlySpan<byte> batch, in IndexHit hit, ReadOnlySpan<byte> key, out KeyLookupHit result)
+    {
+        result = default;
+        if (RecordBatch.TryReadInfo(batch, out var info) != BatchError.None || !RecordBatchRecords.TryGetRecords(batch, info, out var section))
+        {
+            return false;
+        }
+
+        long baseOffset = RecordBatch.ReadBaseOffset(batch);
+        using (section)
+        {
+            var reader = new RecordReader(section.Span, info.RecordCount);
+            while (reader.TryReadNext(out var record))
+            {
+                if (baseOffset + record.OffsetDelta == hit.Offset)
+                {
+                    if (record.KeyIsNull || !record.Key.SequenceEqual(key))
+                    {
+                        return false;
+                    }
+
+                    result = new KeyLookupHit(hit.Offset, hit.Timestamp, record.Value.ToArray());
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Flushes the CommitLog now (whatever the policy), then queues and index, and writes the checkpoint.</summary>
@@ -1050,13 +1103,10 @@ public sealed partial class StorageEngine : IDisposable
 
     private void DropOffloadedLocalSegments(TieredStorage tier)
     {
-        long before = _log.MinPosition;
-        long min = _log.DeleteOldest(seg => tier.IsRemote(seg.StartPosition), Volatile.Read(ref _dispatched));
-        if (min != before)
-        {
-            // Key lookups cover local data only: the index cannot confirm a hit in a remote segment.
-            _index.DeleteBefore(min);
-        }
+        _ = _log.DeleteOldest(seg => tier.IsRemote(seg.StartPosition), Volatile.Read(ref _dispatched));
+
+        // The index keeps the entries of offloaded segments (key lookups read them from the tier);
+        // TrimQueues cuts it at the oldest byte either tier holds.
     }
 
     /// <summary>Moves every queue's start (the partitions' log start offsets) to the oldest byte held in either tier.</summary>
@@ -1072,6 +1122,8 @@ public sealed partial class StorageEngine : IDisposable
         {
             p.Queue.DeleteBefore(start);
         }
+
+        _index.DeleteBefore(start);
     }
 
     private void WriteCheckpoint()
