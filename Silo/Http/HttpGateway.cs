@@ -63,7 +63,10 @@ internal sealed partial class HttpGateway
         app.MapGet("/topics", ListTopics);
         app.MapGet("/topics/{topic}", GetTopicAsync);
         app.MapPost("/topics/{topic}", (HttpContext c, string topic) => ProduceAsync(c, topic, null));
+        app.MapGet("/topics/{topic}/partitions", GetPartitionsAsync);
+        app.MapGet("/topics/{topic}/partitions/{partition:int}", GetPartitionAsync);
         app.MapPost("/topics/{topic}/partitions/{partition:int}", (HttpContext c, string topic, int partition) => ProduceAsync(c, topic, partition));
+        app.MapGet("/brokers", () => JsonResult(new JsonObject { ["brokers"] = new JsonArray(Broker.NodeId) }, V2));
 
         app.MapGet("/orleansmq/v1/topics/{topic}/partitions/{partition:int}/offsets", OffsetsAsync);
         app.MapGet("/orleansmq/v1/topics/{topic}/partitions/{partition:int}/messages", MessagesByOffsetAsync);
@@ -264,15 +267,48 @@ internal sealed partial class HttpGateway
         var partitions = new JsonArray();
         foreach (var p in meta.Partitions)
         {
-            partitions.Add(new JsonObject
-            {
-                ["partition"] = p.Partition,
-                ["leader"] = Broker.NodeId,
-                ["replicas"] = new JsonArray(new JsonObject { ["broker"] = Broker.NodeId, ["leader"] = true, ["in_sync"] = true }),
-            });
+            partitions.Add(PartitionV2Json(p.Partition));
         }
 
         return JsonResult(new JsonObject { ["name"] = meta.Name, ["configs"] = configs, ["partitions"] = partitions }, V2);
+    }
+
+    /// <summary>REST Proxy v2's partition shape: this silo leads every partition, one in-sync replica.</summary>
+    private JsonObject PartitionV2Json(int partition) => new()
+    {
+        ["partition"] = partition,
+        ["leader"] = Broker.NodeId,
+        ["replicas"] = new JsonArray(new JsonObject { ["broker"] = Broker.NodeId, ["leader"] = true, ["in_sync"] = true }),
+    };
+
+    private async Task<IResult> GetPartitionsAsync(string topic, CancellationToken cancellationToken)
+    {
+        var (meta, _) = await Broker.Topics.GetOrAutoCreateAsync(topic, allowAutoCreate: false, cancellationToken).ConfigureAwait(false);
+        if (meta is null)
+        {
+            return RestProblem(404, 40401, "Topic not found", $"Topic '{topic}' not found.");
+        }
+
+        var partitions = new JsonArray();
+        foreach (var p in meta.Partitions)
+        {
+            partitions.Add(PartitionV2Json(p.Partition));
+        }
+
+        return JsonResult(partitions, V2);
+    }
+
+    private async Task<IResult> GetPartitionAsync(string topic, int partition, CancellationToken cancellationToken)
+    {
+        var (meta, _) = await Broker.Topics.GetOrAutoCreateAsync(topic, allowAutoCreate: false, cancellationToken).ConfigureAwait(false);
+        if (meta is null)
+        {
+            return RestProblem(404, 40401, "Topic not found", $"Topic '{topic}' not found.");
+        }
+
+        return partition < 0 || partition >= meta.Partitions.Length
+            ? RestProblem(404, 40402, "Partition not found", $"Partition {partition} of topic '{topic}' not found.")
+            : JsonResult(PartitionV2Json(partition), V2);
     }
 
     // ---- REST Proxy v2: produce ----

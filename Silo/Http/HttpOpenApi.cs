@@ -70,9 +70,22 @@ internal static partial class HttpOpenApi
                     ("404", "Unknown topic (error_code 40401).", null))),
                 ["post"] = Produce("REST Proxy v2: produce; partition per record from its partition field, else murmur2 of the key, else round-robin.", [PathParam("topic", "string")]),
             },
+            ["/topics/{topic}/partitions"] = new JsonObject
+            {
+                ["get"] = Op("REST Proxy v2: partitions of a topic (leader and replicas).", [PathParam("topic", "string")], Responses(
+                    ("200", "Partitions.", JsonContent(HttpGateway.V2, new JsonObject { ["type"] = "array", ["items"] = ObjectOf("partition", "leader", "replicas") })),
+                    ("404", "Unknown topic (error_code 40401).", null))),
+            },
             ["/topics/{topic}/partitions/{partition}"] = new JsonObject
             {
+                ["get"] = Op("REST Proxy v2: one partition (leader and replicas).", [PathParam("topic", "string"), PathParam("partition", "integer")], Responses(
+                    ("200", "The partition.", JsonContent(HttpGateway.V2, ObjectOf("partition", "leader", "replicas"))),
+                    ("404", "Unknown topic or partition (error_code 40401/40402).", null))),
                 ["post"] = Produce("REST Proxy v2: produce to one partition.", [PathParam("topic", "string"), PathParam("partition", "integer")]),
+            },
+            ["/brokers"] = new JsonObject
+            {
+                ["get"] = Op("REST Proxy v2: broker ids (this silo).", responses: Responses(("200", "Broker ids.", JsonContent(HttpGateway.V2, ObjectOf("brokers"))))),
             },
             ["/orleansmq/v1/topics/{topic}/partitions/{partition}/offsets"] = new JsonObject
             {

@@ -167,6 +167,17 @@ public sealed partial class HttpGatewayTests : IAsyncLifetime, IDisposable
         Assert.Equal(0, partitions[1].GetProperty("leader").GetInt32());
         Assert.True(partitions[1].GetProperty("replicas")[0].GetProperty("leader").GetBoolean());
         await AssertProblemAsync(await _http.GetAsync(new Uri("/topics/nope", UriKind.Relative)), HttpStatusCode.NotFound, 40401);
+
+        var partitionList = await GetJsonAsync("/topics/rest-meta/partitions");
+        Assert.Equal([0, 1], partitionList.EnumerateArray().Select(p => p.GetProperty("partition").GetInt32()));
+        var one = await GetJsonAsync("/topics/rest-meta/partitions/1");
+        Assert.Equal(1, one.GetProperty("partition").GetInt32());
+        Assert.Equal(_silo.Kafka.Broker.NodeId, one.GetProperty("leader").GetInt32());
+        Assert.True(one.GetProperty("replicas")[0].GetProperty("in_sync").GetBoolean());
+        await AssertProblemAsync(await _http.GetAsync(new Uri("/topics/rest-meta/partitions/2", UriKind.Relative)), HttpStatusCode.NotFound, 40402);
+        await AssertProblemAsync(await _http.GetAsync(new Uri("/topics/nope/partitions", UriKind.Relative)), HttpStatusCode.NotFound, 40401);
+        var brokers = await GetJsonAsync("/brokers");
+        Assert.Equal([_silo.Kafka.Broker.NodeId], brokers.GetProperty("brokers").EnumerateArray().Select(b => b.GetInt32()));
     }
 
     [Fact]
