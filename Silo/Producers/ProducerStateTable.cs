@@ -42,7 +42,7 @@ public sealed class ProducerStateTable
 
     public int ProducerCount => _producers.Count;
 
-    /// <summary>Replays every batch header of the partition (once). Gate held by the caller.</summary>
+    /// <summary>Replays every local batch header of the partition (once). Gate held by the caller.</summary>
     public void LoadFrom(StorageEngine engine, PartitionLog partition)
     {
         if (Loaded)
@@ -56,7 +56,23 @@ public sealed class ProducerStateTable
         while (next < end)
         {
             spans.Clear();
-            if (engine.ReadSpans(partition, next, 1 << 20, spans) != ReadStatus.Ok || spans.Count == 0)
+            var status = engine.ReadSpans(partition, next, 1 << 20, spans);
+            if (status == ReadStatus.Remote)
+            {
+                // Offloaded data is not replayed (that could be weeks of blobs): producers whose
+                // last batches are only in the tier are forgotten, as Kafka expires idle producer
+                // ids. The local tail, where retries of recent batches land, is replayed in full.
+                long local = engine.FirstLocalOffset(partition);
+                if (local <= next)
+                {
+                    break;
+                }
+
+                next = local;
+                continue;
+            }
+
+            if (status != ReadStatus.Ok || spans.Count == 0)
             {
                 break;
             }

@@ -540,6 +540,33 @@ public sealed partial class StorageEngine : IDisposable
     }
 
     /// <summary>
+    /// The first offset of <paramref name="partition"/> whose batch is in the local CommitLog (the
+    /// high watermark when none is): everything below it lives in the blob tier. Scans that only
+    /// need recent data (producer state) start here instead of reading the tier.
+    /// </summary>
+    public long FirstLocalOffset(PartitionLog partition)
+    {
+        ArgumentNullException.ThrowIfNull(partition);
+        var queue = partition.Queue;
+        long min = _log.MinPosition;
+        long lo = queue.FirstIndex, hi = queue.EntryCount;
+        while (lo < hi)
+        {
+            long mid = lo + ((hi - lo) / 2);
+            if (!queue.TryGet(mid, out var e) || e.BatchPosition - EntryFormat.HeaderSize >= min)
+            {
+                hi = mid;
+            }
+            else
+            {
+                lo = mid + 1;
+            }
+        }
+
+        return lo < queue.EntryCount && queue.TryGet(lo, out var first) ? first.BaseOffset : partition.HighWatermark;
+    }
+
+    /// <summary>
     /// Reads offloaded batches (after <see cref="ReadSpans"/> said <see cref="ReadStatus.Remote"/>):
     /// the batches from the one holding <paramref name="offset"/>, copied into
     /// <paramref name="output"/>, up to <paramref name="maxBytes"/> (the first batch always), and

@@ -87,6 +87,43 @@ public sealed class KcatTieringTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task After_a_restart_with_offloaded_history_a_retried_idempotent_batch_is_still_a_duplicate()
+    {
+        await using var silo = await TestSilo.StartAsync(TieringSettings());
+        var records = Enumerable.Range(0, 3000).Select(i => $"old-{i:D5}-" + new string('o', 900));
+        var produce = await Kcat(silo, string.Join('\n', records) + "\n", "-P", "-t", "idem-tiered", "-X", "linger.ms=20", "-X", "batch.size=200000");
+        Assert.True(produce.ExitCode == 0, produce.Stderr);
+        await WaitForOffload(silo, minSegments: 2);
+
+        // A producer writes on the local tail; its acknowledgement is lost, the silo restarts, it retries.
+        long pid;
+        byte[] batch;
+        long offset;
+        using (var client = await silo.ConnectAsync())
+        {
+            var init = await client.SendAsync<InitProducerIdRequest, InitProducerIdResponse>(new InitProducerIdRequest { TransactionalId = null, TransactionTimeoutMs = 60_000 }, 2);
+            Assert.Equal(ErrorCode.None, init.ErrorCode);
+            pid = init.ProducerId;
+            batch = BrokerKit.IdempotentBatch(pid, 0, 0);
+            offset = await BrokerKit.ProduceOkAsync(client, "idem-tiered", 0, batch);
+        }
+
+        Assert.Equal(3000, offset);
+        await silo.RestartAsync();
+        await WaitUntil(() => silo.Engine.Tier!.IsLoaded, "the manifests are listed");
+        using (var client = await silo.ConnectAsync())
+        {
+            var retry = await BrokerKit.ProduceAsync(client, "idem-tiered", 0, batch);
+            Assert.Equal(ErrorCode.None, retry.ErrorCode);
+            Assert.Equal(offset, retry.BaseOffset); // the original offset: recognised, not appended again
+            Assert.Equal(3001, await BrokerKit.LatestOffsetAsync(client, "idem-tiered"));
+            var next = await BrokerKit.ProduceAsync(client, "idem-tiered", 0, BrokerKit.IdempotentBatch(pid, 0, 1));
+            Assert.Equal(ErrorCode.None, next.ErrorCode);
+            Assert.Equal(3001, next.BaseOffset);
+        }
+    }
+
+    [Fact]
     public async Task While_the_blob_service_is_down_remote_partitions_answer_storage_error_and_local_ones_are_served()
     {
         var records = Enumerable.Range(0, 2000).Select(i => $"old-{i:D5}-" + new string('x', 1000)).ToList();
