@@ -139,6 +139,17 @@ internal sealed partial class HttpGateway
         Metric(sb, "orleansmq_storage_full", "gauge", "1 while appends are refused for disk space.", engine.IsStorageFull ? 1 : 0);
         Metric(sb, "orleansmq_disk_total_bytes", "gauge", "Size of the data folder's file system (last disk check).", engine.DiskTotalBytes);
         Metric(sb, "orleansmq_disk_available_bytes", "gauge", "Free space on the data folder's file system (last disk check).", engine.DiskAvailableBytes);
+        if (engine.Tier is { } tier)
+        {
+            var remote = tier.Segments;
+            Metric(sb, "orleansmq_tier_segments", "gauge", "CommitLog segments in the blob tier.", remote.Count);
+            Metric(sb, "orleansmq_tier_bytes", "gauge", "CommitLog bytes in the blob tier.", remote.Sum(m => m.DataLength));
+            Metric(sb, "orleansmq_tier_uploaded_segments_total", "counter", "Segments uploaded and verified since start.", tier.UploadedSegments);
+            Metric(sb, "orleansmq_tier_upload_failures_total", "counter", "Failed segment uploads (retried) since start.", tier.UploadFailures);
+            Metric(sb, "orleansmq_tier_cache_hits_total", "counter", "Remote reads served from the read cache.", tier.CacheHits);
+            Metric(sb, "orleansmq_tier_cache_misses_total", "counter", "Remote reads that fetched a block from the blob tier.", tier.CacheMisses);
+        }
+
         Header(sb, "orleansmq_commitlog_flush_duration_seconds", "histogram", "CommitLog flush (msync) latency per flush pass.");
         Histogram(sb, "orleansmq_commitlog_flush_duration_seconds", null, engine.CommitLog.FlushLatency);
 

@@ -98,6 +98,12 @@ public sealed partial class TieredStorage : IDisposable
 
     internal RemoteReadCache Cache => _cache;
 
+    /// <summary>Remote reads served from the read cache since start.</summary>
+    public long CacheHits => _cache.Hits;
+
+    /// <summary>Remote reads that fetched a block from the blob tier since start.</summary>
+    public long CacheMisses => _cache.Misses;
+
     /// <summary>Starts the offloader task.</summary>
     internal void Start() => _loop = Task.Run(LoopAsync);
 

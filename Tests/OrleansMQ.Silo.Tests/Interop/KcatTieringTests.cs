@@ -76,6 +76,15 @@ public sealed class KcatTieringTests : IAsyncLifetime
         Assert.True(consumed.ExitCode == 0, consumed.Stderr);
         Assert.Equal(records.Select((r, i) => $"{i} {r}"), consumed.Lines);
 
+        // Operators see the tier in /metrics.
+        using (var http = new HttpClient { BaseAddress = silo.HttpBaseAddress })
+        {
+            string metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+            Assert.Contains($"orleansmq_tier_segments {silo.Engine.Tier!.Segments.Count}\n", metrics, StringComparison.Ordinal);
+            Assert.Matches(@"orleansmq_tier_uploaded_segments_total [1-9]", metrics);
+            Assert.Matches(@"orleansmq_tier_cache_misses_total [1-9]", metrics);
+        }
+
         // Restart with an empty local tier folder: the manifests in the container are the truth.
         await silo.RestartAsync(() => Directory.Delete(Path.Combine(silo.DataDirectory, "tier"), recursive: true));
         await WaitUntil(() => silo.Engine.Tier!.IsLoaded, "the manifests are listed");
