@@ -315,7 +315,7 @@ internal sealed partial class HttpGateway : IAsyncDisposable
     private static async Task<JsonElement?> ReadConsumerBodyAsync(HttpContext context)
     {
         var request = context.Request;
-        string mediaType = (request.ContentType ?? "").Split(';')[0].Trim().ToLowerInvariant();
+        string mediaType = MediaType(request);
         if (mediaType.Length > 0 && mediaType != "application/json" && !(mediaType.StartsWith("application/vnd.kafka", StringComparison.Ordinal) && mediaType.EndsWith("+json", StringComparison.Ordinal)))
         {
             throw new RestConsumerException(415, 415, "Unsupported Media Type", $"Content type '{request.ContentType}' is not supported; use {V2}.");

@@ -349,7 +349,7 @@ internal sealed partial class HttpGateway
             error = V3Problem(403, "Forbidden", $"'{topic_name}' is an internal topic.");
         }
 
-        if (error is null && (c.Request.ContentType ?? "").Split(';')[0].Trim() is { } type && !type.Equals("application/json", StringComparison.OrdinalIgnoreCase))
+        if (error is null && MediaType(c.Request) != "application/json")
         {
             error = V3Problem(415, "Unsupported Media Type", $"Content type '{c.Request.ContentType}' is not supported; use application/json.");
         }
@@ -724,22 +724,19 @@ internal sealed partial class HttpGateway
         }
     }
 
-    private static async Task<(JsonElement? Body, IResult? Error)> ReadV3BodyAsync(HttpContext c)
+    private async Task<(JsonElement? Body, IResult? Error)> ReadV3BodyAsync(HttpContext c)
     {
-        try
+        var (document, status, detail) = await ParseJsonBodyAsync(c).ConfigureAwait(false);
+        if (document is null)
         {
-            using var document = await JsonDocument.ParseAsync(c.Request.Body, default, c.RequestAborted).ConfigureAwait(false);
+            return (null, V3Problem(status, status == 413 ? "Payload Too Large" : "Bad Request", detail!));
+        }
+
+        using (document)
+        {
             return document.RootElement.ValueKind == JsonValueKind.Object
                 ? (document.RootElement.Clone(), null)
                 : (null, V3Problem(400, "Bad Request", "The body must be a JSON object."));
-        }
-        catch (JsonException ex)
-        {
-            return (null, V3Problem(400, "Bad Request", "The body is not valid JSON: " + ex.Message));
-        }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return (null, V3Problem(413, "Payload Too Large", "The body is too large."));
         }
     }
 

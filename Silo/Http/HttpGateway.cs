@@ -328,7 +328,7 @@ internal sealed partial class HttpGateway
     {
         var request = context.Request;
         var cancellationToken = context.RequestAborted;
-        string mediaType = (request.ContentType ?? "").Split(';')[0].Trim().ToLowerInvariant();
+        string mediaType = MediaType(request);
         bool binary;
         if (mediaType == BinaryV2)
         {
@@ -348,18 +348,10 @@ internal sealed partial class HttpGateway
             return RestProblem(413, 413, "Payload Too Large", $"The body is {request.ContentLength} bytes; the limit is {_settings.MaxRequestBodyBytes}.");
         }
 
-        JsonDocument document;
-        try
+        var (document, status, detail) = await ParseJsonBodyAsync(context).ConfigureAwait(false);
+        if (document is null)
         {
-            document = await JsonDocument.ParseAsync(request.Body, default, cancellationToken).ConfigureAwait(false);
-        }
-        catch (JsonException ex)
-        {
-            return RestProblem(400, 400, "Bad Request", "The body is not valid JSON: " + ex.Message);
-        }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return RestProblem(413, 413, "Payload Too Large", $"The body exceeds {_settings.MaxRequestBodyBytes} bytes.");
+            return RestProblem(status, status, status == 413 ? "Payload Too Large" : "Bad Request", detail!);
         }
 
         using (document)
@@ -976,6 +968,30 @@ internal sealed partial class HttpGateway
 
     private static IResult JsonResult(JsonNode node, string contentType = "application/json") =>
         Results.Text(node.ToJsonString(), contentType, Encoding.UTF8);
+
+    /// <summary>The request's media type, lower case, without parameters ("" when none).</summary>
+    private static string MediaType(HttpRequest request) => (request.ContentType ?? "").Split(';')[0].Trim().ToLowerInvariant();
+
+    /// <summary>
+    /// The body parsed as one JSON document (the caller disposes it), or why not: 400 with the
+    /// parser's message, or 413 when Kestrel's <see cref="HttpSettings.MaxRequestBodyBytes"/> cut it.
+    /// Each API wraps the status in its own problem flavour.
+    /// </summary>
+    private async Task<(JsonDocument? Document, int Status, string? Detail)> ParseJsonBodyAsync(HttpContext context)
+    {
+        try
+        {
+            return (await JsonDocument.ParseAsync(context.Request.Body, default, context.RequestAborted).ConfigureAwait(false), 200, null);
+        }
+        catch (JsonException ex)
+        {
+            return (null, 400, "The body is not valid JSON: " + ex.Message);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, 413, $"The body exceeds {_settings.MaxRequestBodyBytes} bytes.");
+        }
+    }
 
     internal static IResult Problem(int status, string title, string detail, int? errorCode = null)
     {

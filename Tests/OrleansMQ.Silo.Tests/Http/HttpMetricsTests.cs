@@ -84,7 +84,7 @@ public sealed partial class HttpMetricsTests
         double flushes = Value(samples, "orleansmq_commitlog_flush_duration_seconds_count", "");
         Assert.True(flushes >= 1, "no flush pass recorded");
         Assert.Equal(flushes, Value(samples, "orleansmq_commitlog_flush_duration_seconds_bucket", "le=\"+Inf\""));
-        Assert.True(Value(samples, "orleansmq_commitlog_flush_duration_seconds_bucket", "le=\"10\"") <= flushes);
+        Assert.True(Value(samples, "orleansmq_commitlog_flush_duration_seconds_sum", "") > 0, "flush passes were counted but not timed");
 
         // Disk: the data folder's file system and the CommitLog's own files.
         Assert.True(Value(samples, "orleansmq_disk_total_bytes", "") > 0);
