@@ -43,6 +43,10 @@ public sealed class KafkaProducer : IAsyncDisposable
     private int _wakePending;
     private int _flushing;
     private int _inFlightRequests;
+
+    // Batches taken out of their partition's queues whose reports and release have not finished:
+    // a flush is not over until they are (their handlers have run, their memory is free).
+    private int _finishing;
     private volatile bool _closing;
     private volatile bool _stopped;
     private int _disposed;
@@ -425,15 +429,6 @@ public sealed class KafkaProducer : IAsyncDisposable
         return batch;
     }
 
-    private void ReleaseBatch(ProducerBatch batch)
-    {
-        _pool.Return(batch.TakeBuffer());
-        lock (_batchPoolLock)
-        {
-            _batchPool.Push(batch);
-        }
-    }
-
     private void Wake()
     {
         if (Interlocked.Exchange(ref _wakePending, 1) == 0)
@@ -451,6 +446,11 @@ public sealed class KafkaProducer : IAsyncDisposable
 
     private bool HasIncompleteBatches(long upTo)
     {
+        if (Volatile.Read(ref _finishing) > 0)
+        {
+            return true;
+        }
+
         foreach (var topic in Volatile.Read(ref _topicList))
         {
             foreach (var p in topic.Partitions)
@@ -650,6 +650,7 @@ public sealed class KafkaProducer : IAsyncDisposable
             if (now - batch.CreatedAt >= _deliveryTimeoutMs)
             {
                 p.Ready.RemoveAt(i--);
+                Interlocked.Increment(ref _finishing);
                 expired.Add(batch);
             }
         }
@@ -657,6 +658,7 @@ public sealed class KafkaProducer : IAsyncDisposable
         if (p.Open is { Count: > 0 } open && now - open.CreatedAt >= _deliveryTimeoutMs)
         {
             p.Open = null;
+            Interlocked.Increment(ref _finishing);
             expired.Add(open);
         }
     }
@@ -859,6 +861,7 @@ public sealed class KafkaProducer : IAsyncDisposable
         lock (p.Lock)
         {
             p.InFlight.Remove(batch);
+            Interlocked.Increment(ref _finishing);
             if (_options.IsIdempotent && batch.ProducerId == Interlocked.Read(ref _producerId) && batch.Sequence >= 0)
             {
                 p.AckedSequenceEnd = Math.Max(p.AckedSequenceEnd, batch.Sequence + batch.Count);
@@ -872,8 +875,7 @@ public sealed class KafkaProducer : IAsyncDisposable
 
         Interlocked.Increment(ref _batchesSent);
         Interlocked.Add(ref _recordsSent, batch.Count);
-        batch.Complete(p.Topic.Name, p.Index, baseOffset, logAppendTime, null);
-        ReleaseBatch(batch);
+        Finish(batch, baseOffset, logAppendTime, null);
     }
 
     private void OnBatchError(ProducerBatch batch, KafkaException error)
@@ -924,6 +926,7 @@ public sealed class KafkaProducer : IAsyncDisposable
         lock (p.Lock)
         {
             p.InFlight.Remove(batch);
+            Interlocked.Increment(ref _finishing);
             if (p.InFlight.Count == 0)
             {
                 p.Blocked = false;
@@ -942,8 +945,31 @@ public sealed class KafkaProducer : IAsyncDisposable
             _pidResetRequested = true;
         }
 
-        batch.Complete(p.Topic.Name, p.Index, -1, -1, error);
-        ReleaseBatch(batch);
+        Finish(batch, -1, -1, error);
+    }
+
+    /// <summary>
+    /// Reports and releases a batch its caller took out of the partition's queues (counting it in
+    /// <see cref="_finishing"/> under the partition lock). The buffer memory is freed first, so
+    /// code woken by a report sees it free; a flush ends only after this returns.
+    /// </summary>
+    private void Finish(ProducerBatch batch, long baseOffset, long logAppendTime, KafkaException? error)
+    {
+        var p = batch.Partition; // TakeBuffer forgets it
+        _pool.Return(batch.TakeBuffer());
+        try
+        {
+            batch.Complete(p.Topic.Name, p.Index, baseOffset, logAppendTime, error);
+        }
+        finally
+        {
+            lock (_batchPoolLock)
+            {
+                _batchPool.Push(batch);
+            }
+
+            Interlocked.Decrement(ref _finishing);
+        }
     }
 
     private void FailAllQueued(KafkaException error)
@@ -959,8 +985,10 @@ public sealed class KafkaProducer : IAsyncDisposable
                     {
                         p.Open = null;
                         failed.Add(open);
+                        Interlocked.Increment(ref _finishing);
                     }
 
+                    Interlocked.Add(ref _finishing, p.Ready.Count);
                     failed.AddRange(p.Ready);
                     p.Ready.Clear();
                 }
