@@ -117,8 +117,8 @@ public sealed class ConsoleBrowserTests
 
         // By time: everything produced lies between a minute before and a minute after (the context is in UTC).
         await page.CheckAsync("input[name='mode'][value='time']");
-        await page.FillAsync("#browse-from", DateTimeOffset.FromUnixTimeMilliseconds(startMs).UtcDateTime.AddMinutes(-1).ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture));
-        await page.FillAsync("#browse-to", DateTime.UtcNow.AddMinutes(1).ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture));
+        await page.FillAsync("#browse-from", ConsoleBrowser.LocalInput(DateTimeOffset.FromUnixTimeMilliseconds(startMs).UtcDateTime.AddMinutes(-1)));
+        await page.FillAsync("#browse-to", ConsoleBrowser.LocalInput(DateTime.UtcNow.AddMinutes(1)));
         await page.ClickAsync("#browse-go");
         await page.WaitForFunctionAsync($"() => document.getElementById('records').dataset.count === '{count}'", null, new() { Timeout = 10_000 });
 
@@ -254,4 +254,10 @@ internal sealed class ConsoleBrowser : IAsyncDisposable
         await _browser.DisposeAsync();
         _playwright.Dispose();
     }
+
+    /// <summary>
+    /// A datetime-local input value, whole minutes: Chromium writes "12:28:00" back as "12:28", which
+    /// Playwright's fill then reports as a malformed value (the test failed whenever the second was 0).
+    /// </summary>
+    internal static string LocalInput(DateTime time) => time.ToString("yyyy-MM-ddTHH:mm", CultureInfo.InvariantCulture);
 }
