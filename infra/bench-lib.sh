@@ -72,7 +72,7 @@ start_silo() {
   shift
   local logf="$DATA/$name.log"
   : >"$logf"
-  "$SILO_BIN" --data "$DATA/$name" --port 0 --listen 127.0.0.1 --http-port 0 "$@" >"$logf" 2>&1 &
+  "$SILO_BIN" --data "$DATA/$name" --port 0 --listen 127.0.0.1 --http-port 0 --silo-port 0 --gateway-port 0 "$@" >"$logf" 2>&1 &
   SILO_PID=$!
   ALL_SILOS+=("$SILO_PID")
   for _ in $(seq 1 600); do

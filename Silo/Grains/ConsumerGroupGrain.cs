@@ -1,125 +1,215 @@
+using Orleans;
+using Orleans.Concurrency;
+using Orleans.Runtime;
 using OrleansMQ.Silo.Groups;
 
 namespace OrleansMQ.Silo.Grains;
 
 /// <summary>
 /// Owner of one consumer group (key: group id). Runs the group's <see cref="ConsumerGroup"/> state
-/// machine on the grain's turn and drives its timeouts with one grain timer, re-armed after every
-/// call to the machine's next deadline. Its durable state is the group's records in the internal
-/// offsets partition (<see cref="OffsetStore"/>), not a state-store file: commits are too frequent
-/// for a file per write, and the log gives them the same guarantee as data.
+/// machine and drives its timeouts with one grain timer, re-armed after every call to the
+/// machine's next deadline.
+/// <para>
+/// Waiting: JoinGroup and SyncGroup answer only when the rebalance reaches them, so the grain is
+/// reentrant and a call waits for its answer <em>outside</em> the machine: every call takes
+/// <see cref="_machine"/> (one at a time, as a non-reentrant grain would run them), does its part,
+/// releases it, and only then awaits what the machine handed back (the rebalance's answer, or the
+/// commit's durability). Other members' joins, heartbeats and the timer run meanwhile.
+/// </para>
+/// <para>
+/// Durable state is the group's records in the internal offsets partition of this silo's CommitLog
+/// (<see cref="OffsetStore"/>), not grain storage: commits are too frequent for a state write each,
+/// and the log gives them the same guarantee as data.
+/// </para>
 /// </summary>
-public sealed class ConsumerGroupGrain : Grain
+[Reentrant]
+public sealed class ConsumerGroupGrain : Grain, IConsumerGroupGrain, IDisposable
 {
     private readonly OffsetStore _store;
     private readonly GroupSettings _settings;
     private readonly GroupDirectory _directory;
+    private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _machine = new(1, 1);
     private ConsumerGroup _group = null!;
-    private IDisposable? _timer;
+    private IGrainTimer? _timer;
     private long _timerDue = long.MaxValue;
 
-    public ConsumerGroupGrain(OffsetStore store, GroupSettings settings, GroupDirectory directory)
+    public ConsumerGroupGrain(OffsetStore store, GroupSettings settings, GroupDirectory directory, TimeProvider time)
     {
         _store = store;
         _settings = settings;
         _directory = directory;
+        _time = time;
     }
 
-    /// <summary>A group with members or a rebalance in progress has timers to honour: it stays in memory.</summary>
-    protected override bool CanDeactivate => !_group.HasLiveState;
+    private string GroupId => this.GetPrimaryKeyString();
 
-    protected override Task OnActivateAsync(CancellationToken cancellationToken)
+    public void Dispose() => _machine.Dispose();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _group = NewGroup();
         AfterCall();
         return Task.CompletedTask;
     }
 
-    protected override Task OnDeactivateAsync(CancellationToken cancellationToken)
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        // Anyone still waiting (a silo stopping, or Orleans moving the grain) finds the coordinator again.
+        _group.Shutdown();
+        _timer?.Dispose();
         _store.Forget(_group.Stored);
-        _directory.Remove(Key);
+        _directory.Remove(GroupId);
         return Task.CompletedTask;
     }
 
-    public async Task<Task<JoinGroupOutcome>> JoinAsync(JoinGroupCall call)
+    public async Task<JoinGroupOutcome> JoinAsync(JoinGroupCall join)
     {
-        var pending = await _group.JoinAsync(call).ConfigureAwait(false);
-        AfterCall();
-        return pending;
+        Task<JoinGroupOutcome> answer;
+        await _machine.WaitAsync().ConfigureAwait(true);
+        try
+        {
+            answer = await _group.JoinAsync(join).ConfigureAwait(true);
+            AfterCall();
+        }
+        finally
+        {
+            _machine.Release();
+        }
+
+        return await answer.ConfigureAwait(true);
     }
 
-    public async Task<Task<SyncGroupOutcome>> SyncAsync(string memberId, string? groupInstanceId, int generationId, string? protocolType, string? protocolName, IReadOnlyDictionary<string, byte[]> assignments)
+    public async Task<SyncGroupOutcome> SyncAsync(SyncGroupCall sync)
     {
-        var pending = await _group.SyncAsync(memberId, groupInstanceId, generationId, protocolType, protocolName, assignments).ConfigureAwait(false);
-        AfterCall();
-        return pending;
+        Task<SyncGroupOutcome> answer;
+        await _machine.WaitAsync().ConfigureAwait(true);
+        try
+        {
+            answer = await _group.SyncAsync(sync.MemberId, sync.GroupInstanceId, sync.GenerationId, sync.ProtocolType, sync.ProtocolName, sync.Assignments).ConfigureAwait(true);
+            AfterCall();
+        }
+        finally
+        {
+            _machine.Release();
+        }
+
+        return await answer.ConfigureAwait(true);
     }
 
-    public Task<GroupError> HeartbeatAsync(string memberId, string? groupInstanceId, int generationId)
+    public async Task<GroupError> HeartbeatAsync(string memberId, string? groupInstanceId, int generationId)
     {
-        var error = _group.Heartbeat(memberId, groupInstanceId, generationId);
-        AfterCall();
-        return Task.FromResult(error);
+        await _machine.WaitAsync().ConfigureAwait(true);
+        try
+        {
+            var error = _group.Heartbeat(memberId, groupInstanceId, generationId);
+            AfterCall();
+            return error;
+        }
+        finally
+        {
+            _machine.Release();
+        }
     }
 
-    public Task<List<GroupError>> LeaveAsync(IReadOnlyList<LeavingMember> members)
+    public async Task<List<GroupError>> LeaveAsync(List<LeavingMember> members)
     {
-        var errors = _group.Leave(members);
-        AfterCall();
-        return Task.FromResult(errors);
+        await _machine.WaitAsync().ConfigureAwait(true);
+        try
+        {
+            var errors = _group.Leave(members);
+            AfterCall();
+            return errors;
+        }
+        finally
+        {
+            _machine.Release();
+        }
     }
 
-    /// <summary>The checks and the append run on the turn; the returned task (durability) is awaited off it.</summary>
-    public Task<Task<(GroupError Error, List<GroupError> PerItem)>> CommitOffsetsAsync(string memberId, string? groupInstanceId, int generationId, IReadOnlyList<OffsetCommitItem> items, long retentionMs)
+    public async Task<(GroupError Error, List<GroupError> PerItem)> CommitOffsetsAsync(OffsetCommitCall commit)
     {
-        var pending = _group.CommitOffsetsAsync(memberId, groupInstanceId, generationId, items, retentionMs);
-        AfterCall();
-        return Task.FromResult(pending);
+        Task<(GroupError Error, List<GroupError> PerItem)> durable;
+        await _machine.WaitAsync().ConfigureAwait(true);
+        try
+        {
+            // The checks and the append's start happen in order with the other calls; the wait for
+            // the flush does not hold the machine, so concurrent commits share one group commit.
+            durable = _group.CommitOffsetsAsync(commit.MemberId, commit.GroupInstanceId, commit.GenerationId, commit.Items, commit.RetentionMs);
+            AfterCall();
+        }
+        finally
+        {
+            _machine.Release();
+        }
+
+        return await durable.ConfigureAwait(true);
     }
 
-    public async Task<(GroupError Error, List<GroupError> PerItem)> DeleteOffsetsAsync(IReadOnlyList<TopicPartitionKey> partitions)
-    {
-        var result = await _group.DeleteOffsetsAsync(partitions).ConfigureAwait(false);
-        AfterCall();
-        return result;
-    }
+    public Task<List<FetchedOffset>> FetchOffsetsAsync(List<TopicPartitions>? topics) =>
+        Task.FromResult(_group.FetchOffsets(topics?.Select(t => (t.Topic, (IReadOnlyList<int>)t.Partitions)).ToList()));
 
-    public async Task<GroupError> DeleteAsync()
-    {
-        var error = await _group.DeleteAsync().ConfigureAwait(false);
-        AfterCall();
-        return error;
-    }
+    public Task<(GroupError Error, List<GroupError> PerItem)> DeleteOffsetsAsync(List<TopicPartitionKey> partitions) =>
+        RunAsync(() => _group.DeleteOffsetsAsync(partitions));
 
-    public async Task<int> ExpireOffsetsAsync()
-    {
-        int expired = await _group.ExpireOffsetsAsync().ConfigureAwait(false);
-        AfterCall();
-        return expired;
-    }
+    public Task<GroupError> DeleteAsync() => RunAsync(() => _group.DeleteAsync());
+
+    public Task<int> ExpireOffsetsAsync() => RunAsync(() => _group.ExpireOffsetsAsync());
 
     public Task<GroupDescription> DescribeAsync() => Task.FromResult(_group.Describe());
 
-    /// <summary>Silo stop: answers every waiting JoinGroup/SyncGroup with NOT_COORDINATOR.</summary>
-    public Task<bool> ShutdownAsync()
+    public async Task ShutdownAsync()
     {
-        _group.Shutdown();
-        _timer?.Dispose();
-        _timer = null;
-        return Task.FromResult(true);
+        await _machine.WaitAsync().ConfigureAwait(true);
+        try
+        {
+            _group.Shutdown();
+            _timer?.Dispose();
+            _timer = null;
+            _timerDue = long.MaxValue;
+        }
+        finally
+        {
+            _machine.Release();
+        }
     }
 
-    private ConsumerGroup NewGroup() => new(Key, _settings, Time, _store, _store.GetOrAdd(Key));
-
-    private async Task OnTimerAsync()
+    /// <summary>A call that holds the machine until it completes (its awaits are the log appends of a deletion or expiry).</summary>
+    private async Task<T> RunAsync<T>(Func<Task<T>> call)
     {
-        _timer = null;
-        _timerDue = long.MaxValue;
-        await _group.TickAsync().ConfigureAwait(false);
-        AfterCall();
+        await _machine.WaitAsync().ConfigureAwait(true);
+        try
+        {
+            var result = await call().ConfigureAwait(true);
+            AfterCall();
+            return result;
+        }
+        finally
+        {
+            _machine.Release();
+        }
     }
 
+    private ConsumerGroup NewGroup() => new(GroupId, _settings, _time, _store, _store.GetOrAdd(GroupId));
+
+    private async Task OnTimerAsync(CancellationToken cancellationToken)
+    {
+        await _machine.WaitAsync(cancellationToken).ConfigureAwait(true);
+        try
+        {
+            _timer?.Dispose();
+            _timer = null;
+            _timerDue = long.MaxValue;
+            await _group.TickAsync().ConfigureAwait(true);
+            AfterCall();
+        }
+        finally
+        {
+            _machine.Release();
+        }
+    }
+
+    /// <summary>After each call: publish the state for ListGroups, and arm the timer for the machine's next deadline.</summary>
     private void AfterCall()
     {
         if (_group.State == GroupState.Dead)
@@ -131,11 +221,11 @@ public sealed class ConsumerGroupGrain : Grain
 
         if (_group.Exists)
         {
-            _directory.Publish(Key, _group.State, _group.ProtocolType);
+            _directory.Publish(GroupId, _group.State, _group.ProtocolType);
         }
         else
         {
-            _directory.Remove(Key);
+            _directory.Remove(GroupId);
         }
 
         long? next = _group.NextDeadlineMs;
@@ -146,7 +236,13 @@ public sealed class ConsumerGroupGrain : Grain
 
         _timer?.Dispose();
         _timerDue = due;
-        long now = Time.GetUtcNow().ToUnixTimeMilliseconds();
-        _timer = RegisterTimer(OnTimerAsync, TimeSpan.FromMilliseconds(Math.Max(0, due - now)));
+        long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        // KeepAlive: a group whose members went quiet must stay to expire them (activation
+        // collection would otherwise drop it with its timers, and nobody would rebalance).
+        _timer = this.RegisterGrainTimer(OnTimerAsync, new GrainTimerCreationOptions(TimeSpan.FromMilliseconds(Math.Max(0, due - now)), Timeout.InfiniteTimeSpan)
+        {
+            Interleave = true,
+            KeepAlive = _group.HasLiveState,
+        });
     }
 }

@@ -1,147 +1,111 @@
+using Orleans;
+using Orleans.Runtime;
 using OrleansMQ.Silo.Topics;
 
 namespace OrleansMQ.Silo.Grains;
 
-/// <summary>Persisted state of a topic.</summary>
-public sealed class TopicState
-{
-    public bool Exists { get; set; }
-
-    public Guid TopicId { get; set; }
-
-    public int Partitions { get; set; }
-
-    public Dictionary<string, string> Configs { get; set; } = new(StringComparer.Ordinal);
-
-    public DateTimeOffset CreatedAt { get; set; }
-}
-
-/// <summary>Why a topic operation was refused (the Kafka handlers map these to error codes).</summary>
-public enum TopicError
-{
-    None,
-    InvalidTopic,
-    AlreadyExists,
-    UnknownTopic,
-    InvalidPartitions,
-    InvalidReplicationFactor,
-    InvalidConfig,
-}
-
-/// <summary>Outcome of a topic operation: an error and the message to show the user.</summary>
-public readonly record struct TopicResult(TopicError Error, string? Message = null)
-{
-    public static TopicResult Ok { get; } = new(TopicError.None);
-
-    public bool IsOk => Error == TopicError.None;
-}
-
 /// <summary>
-/// Owner of one topic (key: topic name): partitions, configs, create/delete/add partitions and
-/// alter configs, one call at a time. Knows nothing of the wire format; the result is published
-/// to the <see cref="TopicCatalog"/> the data path reads.
+/// Owner of one topic (key: topic name): validates and applies create / delete / add partitions /
+/// alter configs one call at a time, persists the topic through grain storage, then publishes the
+/// result to the <see cref="ITopicDirectoryGrain"/>, which tells every silo. Knows nothing of the
+/// wire format or of any silo's storage.
 /// </summary>
-public sealed class TopicGrain : Grain<TopicState>
+public sealed class TopicGrain : Grain, ITopicGrain
 {
     /// <summary>More partitions than this in one topic is refused (INVALID_PARTITIONS).</summary>
     public const int MaxPartitions = 100_000;
 
-    private readonly TopicCatalog _catalog;
-    private readonly int _brokerCount;
+    private readonly IPersistentState<TopicState> _state;
+    private readonly TimeProvider _time;
 
-    public TopicGrain(TopicCatalog catalog, int brokerCount = 1)
+    public TopicGrain([PersistentState("topic")] IPersistentState<TopicState> state, TimeProvider time)
     {
-        _catalog = catalog;
-        _brokerCount = brokerCount;
+        _state = state;
+        _time = time;
     }
 
-    public bool Exists => State.Exists;
+    private string Name => this.GetPrimaryKeyString();
 
-    protected override Task OnActivateAsync(CancellationToken cancellationToken)
+    private TopicState State => _state.State;
+
+    private ITopicDirectoryGrain Directory => GrainFactory.GetGrain<ITopicDirectoryGrain>(ITopicDirectoryGrain.Key);
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (State.Exists)
+        // A crash between this grain's write and the directory's leaves the directory behind:
+        // republishing on activation mends it (the directory ignores a change it already has).
+        if (State.Exists && State.Version == 0)
         {
-            Publish();
+            await PublishAsync().ConfigureAwait(true);
         }
-
-        return Task.CompletedTask;
     }
 
-    /// <summary>Creates the topic. <paramref name="partitions"/> and <paramref name="replicationFactor"/> of -1 take the broker defaults.</summary>
-    public async Task<TopicResult> CreateAsync(int partitions, short replicationFactor, IReadOnlyCollection<KeyValuePair<string, string?>> configs, bool validateOnly, int defaultPartitions)
+    public async Task<TopicResult> CreateAsync(CreateTopicCall create)
     {
-        if (TopicNames.Validate(Key) is { } nameError)
+        if (TopicNames.Validate(Name) is { } nameError)
         {
             return new TopicResult(TopicError.InvalidTopic, nameError);
         }
 
-        if (State.Exists || Key == TopicNames.ConsumerOffsets)
+        if (State.Exists || Name == TopicNames.ConsumerOffsets)
         {
-            return new TopicResult(TopicError.AlreadyExists, Key == TopicNames.ConsumerOffsets ? $"'{Key}' is the broker's internal offsets topic." : $"Topic '{Key}' already exists.");
+            return new TopicResult(TopicError.AlreadyExists, Name == TopicNames.ConsumerOffsets ? $"'{Name}' is the broker's internal offsets topic." : $"Topic '{Name}' already exists.");
         }
 
-        if (partitions == -1)
-        {
-            partitions = defaultPartitions;
-        }
-
+        int partitions = create.Partitions == -1 ? create.DefaultPartitions : create.Partitions;
         if (partitions < 1 || partitions > MaxPartitions)
         {
             return new TopicResult(TopicError.InvalidPartitions, $"Number of partitions must be between 1 and {MaxPartitions}; got {partitions}.");
         }
 
-        if (replicationFactor == -1)
+        short replicationFactor = create.ReplicationFactor == -1 ? (short)1 : create.ReplicationFactor;
+        if (replicationFactor < 1 || replicationFactor > create.LiveBrokers)
         {
-            replicationFactor = 1;
+            return new TopicResult(TopicError.InvalidReplicationFactor, $"Replication factor: {replicationFactor} larger than available brokers: {create.LiveBrokers}.");
         }
 
-        if (replicationFactor < 1 || replicationFactor > _brokerCount)
-        {
-            return new TopicResult(TopicError.InvalidReplicationFactor, $"Replication factor: {replicationFactor} larger than available brokers: {_brokerCount}.");
-        }
-
-        var config = TopicConfig.TryCreate(configs, out var configError);
+        var config = TopicConfig.TryCreate(create.Configs.Select(c => new KeyValuePair<string, string?>(c.Name, c.Value)), out var configError);
         if (config is null)
         {
             return new TopicResult(TopicError.InvalidConfig, configError);
         }
 
-        if (validateOnly)
+        if (create.ValidateOnly)
         {
             return TopicResult.Ok;
         }
 
-        State = new TopicState
+        _state.State = new TopicState
         {
             Exists = true,
             TopicId = Guid.NewGuid(),
             Partitions = partitions,
             Configs = new Dictionary<string, string>(config.Values, StringComparer.Ordinal),
-            CreatedAt = DateTimeOffset.UtcNow,
+            CreatedAt = _time.GetUtcNow(),
         };
-        await WriteStateAsync().ConfigureAwait(false);
-        Publish();
-        return TopicResult.Ok;
+        await _state.WriteStateAsync().ConfigureAwait(true);
+        return new TopicResult(TopicError.None, null, await PublishAsync().ConfigureAwait(true));
     }
 
     public async Task<TopicResult> DeleteAsync()
     {
         if (!State.Exists)
         {
-            return new TopicResult(TopicError.UnknownTopic, $"Topic '{Key}' does not exist.");
+            return new TopicResult(TopicError.UnknownTopic, $"Topic '{Name}' does not exist.");
         }
 
-        await ClearStateAsync().ConfigureAwait(false);
-        _catalog.Remove(Key);
-        return TopicResult.Ok;
+        var topicId = State.TopicId;
+        await _state.ClearStateAsync().ConfigureAwait(true);
+        var tombstone = await Directory.PublishAsync(TopicSnapshot.Tombstone(Name, topicId, 0)).ConfigureAwait(true);
+        DeactivateOnIdle();
+        return new TopicResult(TopicError.None, null, tombstone);
     }
 
-    /// <summary>Grows the topic to <paramref name="totalCount"/> partitions (Kafka never shrinks a topic).</summary>
     public async Task<TopicResult> AddPartitionsAsync(int totalCount, bool validateOnly)
     {
         if (!State.Exists)
         {
-            return new TopicResult(TopicError.UnknownTopic, $"Topic '{Key}' does not exist.");
+            return new TopicResult(TopicError.UnknownTopic, $"Topic '{Name}' does not exist.");
         }
 
         if (totalCount <= State.Partitions)
@@ -160,21 +124,20 @@ public sealed class TopicGrain : Grain<TopicState>
         }
 
         State.Partitions = totalCount;
-        await WriteStateAsync().ConfigureAwait(false);
-        Publish();
-        return TopicResult.Ok;
+        State.Version = 0;
+        await _state.WriteStateAsync().ConfigureAwait(true);
+        return new TopicResult(TopicError.None, null, await PublishAsync().ConfigureAwait(true));
     }
 
-    /// <summary>Sets (or, with a null value, resets) configs.</summary>
-    public async Task<TopicResult> AlterConfigsAsync(IReadOnlyCollection<KeyValuePair<string, string?>> changes, bool replaceAll, bool validateOnly)
+    public async Task<TopicResult> AlterConfigsAsync(ConfigEntry[] changes, bool replaceAll, bool validateOnly)
     {
         if (!State.Exists)
         {
-            return new TopicResult(TopicError.UnknownTopic, $"Topic '{Key}' does not exist.");
+            return new TopicResult(TopicError.UnknownTopic, $"Topic '{Name}' does not exist.");
         }
 
         var current = replaceAll ? TopicConfig.Empty : TopicConfig.TryCreate(State.Configs.Select(kv => new KeyValuePair<string, string?>(kv.Key, kv.Value)), out _)!;
-        var updated = current.TryWith(changes, out var error);
+        var updated = current.TryWith(changes.Select(c => new KeyValuePair<string, string?>(c.Name, c.Value)), out var error);
         if (updated is null)
         {
             return new TopicResult(TopicError.InvalidConfig, error);
@@ -186,14 +149,25 @@ public sealed class TopicGrain : Grain<TopicState>
         }
 
         State.Configs = new Dictionary<string, string>(updated.Values, StringComparer.Ordinal);
-        await WriteStateAsync().ConfigureAwait(false);
-        Publish();
-        return TopicResult.Ok;
+        State.Version = 0;
+        await _state.WriteStateAsync().ConfigureAwait(true);
+        return new TopicResult(TopicError.None, null, await PublishAsync().ConfigureAwait(true));
     }
 
-    private void Publish()
+    public Task<TopicSnapshot?> GetAsync() =>
+        Task.FromResult(State.Exists ? Snapshot(State.Version) : null);
+
+    private TopicSnapshot Snapshot(long version) => new(Name, State.TopicId, State.Partitions, new Dictionary<string, string>(State.Configs, StringComparer.Ordinal), version, Deleted: false);
+
+    /// <summary>
+    /// Tells the directory (which tells every silo), then remembers the version it was given, so
+    /// an activation after a crash between the two writes republishes.
+    /// </summary>
+    private async Task<TopicSnapshot> PublishAsync()
     {
-        var config = TopicConfig.TryCreate(State.Configs.Select(kv => new KeyValuePair<string, string?>(kv.Key, kv.Value)), out _) ?? TopicConfig.Empty;
-        _catalog.Publish(Key, State.TopicId, State.Partitions, config);
+        var published = await Directory.PublishAsync(Snapshot(0)).ConfigureAwait(true);
+        State.Version = published.Version;
+        await _state.WriteStateAsync().ConfigureAwait(true);
+        return published;
     }
 }

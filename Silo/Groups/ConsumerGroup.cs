@@ -1022,7 +1022,7 @@ public sealed class ConsumerGroup
 
         public int RebalanceTimeoutMs { get; set; }
 
-        public IReadOnlyList<GroupProtocol> Protocols { get; set; } = [];
+        public List<GroupProtocol> Protocols { get; set; } = [];
 
         public byte[] Assignment { get; set; } = [];
 
@@ -1045,7 +1045,7 @@ public sealed class ConsumerGroup
 
         public byte[] MetadataFor(string? protocol) => Protocols.FirstOrDefault(p => p.Name == protocol)?.Metadata ?? [];
 
-        public bool Matches(IReadOnlyList<GroupProtocol> protocols) =>
+        public bool Matches(List<GroupProtocol> protocols) =>
             protocols.Count == Protocols.Count
             && protocols.Zip(Protocols).All(pair => pair.First.Name == pair.Second.Name && pair.First.Metadata.AsSpan().SequenceEqual(pair.Second.Metadata));
     }

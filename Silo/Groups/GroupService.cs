@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
-using OrleansMQ.Silo.Grains;
+using Orleans;
+using Orleans.Runtime;
 using OrleansMQ.Storage.Engine;
 
 namespace OrleansMQ.Silo.Groups;
@@ -7,26 +8,34 @@ namespace OrleansMQ.Silo.Groups;
 /// <summary>
 /// The front of the group coordinator: loads the offsets partition at start (group requests get
 /// COORDINATOR_LOAD_IN_PROGRESS until it is done), routes every call to the group's
-/// <see cref="ConsumerGroupGrain"/>, expires offsets, writes the offsets snapshot, and computes lag.
-/// Knows nothing of the wire format.
+/// <see cref="IConsumerGroupGrain"/> (wherever it lives in the cluster), expires offsets, writes the
+/// offsets snapshot, and computes lag. Knows nothing of the wire format. A grain call that times
+/// out or whose silo dies answers COORDINATOR_NOT_AVAILABLE: Kafka clients look the coordinator
+/// up again and retry.
 /// </summary>
 public sealed partial class GroupService : IAsyncDisposable
 {
-    private readonly GrainHost _grains;
+    private readonly IGrainFactory _grains;
     private readonly OffsetStore _store;
     private readonly GroupDirectory _directory;
     private readonly StorageEngine _engine;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stop = new();
+    private readonly bool _singleSilo;
     private Task _load = Task.CompletedTask;
     private ITimer? _expiryTimer;
     private ITimer? _snapshotTimer;
     private volatile bool _stopping;
     private int _maintenanceRunning;
 
-    public GroupService(GrainHost grains, OffsetStore store, GroupDirectory directory, GroupSettings settings, StorageEngine engine, ILogger<GroupService> logger, TimeProvider? time = null)
+    /// <param name="singleSilo">
+    /// True when this silo is the whole cluster: every group grain lives here, so reads of
+    /// committed offsets and of idle groups come from the local stored view without a grain call.
+    /// </param>
+    public GroupService(IGrainFactory grains, OffsetStore store, GroupDirectory directory, GroupSettings settings, StorageEngine engine, ILogger<GroupService> logger, TimeProvider? time = null, bool singleSilo = true)
     {
+        _singleSilo = singleSilo;
         _grains = grains;
         _store = store;
         _directory = directory;
@@ -79,7 +88,7 @@ public sealed partial class GroupService : IAsyncDisposable
         {
             if (g.Metadata is { Members.Count: > 0 })
             {
-                await Grain(g.GroupId).CallAsync(x => x.DescribeAsync(), _stop.Token).ConfigureAwait(false);
+                await Grain(g.GroupId).DescribeAsync().WaitAsync(_stop.Token).ConfigureAwait(false);
             }
         }
 
@@ -87,49 +96,69 @@ public sealed partial class GroupService : IAsyncDisposable
         _snapshotTimer = _time.CreateTimer(_ => _ = RunMaintenanceAsync(expire: false), null, TimeSpan.FromMilliseconds(Settings.OffsetsSnapshotIntervalMs), TimeSpan.FromMilliseconds(Settings.OffsetsSnapshotIntervalMs));
     }
 
-    private GrainRef<ConsumerGroupGrain> Grain(string groupId) => _grains.Get<ConsumerGroupGrain>(groupId);
+    private IConsumerGroupGrain Grain(string groupId) => _grains.GetGrain<IConsumerGroupGrain>(groupId);
 
-    public async Task<JoinGroupOutcome> JoinAsync(string groupId, JoinGroupCall call, CancellationToken cancellationToken = default)
-    {
-        var pending = await Grain(groupId).CallAsync(g => g.JoinAsync(call), cancellationToken).ConfigureAwait(false);
-        return await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
-    }
+    public Task<JoinGroupOutcome> JoinAsync(string groupId, JoinGroupCall call, CancellationToken cancellationToken = default) =>
+        CallAsync(Grain(groupId).JoinAsync(call), e => JoinGroupOutcome.Failed(e, call.MemberId), cancellationToken);
 
-    public async Task<SyncGroupOutcome> SyncAsync(string groupId, string memberId, string? groupInstanceId, int generationId, string? protocolType, string? protocolName, IReadOnlyDictionary<string, byte[]> assignments, CancellationToken cancellationToken = default)
-    {
-        var pending = await Grain(groupId).CallAsync(g => g.SyncAsync(memberId, groupInstanceId, generationId, protocolType, protocolName, assignments), cancellationToken).ConfigureAwait(false);
-        return await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
-    }
+    public Task<SyncGroupOutcome> SyncAsync(string groupId, string memberId, string? groupInstanceId, int generationId, string? protocolType, string? protocolName, Dictionary<string, byte[]> assignments, CancellationToken cancellationToken = default) =>
+        CallAsync(Grain(groupId).SyncAsync(new SyncGroupCall(memberId, groupInstanceId, generationId, protocolType, protocolName, assignments)), SyncGroupOutcome.Failed, cancellationToken);
 
     public Task<GroupError> HeartbeatAsync(string groupId, string memberId, string? groupInstanceId, int generationId, CancellationToken cancellationToken = default) =>
-        Grain(groupId).CallAsync(g => g.HeartbeatAsync(memberId, groupInstanceId, generationId), cancellationToken);
+        CallAsync(Grain(groupId).HeartbeatAsync(memberId, groupInstanceId, generationId), e => e, cancellationToken);
 
-    public Task<List<GroupError>> LeaveAsync(string groupId, IReadOnlyList<LeavingMember> members, CancellationToken cancellationToken = default) =>
-        Grain(groupId).CallAsync(g => g.LeaveAsync(members), cancellationToken);
+    public Task<List<GroupError>> LeaveAsync(string groupId, List<LeavingMember> members, CancellationToken cancellationToken = default) =>
+        CallAsync(Grain(groupId).LeaveAsync(members), e => members.Select(_ => e).ToList(), cancellationToken);
 
-    public async Task<(GroupError Error, List<GroupError> PerItem)> CommitOffsetsAsync(string groupId, string memberId, string? groupInstanceId, int generationId, IReadOnlyList<OffsetCommitItem> items, long retentionMs = -1, CancellationToken cancellationToken = default)
+    public Task<(GroupError Error, List<GroupError> PerItem)> CommitOffsetsAsync(string groupId, string memberId, string? groupInstanceId, int generationId, List<OffsetCommitItem> items, long retentionMs = -1, CancellationToken cancellationToken = default) =>
+        CallAsync(Grain(groupId).CommitOffsetsAsync(new OffsetCommitCall(memberId, groupInstanceId, generationId, items, retentionMs)), e => (e, items.Select(_ => e).ToList()), cancellationToken);
+
+    /// <summary>Committed offsets (a group never seen answers -1s). Null when the coordinator cannot answer now: the error says why.</summary>
+    public async Task<(List<FetchedOffset>? Offsets, GroupError Error)> FetchOffsetsAsync(string groupId, IReadOnlyList<(string Topic, IReadOnlyList<int> Partitions)>? topics, CancellationToken cancellationToken = default)
     {
-        var pending = await Grain(groupId).CallAsync(g => g.CommitOffsetsAsync(memberId, groupInstanceId, generationId, items, retentionMs), cancellationToken).ConfigureAwait(false);
-        return await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    public Task<List<FetchedOffset>> FetchOffsetsAsync(string groupId, IReadOnlyList<(string Topic, IReadOnlyList<int> Partitions)>? topics, CancellationToken cancellationToken = default)
-    {
-        // Reads need no activation: the stored view has them (a group never seen answers -1s).
-        if (!_store.TryGet(groupId, out var stored))
+        if (_singleSilo)
         {
-            stored = new StoredGroup(groupId);
+            // Every group lives here: the stored view has the offsets, and a read needs no activation.
+            if (!_store.TryGet(groupId, out var stored))
+            {
+                stored = new StoredGroup(groupId);
+            }
+
+            return (stored.Fetch(topics), GroupError.None);
         }
 
-        _ = cancellationToken;
-        return Task.FromResult(stored.Fetch(topics));
+        var asked = topics?.Select(t => new TopicPartitions(t.Topic, t.Partitions.ToList())).ToList();
+        var offsets = await CallAsync<List<FetchedOffset>?>(Grain(groupId).FetchOffsetsAsync(asked)!, _ => null, cancellationToken).ConfigureAwait(false);
+        return offsets is null ? (null, GroupError.CoordinatorNotAvailable) : (offsets, GroupError.None);
     }
 
-    public Task<(GroupError Error, List<GroupError> PerItem)> DeleteOffsetsAsync(string groupId, IReadOnlyList<TopicPartitionKey> partitions, CancellationToken cancellationToken = default) =>
-        Grain(groupId).CallAsync(g => g.DeleteOffsetsAsync(partitions), cancellationToken);
+    public Task<(GroupError Error, List<GroupError> PerItem)> DeleteOffsetsAsync(string groupId, List<TopicPartitionKey> partitions, CancellationToken cancellationToken = default) =>
+        CallAsync(Grain(groupId).DeleteOffsetsAsync(partitions), e => (e, partitions.Select(_ => e).ToList()), cancellationToken);
 
     public Task<GroupError> DeleteAsync(string groupId, CancellationToken cancellationToken = default) =>
-        Grain(groupId).CallAsync(g => g.DeleteAsync(), cancellationToken);
+        CallAsync(Grain(groupId).DeleteAsync(), e => e, cancellationToken);
+
+    /// <summary>
+    /// A grain call whose failure is one of the cluster's (the call timed out, the grain's silo
+    /// died or is stopping, the message was rejected) answers the error a Kafka client retries
+    /// on: COORDINATOR_NOT_AVAILABLE makes it look the coordinator up again.
+    /// </summary>
+    private async Task<T> CallAsync<T>(Task<T> call, Func<GroupError, T> failed, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await call.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsClusterFailure(ex))
+        {
+            LogGrainCallFailed(_logger, ex);
+            return failed(GroupError.CoordinatorNotAvailable);
+        }
+    }
+
+    private static bool IsClusterFailure(Exception ex) =>
+        ex is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException or OrleansException
+        || (ex is ObjectDisposedException or InvalidOperationException && ex.Source?.StartsWith("Orleans", StringComparison.Ordinal) == true);
 
     /// <summary>
     /// DescribeGroups: a group this coordinator does not know is reported Dead with no members, as
@@ -139,14 +168,14 @@ public sealed partial class GroupService : IAsyncDisposable
     /// </summary>
     public async Task<GroupDescription> DescribeAsync(string groupId, CancellationToken cancellationToken = default)
     {
-        if (!_directory.TryGet(groupId, out _))
+        if (_singleSilo && !_directory.TryGet(groupId, out _))
         {
             return _store.TryGet(groupId, out var stored) && !stored.IsEmpty
                 ? new GroupDescription(groupId, GroupState.Empty, stored.Metadata?.ProtocolType ?? "", "", [])
                 : new GroupDescription(groupId, GroupState.Dead, "", "", []);
         }
 
-        return await Grain(groupId).CallAsync(g => g.DescribeAsync(), cancellationToken).ConfigureAwait(false);
+        return await CallAsync(Grain(groupId).DescribeAsync(), e => new GroupDescription(groupId, GroupState.Dead, "", "", []), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>ListGroups: every group with members or stored offsets, with its state and protocol type.</summary>
@@ -224,7 +253,7 @@ public sealed partial class GroupService : IAsyncDisposable
             bool active = _directory.TryGet(g.GroupId, out var entry) && entry.State != GroupState.Empty;
             if (!active && MayExpire(g, now, retention))
             {
-                expired += await Grain(g.GroupId).CallAsync(x => x.ExpireOffsetsAsync(), cancellationToken).ConfigureAwait(false);
+                expired += await Grain(g.GroupId).ExpireOffsetsAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -316,7 +345,14 @@ public sealed partial class GroupService : IAsyncDisposable
 
         foreach (var (id, _) in _directory.Entries.ToList())
         {
-            await Grain(id).CallAsync(g => g.ShutdownAsync()).ConfigureAwait(false);
+            try
+            {
+                await Grain(id).ShutdownAsync().WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsClusterFailure(ex))
+            {
+                LogGrainCallFailed(_logger, ex); // the grain's deactivation answers its waiters too
+            }
         }
 
         // Let a load in progress see the cancellation and end before storage closes under it.
@@ -344,6 +380,9 @@ public sealed partial class GroupService : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Loading consumer groups from " + OffsetStore.TopicName + " failed; group requests get COORDINATOR_NOT_AVAILABLE, produce and fetch go on")]
     private static partial void LogLoadFailed(ILogger logger, Exception ex);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A consumer group grain call failed; the client is told COORDINATOR_NOT_AVAILABLE and retries")]
+    private static partial void LogGrainCallFailed(ILogger logger, Exception ex);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Expired {Count} committed offsets (offsets.retention.minutes)")]
     private static partial void LogExpired(ILogger logger, int count);

@@ -1,6 +1,12 @@
+using Orleans;
+
 namespace OrleansMQ.Silo.Groups;
 
+// These types cross the boundary of the consumer group grain, so they carry Orleans serializers
+// (the grain may live on another silo). Collections are concrete types: a serializer must know them.
+
 /// <summary>The classic Kafka group states (names as Kafka reports them in DescribeGroups/ListGroups).</summary>
+[GenerateSerializer]
 public enum GroupState
 {
     Empty,
@@ -11,6 +17,7 @@ public enum GroupState
 }
 
 /// <summary>Why a group operation was refused; the Kafka handlers map these to error codes.</summary>
+[GenerateSerializer]
 public enum GroupError
 {
     None,
@@ -63,60 +70,79 @@ public sealed class GroupSettings
 }
 
 /// <summary>A protocol a member supports (for consumers: an assignor name and its subscription bytes).</summary>
-public sealed record GroupProtocol(string Name, byte[] Metadata);
+[GenerateSerializer, Immutable]
+public sealed record GroupProtocol([property: Id(0)] string Name, [property: Id(1)] byte[] Metadata);
 
 /// <summary>A JoinGroup call, as the group sees it.</summary>
+[GenerateSerializer, Immutable]
 public sealed class JoinGroupCall
 {
+    [Id(0)]
     public string MemberId { get; init; } = "";
 
+    [Id(1)]
     public string? GroupInstanceId { get; init; }
 
+    [Id(2)]
     public string ClientId { get; init; } = "";
 
+    [Id(3)]
     public string ClientHost { get; init; } = "";
 
+    [Id(4)]
     public int SessionTimeoutMs { get; init; }
 
+    [Id(5)]
     public int RebalanceTimeoutMs { get; init; }
 
+    [Id(6)]
     public string ProtocolType { get; init; } = "";
 
-    public IReadOnlyList<GroupProtocol> Protocols { get; init; } = [];
+    [Id(7)]
+    public List<GroupProtocol> Protocols { get; init; } = [];
 
     /// <summary>JoinGroup v4+: a first join without a member id gets MEMBER_ID_REQUIRED and an id.</summary>
+    [Id(8)]
     public bool RequireKnownMemberId { get; init; }
 }
 
 /// <summary>A member as the leader sees it in its JoinGroup answer.</summary>
-public sealed record JoinedMember(string MemberId, string? GroupInstanceId, byte[] Metadata);
+[GenerateSerializer, Immutable]
+public sealed record JoinedMember([property: Id(0)] string MemberId, [property: Id(1)] string? GroupInstanceId, [property: Id(2)] byte[] Metadata);
 
 /// <summary>The JoinGroup answer.</summary>
-public sealed record JoinGroupOutcome(GroupError Error, int GenerationId, string? ProtocolType, string? ProtocolName, string LeaderId, string MemberId, IReadOnlyList<JoinedMember> Members)
+[GenerateSerializer, Immutable]
+public sealed record JoinGroupOutcome([property: Id(0)] GroupError Error, [property: Id(1)] int GenerationId, [property: Id(2)] string? ProtocolType, [property: Id(3)] string? ProtocolName, [property: Id(4)] string LeaderId, [property: Id(5)] string MemberId, [property: Id(6)] List<JoinedMember> Members)
 {
     public static JoinGroupOutcome Failed(GroupError error, string memberId = "") => new(error, -1, null, null, "", memberId, []);
 }
 
 /// <summary>The SyncGroup answer.</summary>
-public sealed record SyncGroupOutcome(GroupError Error, string? ProtocolType, string? ProtocolName, byte[] Assignment)
+[GenerateSerializer, Immutable]
+public sealed record SyncGroupOutcome([property: Id(0)] GroupError Error, [property: Id(1)] string? ProtocolType, [property: Id(2)] string? ProtocolName, [property: Id(3)] byte[] Assignment)
 {
     public static SyncGroupOutcome Failed(GroupError error) => new(error, null, null, []);
 }
 
 /// <summary>One member to remove in a LeaveGroup call (v3+ batches them; empty member id with an instance id means "whoever holds it").</summary>
-public readonly record struct LeavingMember(string MemberId, string? GroupInstanceId);
+[GenerateSerializer, Immutable]
+public readonly record struct LeavingMember([property: Id(0)] string MemberId, [property: Id(1)] string? GroupInstanceId);
 
 /// <summary>One offset to commit.</summary>
-public readonly record struct OffsetCommitItem(string Topic, int Partition, long Offset, int LeaderEpoch, string? Metadata);
+[GenerateSerializer, Immutable]
+public readonly record struct OffsetCommitItem([property: Id(0)] string Topic, [property: Id(1)] int Partition, [property: Id(2)] long Offset, [property: Id(3)] int LeaderEpoch, [property: Id(4)] string? Metadata);
 
 /// <summary>A committed offset as OffsetFetch returns it.</summary>
-public readonly record struct FetchedOffset(string Topic, int Partition, long Offset, int LeaderEpoch, string? Metadata);
+[GenerateSerializer, Immutable]
+public readonly record struct FetchedOffset([property: Id(0)] string Topic, [property: Id(1)] int Partition, [property: Id(2)] long Offset, [property: Id(3)] int LeaderEpoch, [property: Id(4)] string? Metadata);
 
 /// <summary>A member as DescribeGroups shows it.</summary>
-public sealed record DescribedMember(string MemberId, string? GroupInstanceId, string ClientId, string ClientHost, byte[] Metadata, byte[] Assignment);
+[GenerateSerializer, Immutable]
+public sealed record DescribedMember([property: Id(0)] string MemberId, [property: Id(1)] string? GroupInstanceId, [property: Id(2)] string ClientId, [property: Id(3)] string ClientHost, [property: Id(4)] byte[] Metadata, [property: Id(5)] byte[] Assignment);
 
 /// <summary>A group as DescribeGroups shows it.</summary>
-public sealed record GroupDescription(string GroupId, GroupState State, string ProtocolType, string ProtocolName, IReadOnlyList<DescribedMember> Members)
+[GenerateSerializer, Immutable]
+public sealed record GroupDescription([property: Id(0)] string GroupId, [property: Id(1)] GroupState State, [property: Id(2)] string ProtocolType, [property: Id(3)] string ProtocolName, [property: Id(4)] List<DescribedMember> Members)
 {
     /// <summary>Kafka's state names.</summary>
     public string StateName => State.ToString();

@@ -1,7 +1,8 @@
 namespace OrleansMQ.Silo.Groups;
 
 /// <summary>A (topic, partition) key.</summary>
-public readonly record struct TopicPartitionKey(string Topic, int Partition);
+[Orleans.GenerateSerializer, Orleans.Immutable]
+public readonly record struct TopicPartitionKey([property: Orleans.Id(0)] string Topic, [property: Orleans.Id(1)] int Partition);
 
 /// <summary>A committed offset with its metadata (the value of an offset-commit record).</summary>
 public sealed record CommittedOffset(long Offset, int LeaderEpoch, string? Metadata, long CommitTimestamp, long ExpireTimestamp);

@@ -1,15 +1,32 @@
+using System.Net;
+using Azure.Data.Tables;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans;
+using Orleans.Configuration;
+using Orleans.Hosting;
 using OrleansMQ.Silo.Groups;
 using OrleansMQ.Silo.Http;
+using OrleansMQ.Silo.Producers;
+using OrleansMQ.Silo.Topics;
+using OrleansMQ.Storage;
+using OrleansMQ.Storage.Engine;
+using RedisOptions = StackExchange.Redis.ConfigurationOptions;
 
 namespace OrleansMQ.Silo.Hosting;
 
 /// <summary>
-/// Builds the silo host: configuration from appsettings.json, <c>OrleansMQ__...</c> environment
-/// variables and command-line flags (validated at start with messages that name the setting),
-/// then storage (recovery first) and the Kafka broker. Used by Program and by tests.
+/// The composition root: one generic host (an ASP.NET Core web application) holding storage, the
+/// Orleans silo, the Kafka broker and the HTTP gateway. Configuration comes from appsettings.json,
+/// <c>OrleansMQ__...</c> environment variables and command-line flags, validated before anything
+/// starts with messages that name the setting. Used by Program and by tests.
 /// </summary>
 public static class SiloHost
 {
@@ -25,37 +42,163 @@ public static class SiloHost
         ["--node-id"] = "OrleansMQ:Broker:NodeId",
         ["--zero-copy"] = "OrleansMQ:Broker:ZeroCopy",
         ["--http-port"] = "OrleansMQ:Http:Port",
+        ["--cluster"] = "OrleansMQ:Cluster:Mode",
+        ["--silo-port"] = "OrleansMQ:Cluster:SiloPort",
+        ["--gateway-port"] = "OrleansMQ:Cluster:GatewayPort",
     };
 
     public static IHost Build(string[] args, Action<IConfigurationBuilder>? configure = null)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory, ApplicationName = "OrleansMQ.Silo" });
         builder.Configuration.AddCommandLine(args, Flags.ToDictionary(kv => kv.Key, kv => kv.Value));
         configure?.Invoke(builder.Configuration);
 
-        var storage = new StorageSettings();
-        builder.Configuration.GetSection("OrleansMQ:Storage").Bind(storage);
-        var broker = new BrokerSettings();
-        builder.Configuration.GetSection("OrleansMQ:Broker").Bind(broker);
+        var storage = Bind<StorageSettings>(builder.Configuration, "OrleansMQ:Storage");
+        var broker = Bind<BrokerSettings>(builder.Configuration, "OrleansMQ:Broker");
         broker.Validate();
-        var groups = new GroupSettings();
-        builder.Configuration.GetSection("OrleansMQ:Groups").Bind(groups);
+        var groups = Bind<GroupSettings>(builder.Configuration, "OrleansMQ:Groups");
         ValidateGroups(groups);
-        var http = new HttpSettings();
-        builder.Configuration.GetSection("OrleansMQ:Http").Bind(http);
+        var http = Bind<HttpSettings>(builder.Configuration, "OrleansMQ:Http");
         http.Validate();
+        var cluster = Bind<ClusterSettings>(builder.Configuration, "OrleansMQ:Cluster");
+        var storageOptions = storage.ToOptions();
+        cluster.Validate(storageOptions.Tiering?.ConnectionString);
+        CheckPorts(broker, http, cluster);
 
-        builder.Services.AddSingleton(storage.ToOptions());
-        builder.Services.AddSingleton(broker);
-        builder.Services.AddSingleton(groups);
-        builder.Services.AddSingleton<StorageHostedService>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<StorageHostedService>());
-        builder.Services.AddSingleton<KafkaServerHostedService>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<KafkaServerHostedService>());
-        builder.Services.AddSingleton(http);
-        builder.Services.AddSingleton<HttpGatewayHostedService>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<HttpGatewayHostedService>());
-        return builder.Build();
+        var services = builder.Services;
+        services.AddSingleton(storageOptions);
+        services.AddSingleton(broker);
+        services.AddSingleton(groups);
+        services.AddSingleton(http);
+        services.AddSingleton(cluster);
+
+        // Storage first: opened (and recovered) when the host resolves its services, stopped last.
+        services.AddSingleton(sp => StorageEngine.Open(sp.GetRequiredService<StorageOptions>(), sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<StorageHostedService>();
+        services.AddHostedService(sp => sp.GetRequiredService<StorageHostedService>());
+
+        // Then the Orleans silo (its hosted service starts here, after storage, before the broker).
+        builder.UseOrleans(silo => ConfigureOrleans(silo, cluster, storageOptions.DataDirectory));
+
+        // The control plane's per-silo parts: caches the grains publish to, and the fronts that call them.
+        services.AddSingleton(sp => new TopicCatalog(sp.GetRequiredService<StorageEngine>()));
+        services.AddSingleton<TopicCatalogSubscription>();
+        services.AddSingleton(sp => new TopicService(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<TopicCatalog>(), broker.AutoCreateTopics, broker.DefaultPartitions));
+        services.AddSingleton(sp => new OffsetStore(sp.GetRequiredService<StorageEngine>(), Path.Combine(storageOptions.DataDirectory, "groups", "offsets.snapshot"), sp.GetRequiredService<ILogger<OffsetStore>>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<GroupDirectory>();
+        services.AddSingleton(sp => new GroupService(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<OffsetStore>(), sp.GetRequiredService<GroupDirectory>(), groups, sp.GetRequiredService<StorageEngine>(), sp.GetRequiredService<ILogger<GroupService>>(), sp.GetRequiredService<TimeProvider>(), cluster.IsSingleSilo));
+        services.AddSingleton<ProducerIdAllocator>();
+
+        // The broker, then the gateway (Kestrel itself starts after every hosted service, and stops first).
+        services.AddSingleton<KafkaServerHostedService>();
+        services.AddHostedService(sp => sp.GetRequiredService<KafkaServerHostedService>());
+        services.AddSingleton<HttpMetrics>();
+        services.AddSingleton<HttpGateway>();
+        services.AddSingleton<HttpGatewayHostedService>();
+        services.AddHostedService(sp => sp.GetRequiredService<HttpGatewayHostedService>());
+        ConfigureHttp(builder, http);
+
+        var app = builder.Build();
+        if (http.Enabled)
+        {
+            MapHttp(app, http);
+        }
+
+        return app;
+    }
+
+    private static void CheckPorts(BrokerSettings broker, HttpSettings http, ClusterSettings cluster)
+    {
+        // An address that does not parse was reported by its own validation; only ports are checked here.
+        if (IPAddress.TryParse(broker.ListenAddress, out var kafkaAddress))
+        {
+            PortCheck.EnsureFree(kafkaAddress, broker.Port, "OrleansMQ:Broker:Port");
+        }
+
+        if (http.Enabled && IPAddress.TryParse(http.ListenAddress, out var httpAddress))
+        {
+            PortCheck.EnsureFree(httpAddress, http.Port, "OrleansMQ:Http:Port");
+        }
+
+        var orleansAddress = cluster.IsSingleSilo ? IPAddress.Loopback : IPAddress.Any;
+        PortCheck.EnsureFree(orleansAddress, cluster.SiloPort, "OrleansMQ:Cluster:SiloPort");
+        PortCheck.EnsureFree(orleansAddress, cluster.GatewayPort, "OrleansMQ:Cluster:GatewayPort");
+        if (cluster.SiloPort == 0)
+        {
+            cluster.SiloPort = PortCheck.FreePort(orleansAddress);
+        }
+    }
+
+    private static T Bind<T>(ConfigurationManager configuration, string section)
+        where T : new()
+    {
+        var settings = new T();
+        configuration.GetSection(section).Bind(settings);
+        return settings;
+    }
+
+    private static void ConfigureOrleans(ISiloBuilder silo, ClusterSettings cluster, string dataDirectory)
+    {
+        var advertised = cluster.EffectiveAdvertisedAddress();
+        switch (cluster.Mode)
+        {
+            case ClusterMode.Localhost:
+                silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, primarySiloEndpoint: null, cluster.ServiceId, cluster.ClusterId);
+                silo.AddMemoryGrainStorageAsDefault(); // TODO file
+                break;
+            case ClusterMode.AzureTable:
+                silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (cluster.ClusterId, cluster.ServiceId));
+                silo.ConfigureEndpoints(advertised, cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
+                silo.UseAzureStorageClustering(o => o.TableServiceClient = new TableServiceClient(cluster.ConnectionString));
+                silo.AddAzureTableGrainStorageAsDefault(o => o.TableServiceClient = new TableServiceClient(cluster.ConnectionString));
+                break;
+            case ClusterMode.Redis:
+                silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (cluster.ClusterId, cluster.ServiceId));
+                silo.ConfigureEndpoints(advertised, cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
+                silo.UseRedisClustering(o => o.ConfigurationOptions = RedisOptions.Parse(cluster.RedisConnectionString!));
+                silo.AddRedisGrainStorageAsDefault(o => o.ConfigurationOptions = RedisOptions.Parse(cluster.RedisConnectionString!));
+                break;
+        }
+
+        _ = dataDirectory;
+        silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(cluster.GrainCollectionAgeMinutes));
+    }
+
+    private static void ConfigureHttp(WebApplicationBuilder builder, HttpSettings http)
+    {
+        if (!http.Enabled)
+        {
+            // No HTTP: the web application's server is one that never listens.
+            builder.Services.AddSingleton<IServer, NoServer>();
+            return;
+        }
+
+        builder.WebHost.ConfigureKestrel(o =>
+        {
+            o.Listen(IPAddress.Parse(http.ListenAddress), http.Port);
+            o.Limits.MaxRequestBodySize = http.MaxRequestBodyBytes;
+            o.AddServerHeader = false;
+        });
+    }
+
+    private static void MapHttp(WebApplication app, HttpSettings http)
+    {
+        var metrics = app.Services.GetRequiredService<HttpMetrics>();
+        app.Use(async (context, next) =>
+        {
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            try
+            {
+                await next(context).ConfigureAwait(false);
+            }
+            finally
+            {
+                metrics.Count(context.Request.Method, context.Response.StatusCode, started);
+            }
+        });
+        var auth = new ApiKeyAuthentication(http.ApiKeys, http.ReadOnlyApiKeys, app.Services.GetRequiredService<ILogger<ApiKeyAuthentication>>());
+        app.Use(auth.InvokeAsync);
+        app.Services.GetRequiredService<HttpGateway>().Map(app);
     }
 
     private static void ValidateGroups(GroupSettings g)
@@ -83,6 +226,21 @@ public static class SiloHost
         if (g.OffsetMetadataMaxBytes < 0)
         {
             throw new ArgumentException($"OrleansMQ:Groups:OffsetMetadataMaxBytes must be >= 0; got {g.OffsetMetadataMaxBytes}.");
+        }
+    }
+
+    /// <summary>The server of a silo whose HTTP gateway is off: it never listens.</summary>
+    private sealed class NoServer : IServer
+    {
+        public IFeatureCollection Features { get; } = new FeatureCollection();
+
+        public Task StartAsync<TContext>(IHttpApplication<TContext> application, CancellationToken cancellationToken)
+            where TContext : notnull => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public void Dispose()
+        {
         }
     }
 }

@@ -1,42 +1,38 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using OrleansMQ.Storage;
 using OrleansMQ.Storage.Engine;
 
 namespace OrleansMQ.Silo.Hosting;
 
-/// <summary>Opens (and recovers) the storage engine at start; closes it cleanly at stop.</summary>
-public sealed partial class StorageHostedService : IHostedService, IDisposable
+/// <summary>
+/// Storage's place in the silo's start and stop order. The engine itself is a singleton opened
+/// (and recovered) when the host resolves its services, before anything starts; this service is
+/// registered first, so it stops last: after the broker and the grains, it closes the engine
+/// cleanly (flush, checkpoint, clean-shutdown marker).
+/// </summary>
+public sealed partial class StorageHostedService : IHostedService
 {
-    private readonly StorageOptions _options;
-    private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
-    private StorageEngine? _engine;
 
-    public StorageHostedService(StorageOptions options, ILoggerFactory loggerFactory)
+    public StorageHostedService(StorageEngine engine, ILogger<StorageHostedService> logger)
     {
-        _options = options;
-        _loggerFactory = loggerFactory;
-        _logger = loggerFactory.CreateLogger<StorageHostedService>();
+        Engine = engine;
+        _logger = logger;
     }
 
-    /// <summary>The engine, once started.</summary>
-    public StorageEngine Engine => _engine ?? throw new InvalidOperationException("Storage has not started.");
+    public StorageEngine Engine { get; }
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _engine = StorageEngine.Open(_options, _loggerFactory);
-        LogReady(_logger, _engine.Recovery.Elapsed.TotalMilliseconds, _engine.CommitLog.CommittedPosition);
+        LogReady(_logger, Engine.Recovery.Elapsed.TotalMilliseconds, Engine.CommitLog.CommittedPosition);
         return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
-        _engine?.Dispose();
+        Engine.Dispose();
         return Task.CompletedTask;
     }
-
-    public void Dispose() => _engine?.Dispose();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Silo storage ready in {ElapsedMs} ms at CommitLog position {Position}")]
     private static partial void LogReady(ILogger logger, double elapsedMs, long position);

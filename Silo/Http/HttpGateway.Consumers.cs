@@ -31,7 +31,7 @@ internal sealed partial class HttpGateway : IAsyncDisposable
 
     partial void MapConsumerInstances(IEndpointRouteBuilder app)
     {
-        _consumerInstances = new RestConsumerRegistry(_settings, KafkaBootstrap, Broker.Topics.Catalog, _logger, addressMap: OwnAddressToListener);
+        _consumerInstances = new RestConsumerRegistry(_settings, KafkaBootstrap, _catalog, _logger, addressMap: OwnAddressToListener);
 
         app.MapPost("/consumers/{group}", CreateConsumerAsync);
         app.MapDelete(InstancePath, async (string group, string instance) =>

@@ -37,13 +37,15 @@ internal sealed partial class HttpGateway
 
     private readonly StorageHostedService _storage;
     private readonly KafkaServerHostedService _kafka;
+    private readonly OrleansMQ.Silo.Topics.TopicCatalog _catalog;
     private readonly HttpSettings _settings;
     private readonly HttpMetrics _metrics;
     private readonly ILogger _logger;
     private int _roundRobin = -1;
 
-    public HttpGateway(StorageHostedService storage, KafkaServerHostedService kafka, HttpSettings settings, HttpMetrics metrics, ILogger logger)
+    public HttpGateway(StorageHostedService storage, KafkaServerHostedService kafka, OrleansMQ.Silo.Topics.TopicCatalog catalog, HttpSettings settings, HttpMetrics metrics, ILogger<HttpGateway> logger)
     {
+        _catalog = catalog;
         _storage = storage;
         _kafka = kafka;
         _settings = settings;

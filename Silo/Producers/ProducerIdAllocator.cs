@@ -1,23 +1,24 @@
-using OrleansMQ.Silo.Grains;
+using Orleans;
+using OrleansMQ.Silo.Cluster;
 
 namespace OrleansMQ.Silo.Producers;
 
 /// <summary>
-/// Hands out producer ids for InitProducerId, unique across restarts: ids come from blocks whose
-/// upper bound is persisted before the first id of the block is handed out (Kafka's controller
-/// allocates blocks the same way).
+/// Hands out producer ids for InitProducerId, unique across silos and restarts: this silo takes
+/// blocks of ids from the cluster's <see cref="IClusterMetadataGrain"/>, which persists the block's
+/// end before handing it out (Kafka's controller allocates blocks the same way). Ids left in a
+/// block when the silo stops are never used.
 /// </summary>
 public sealed class ProducerIdAllocator : IDisposable
 {
-    private const string StateType = "ProducerIdBlock";
     private const int BlockSize = 1000;
 
-    private readonly IGrainStateStore _store;
+    private readonly IGrainFactory _grains;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private long _next = -1;
     private long _blockEnd = -1;
 
-    public ProducerIdAllocator(IGrainStateStore store) => _store = store;
+    public ProducerIdAllocator(IGrainFactory grains) => _grains = grains;
 
     public async Task<long> NextAsync(CancellationToken cancellationToken = default)
     {
@@ -26,9 +27,7 @@ public sealed class ProducerIdAllocator : IDisposable
         {
             if (_next < 0 || _next >= _blockEnd)
             {
-                var state = await _store.ReadAsync<BlockState>(StateType, "block", cancellationToken).ConfigureAwait(false) ?? new BlockState();
-                long start = Math.Max(state.NextBlockStart, 0);
-                await _store.WriteAsync(StateType, "block", new BlockState { NextBlockStart = start + BlockSize }, cancellationToken).ConfigureAwait(false);
+                long start = await _grains.GetGrain<IClusterMetadataGrain>(IClusterMetadataGrain.Key).AllocateProducerIdsAsync(BlockSize).WaitAsync(cancellationToken).ConfigureAwait(false);
                 _next = start;
                 _blockEnd = start + BlockSize;
             }
@@ -42,9 +41,4 @@ public sealed class ProducerIdAllocator : IDisposable
     }
 
     public void Dispose() => _gate.Dispose();
-
-    public sealed class BlockState
-    {
-        public long NextBlockStart { get; set; }
-    }
 }

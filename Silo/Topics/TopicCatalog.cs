@@ -10,50 +10,109 @@ public sealed record TopicMetadata(string Name, Guid TopicId, TopicConfig Config
 }
 
 /// <summary>
-/// The read side of topic metadata. <c>TopicGrain</c> owns each topic (creates, alters, deletes
-/// it, one call at a time) and publishes the result here; Produce, Fetch and Metadata read this
-/// cache lock-free instead of calling a grain per request. Publishing also makes the storage
-/// partitions exist with the topic's storage options.
+/// This silo's cache of topic metadata. Topic grains own the topics; every change reaches this
+/// cache as a <see cref="TopicSnapshot"/> (pushed by the topic directory, or applied directly by
+/// the silo that made the change), so Produce, Fetch and Metadata read it lock-free instead of
+/// calling a grain per request. Applying a snapshot also makes the storage partitions exist on
+/// this silo with the topic's storage options (until replication, every silo stores every partition
+/// of every topic it serves).
 /// </summary>
 public sealed class TopicCatalog
 {
     private readonly StorageEngine _engine;
     private readonly ConcurrentDictionary<string, TopicMetadata> _topics = new(StringComparer.Ordinal);
 
+    // The directory version last applied per name, tombstones included, so that a late or
+    // duplicated notification never undoes a newer change. Guarded by itself.
+    private readonly Dictionary<string, long> _versions = new(StringComparer.Ordinal);
+
     public TopicCatalog(StorageEngine engine) => _engine = engine;
 
     public int Count => _topics.Count;
+
+    /// <summary>The highest directory version this catalog has applied.</summary>
+    public long Version { get; private set; }
 
     public bool TryGet(string name, out TopicMetadata topic) => _topics.TryGetValue(name, out topic!);
 
     /// <summary>All topics, sorted by name.</summary>
     public IReadOnlyList<TopicMetadata> All => _topics.Values.OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
 
-    internal TopicMetadata Publish(string name, Guid topicId, int partitions, TopicConfig config)
+    /// <summary>Applies a change unless a newer one for the same name was applied already. Returns the topic (null when deleted or stale).</summary>
+    public TopicMetadata? Apply(TopicSnapshot snapshot)
     {
+        lock (_versions)
+        {
+            if (_versions.TryGetValue(snapshot.Name, out long applied) && applied >= snapshot.Version && snapshot.Version > 0)
+            {
+                return _topics.TryGetValue(snapshot.Name, out var current) ? current : null;
+            }
+
+            _versions[snapshot.Name] = snapshot.Version;
+            Version = Math.Max(Version, snapshot.Version);
+            if (snapshot.Deleted)
+            {
+                Remove(snapshot.Name, snapshot.TopicId);
+                return null;
+            }
+
+            return Publish(snapshot);
+        }
+    }
+
+    /// <summary>
+    /// A whole list from the directory (start, or a renewal after missed changes): applies each
+    /// topic and removes those this silo knows that the list no longer has.
+    /// </summary>
+    public void ApplyAll(TopicDirectoryView view)
+    {
+        lock (_versions)
+        {
+            var live = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var t in view.Topics)
+            {
+                live.Add(t.Name);
+                Apply(t);
+            }
+
+            foreach (var name in _topics.Keys)
+            {
+                if (!live.Contains(name) && (!_versions.TryGetValue(name, out long v) || v <= view.Version))
+                {
+                    Apply(TopicSnapshot.Tombstone(name, _topics[name].TopicId, view.Version));
+                }
+            }
+
+            Version = Math.Max(Version, view.Version);
+        }
+    }
+
+    private TopicMetadata Publish(TopicSnapshot snapshot)
+    {
+        var config = TopicConfig.TryCreate(snapshot.Configs.Select(kv => new KeyValuePair<string, string?>(kv.Key, kv.Value)), out _) ?? TopicConfig.Empty;
         var options = new PartitionOptions
         {
             IndexKeys = config.IndexKeys,
             MaxBatchBytes = config.MaxMessageBytes > 0 ? config.MaxMessageBytes : null,
         };
-        var logs = new PartitionLog[partitions];
-        for (int i = 0; i < partitions; i++)
+        var logs = new PartitionLog[snapshot.Partitions];
+        for (int i = 0; i < snapshot.Partitions; i++)
         {
-            logs[i] = _engine.GetOrCreatePartition(name, i, options);
+            logs[i] = _engine.GetOrCreatePartition(snapshot.Name, i, options);
             if (logs[i].Options != options)
             {
                 _engine.UpdatePartitionOptions(logs[i], options);
             }
         }
 
-        var topic = new TopicMetadata(name, topicId, config, logs);
-        _topics[name] = topic;
+        var topic = new TopicMetadata(snapshot.Name, snapshot.TopicId, config, logs);
+        _topics[snapshot.Name] = topic;
         return topic;
     }
 
-    internal void Remove(string name)
+    private void Remove(string name, Guid topicId)
     {
-        if (_topics.TryRemove(name, out var topic))
+        if (_topics.TryGetValue(name, out var topic) && (topic.TopicId == topicId || topicId == Guid.Empty) && _topics.TryRemove(name, out _))
         {
             foreach (var p in topic.Partitions)
             {

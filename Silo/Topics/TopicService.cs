@@ -1,17 +1,21 @@
-using OrleansMQ.Silo.Grains;
+using Orleans;
 
 namespace OrleansMQ.Silo.Topics;
 
 /// <summary>
-/// The front of the topic control plane: every change goes through the topic's
-/// <see cref="TopicGrain"/> (one call at a time per topic); reads go to the <see cref="TopicCatalog"/>.
+/// The front of the topic control plane for this silo: every change goes to the topic's
+/// <see cref="ITopicGrain"/> (one call at a time per topic, wherever it lives in the cluster) and
+/// is applied to the local <see cref="TopicCatalog"/> before the caller hears back, so a client
+/// reads its own writes on this silo; the other silos hear of it through the topic directory.
+/// Reads go to the catalog; a miss asks the topic grain (a topic created through another silo
+/// whose push has not arrived yet).
 /// </summary>
 public sealed class TopicService
 {
-    private readonly GrainHost _grains;
+    private readonly IGrainFactory _grains;
     private readonly TopicCatalog _catalog;
 
-    public TopicService(GrainHost grains, TopicCatalog catalog, bool autoCreate, int defaultPartitions)
+    public TopicService(IGrainFactory grains, TopicCatalog catalog, bool autoCreate, int defaultPartitions)
     {
         _grains = grains;
         _catalog = catalog;
@@ -25,30 +29,43 @@ public sealed class TopicService
 
     public TopicCatalog Catalog => _catalog;
 
-    /// <summary>Activates every stored topic so the catalog (and storage) know them. Run at start.</summary>
-    public async Task LoadAsync(CancellationToken cancellationToken)
-    {
-        foreach (var name in await _grains.Store.ListKeysAsync(nameof(TopicGrain), cancellationToken).ConfigureAwait(false))
-        {
-            await _grains.Get<TopicGrain>(name).CallAsync(g => Task.FromResult(g.Exists), cancellationToken).ConfigureAwait(false);
-        }
-    }
+    /// <summary>
+    /// Brokers a replication factor may name. Data is not replicated yet (each silo stores its own
+    /// copy of what it is sent), so one, whatever the cluster's size.
+    /// </summary>
+    public static int ReplicationBrokers => 1;
+
+    private ITopicGrain Grain(string name) => _grains.GetGrain<ITopicGrain>(name);
 
     public Task<TopicResult> CreateAsync(string name, int partitions, short replicationFactor, IReadOnlyCollection<KeyValuePair<string, string?>> configs, bool validateOnly, CancellationToken cancellationToken = default)
-        => _grains.Get<TopicGrain>(name).CallAsync(g => g.CreateAsync(partitions, replicationFactor, configs, validateOnly, DefaultPartitions), cancellationToken);
+    {
+        var call = new CreateTopicCall(partitions, replicationFactor, configs.Select(kv => new ConfigEntry(kv.Key, kv.Value)).ToArray(), validateOnly, DefaultPartitions, ReplicationBrokers);
+        return ApplyAsync(Grain(name).CreateAsync(call), cancellationToken);
+    }
 
-    public Task<TopicResult> DeleteAsync(string name, CancellationToken cancellationToken = default)
-        => _grains.Get<TopicGrain>(name).CallAsync(g => g.DeleteAsync(), cancellationToken);
+    public Task<TopicResult> DeleteAsync(string name, CancellationToken cancellationToken = default) =>
+        ApplyAsync(Grain(name).DeleteAsync(), cancellationToken);
 
-    public Task<TopicResult> AddPartitionsAsync(string name, int totalCount, bool validateOnly, CancellationToken cancellationToken = default)
-        => _grains.Get<TopicGrain>(name).CallAsync(g => g.AddPartitionsAsync(totalCount, validateOnly), cancellationToken);
+    public Task<TopicResult> AddPartitionsAsync(string name, int totalCount, bool validateOnly, CancellationToken cancellationToken = default) =>
+        ApplyAsync(Grain(name).AddPartitionsAsync(totalCount, validateOnly), cancellationToken);
 
-    public Task<TopicResult> AlterConfigsAsync(string name, IReadOnlyCollection<KeyValuePair<string, string?>> changes, bool replaceAll, bool validateOnly, CancellationToken cancellationToken = default)
-        => _grains.Get<TopicGrain>(name).CallAsync(g => g.AlterConfigsAsync(changes, replaceAll, validateOnly), cancellationToken);
+    public Task<TopicResult> AlterConfigsAsync(string name, IReadOnlyCollection<KeyValuePair<string, string?>> changes, bool replaceAll, bool validateOnly, CancellationToken cancellationToken = default) =>
+        ApplyAsync(Grain(name).AlterConfigsAsync(changes.Select(kv => new ConfigEntry(kv.Key, kv.Value)).ToArray(), replaceAll, validateOnly), cancellationToken);
+
+    private async Task<TopicResult> ApplyAsync(Task<TopicResult> call, CancellationToken cancellationToken)
+    {
+        var result = await call.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (result.Snapshot is { } snapshot)
+        {
+            _catalog.Apply(snapshot);
+        }
+
+        return result;
+    }
 
     /// <summary>
     /// The topic, auto-creating it (with the default partitions) when allowed and the name is
-    /// valid. Null when it does not exist and may not be created; <paramref name="error"/> says why.
+    /// valid. Null when it does not exist and may not be created; the error says why.
     /// </summary>
     public async ValueTask<(TopicMetadata? Topic, TopicError Error)> GetOrAutoCreateAsync(string name, bool allowAutoCreate, CancellationToken cancellationToken = default)
     {
@@ -62,6 +79,12 @@ public sealed class TopicService
             return (null, TopicError.InvalidTopic);
         }
 
+        // Not cached: created through another silo and not pushed here yet, or not there at all.
+        if (await Grain(name).GetAsync().WaitAsync(cancellationToken).ConfigureAwait(false) is { } snapshot && _catalog.Apply(snapshot) is { } known)
+        {
+            return (known, TopicError.None);
+        }
+
         if (!allowAutoCreate || !AutoCreate || TopicNames.IsInternal(name))
         {
             return (null, TopicError.UnknownTopic);
@@ -71,6 +94,11 @@ public sealed class TopicService
         if (!result.IsOk && result.Error != TopicError.AlreadyExists)
         {
             return (null, result.Error);
+        }
+
+        if (!_catalog.TryGet(name, out topic) && await Grain(name).GetAsync().WaitAsync(cancellationToken).ConfigureAwait(false) is { } created)
+        {
+            _catalog.Apply(created);
         }
 
         return _catalog.TryGet(name, out topic) ? (topic, TopicError.None) : (null, TopicError.UnknownTopic);

@@ -35,7 +35,7 @@ internal sealed partial class SiloProcess : IDisposable
         };
         foreach (var arg in new[]
         {
-            "--data", data, "--port", "0", "--listen", "127.0.0.1", "--http-port", "0", "--segment-size", (64L << 20).ToString(CultureInfo.InvariantCulture),
+            "--data", data, "--port", "0", "--listen", "127.0.0.1", "--http-port", "0", "--silo-port", "0", "--gateway-port", "0", "--segment-size", (64L << 20).ToString(CultureInfo.InvariantCulture),
             "--OrleansMQ:Storage:RetentionBytes=" + (256L << 20).ToString(CultureInfo.InvariantCulture),
             "--Logging:LogLevel:Default=Information",
         })

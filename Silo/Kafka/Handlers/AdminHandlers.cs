@@ -76,7 +76,7 @@ internal sealed class AdminHandlers
         {
             var outcome = TopicNames.Validate(name) is null
                 ? await _broker.Topics.DeleteAsync(name, cancellationToken).ConfigureAwait(false)
-                : new Grains.TopicResult(Grains.TopicError.UnknownTopic);
+                : new Topics.TopicResult(Topics.TopicError.UnknownTopic);
             body.Responses.Add(new DeleteTopicsResponse.Result { Name = name, ErrorCode = BrokerContext.ToErrorCode(outcome.Error) });
         }
 
@@ -99,7 +99,7 @@ internal sealed class AdminHandlers
 
             var outcome = TopicNames.Validate(t.Name) is null
                 ? await _broker.Topics.AddPartitionsAsync(t.Name, t.Count, request.ValidateOnly, cancellationToken).ConfigureAwait(false)
-                : new Grains.TopicResult(Grains.TopicError.UnknownTopic, $"Topic '{t.Name}' does not exist.");
+                : new Topics.TopicResult(Topics.TopicError.UnknownTopic, $"Topic '{t.Name}' does not exist.");
             result.ErrorCode = BrokerContext.ToErrorCode(outcome.Error);
             result.ErrorMessage = outcome.Message;
         }

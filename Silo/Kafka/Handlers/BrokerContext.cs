@@ -61,15 +61,15 @@ public sealed class BrokerContext
         _ => ErrorCode.KafkaStorageError,
     };
 
-    public static ErrorCode ToErrorCode(Grains.TopicError error) => error switch
+    public static ErrorCode ToErrorCode(TopicError error) => error switch
     {
-        Grains.TopicError.None => ErrorCode.None,
-        Grains.TopicError.InvalidTopic => ErrorCode.InvalidTopicException,
-        Grains.TopicError.AlreadyExists => ErrorCode.TopicAlreadyExists,
-        Grains.TopicError.UnknownTopic => ErrorCode.UnknownTopicOrPartition,
-        Grains.TopicError.InvalidPartitions => ErrorCode.InvalidPartitions,
-        Grains.TopicError.InvalidReplicationFactor => ErrorCode.InvalidReplicationFactor,
-        Grains.TopicError.InvalidConfig => ErrorCode.InvalidConfig,
+        TopicError.None => ErrorCode.None,
+        TopicError.InvalidTopic => ErrorCode.InvalidTopicException,
+        TopicError.AlreadyExists => ErrorCode.TopicAlreadyExists,
+        TopicError.UnknownTopic => ErrorCode.UnknownTopicOrPartition,
+        TopicError.InvalidPartitions => ErrorCode.InvalidPartitions,
+        TopicError.InvalidReplicationFactor => ErrorCode.InvalidReplicationFactor,
+        TopicError.InvalidConfig => ErrorCode.InvalidConfig,
         _ => ErrorCode.UnknownServerError,
     };
 }

@@ -184,7 +184,14 @@ public sealed class GroupHandlers
     {
         var body = new OffsetFetchResponse();
         var error = Precheck(request.GroupId);
-        if (error != GroupError.None)
+        List<FetchedOffset>? fetched = null;
+        if (error == GroupError.None)
+        {
+            var topics = request.Topics?.Select(t => (t.Name, (IReadOnlyList<int>)t.PartitionIndexes)).ToList();
+            (fetched, error) = await Groups.FetchOffsetsAsync(request.GroupId, topics, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (error != GroupError.None || fetched is null)
         {
             if (header.ApiVersion >= 2)
             {
@@ -202,8 +209,6 @@ public sealed class GroupHandlers
         }
         else
         {
-            var topics = request.Topics?.Select(t => (t.Name, (IReadOnlyList<int>)t.PartitionIndexes)).ToList();
-            var fetched = await Groups.FetchOffsetsAsync(request.GroupId, topics, cancellationToken).ConfigureAwait(false);
             body.Topics = fetched.GroupBy(f => f.Topic, StringComparer.Ordinal).Select(g => new OffsetFetchResponse.Topic
             {
                 Name = g.Key,

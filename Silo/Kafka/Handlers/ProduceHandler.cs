@@ -61,7 +61,7 @@ internal sealed partial class ProduceHandler
                     topicResult.Partitions.Add(result);
                     if (topic is null)
                     {
-                        result.ErrorCode = topicError == Grains.TopicError.InvalidTopic ? ErrorCode.InvalidTopicException : ErrorCode.UnknownTopicOrPartition;
+                        result.ErrorCode = topicError == Topics.TopicError.InvalidTopic ? ErrorCode.InvalidTopicException : ErrorCode.UnknownTopicOrPartition;
                         continue;
                     }
 

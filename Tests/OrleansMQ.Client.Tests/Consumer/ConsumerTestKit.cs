@@ -85,7 +85,7 @@ internal static class ConsumerTestKit
     public static async Task<string> CreateTopicAsync(TestSilo silo, string name, int partitions)
     {
         var created = await silo.Kafka.Broker.Topics.CreateAsync(name, partitions, 1, [], false);
-        Assert.True(created.Error == OrleansMQ.Silo.Grains.TopicError.None, created.Message);
+        Assert.True(created.Error == OrleansMQ.Silo.Topics.TopicError.None, created.Message);
         return name;
     }
 

@@ -354,7 +354,7 @@ public sealed class GroupApiTests : IAsyncLifetime
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
             };
-            foreach (var arg in new[] { "--data", data, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--listen", "127.0.0.1", "--segment-size", "16777216", "--http-port", "0" })
+            foreach (var arg in new[] { "--data", data, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--listen", "127.0.0.1", "--segment-size", "16777216", "--http-port", "0", "--silo-port", "0", "--gateway-port", "0" })
             {
                 info.ArgumentList.Add(arg);
             }

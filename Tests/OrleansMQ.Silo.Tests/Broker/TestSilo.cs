@@ -81,6 +81,9 @@ public sealed class TestSilo : IAsyncDisposable
             ["OrleansMQ:Broker:Port"] = "0",
             ["OrleansMQ:Http:ListenAddress"] = "127.0.0.1",
             ["OrleansMQ:Http:Port"] = "0",
+            // Orleans: a free silo port, no client gateway (tests that need one set a port).
+            ["OrleansMQ:Cluster:SiloPort"] = "0",
+            ["OrleansMQ:Cluster:GatewayPort"] = "0",
             ["Logging:LogLevel:Default"] = "Warning",
         };
         foreach (var (k, v) in overrides ?? new())

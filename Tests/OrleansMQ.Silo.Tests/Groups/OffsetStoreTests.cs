@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using OrleansMQ.Silo.Grains;
 using OrleansMQ.Silo.Groups;
-using OrleansMQ.Silo.Tests.Grains;
+using OrleansMQ.Silo.Tests.Broker;
 using OrleansMQ.Storage;
+using OrleansMQ.Storage.CommitLog;
 using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Storage.Engine;
 using Xunit;
@@ -21,7 +21,7 @@ public sealed class OffsetStoreTests : IDisposable
 
     private StorageOptions Options(TimeSpan? retention = null)
     {
-        var options = GrainTimerTests.StorageOptionsFor(Path.Combine(_dir, "data"));
+        var options = StorageOptionsFor(Path.Combine(_dir, "data"));
         if (retention is { } r)
         {
             options.RetentionTime = r;
@@ -202,12 +202,9 @@ public sealed class OffsetStoreTests : IDisposable
     [Fact]
     public async Task The_coordinator_answers_load_in_progress_until_the_replay_is_done()
     {
-        using var engine = StorageEngine.Open(Options());
-        var store = new OffsetStore(engine, SnapshotPath, NullLogger.Instance, _clock);
-        await using var host = new GrainHost(new FileGrainStateStore(Path.Combine(_dir, "grains")), new EmptyServices(), NullLogger<GrainHost>.Instance, _clock);
         var gate = new TaskCompletionSource();
-        var groups = new GroupService(host, store, new GroupDirectory(), new GroupSettings(), engine, NullLogger<GroupService>.Instance, _clock) { LoadGate = gate.Task };
-        groups.Start();
+        await using var silo = await TestSilo.StartAsync(groupsLoadGate: gate.Task);
+        var groups = silo.Kafka.Groups;
         Assert.Equal(GroupError.CoordinatorLoadInProgress, groups.Availability);
         gate.SetResult();
         await groups.WhenLoaded;
@@ -216,8 +213,17 @@ public sealed class OffsetStoreTests : IDisposable
         Assert.Equal(GroupError.NotCoordinator, groups.Availability);
     }
 
-    private sealed class EmptyServices : IServiceProvider
+    /// <summary>Small segments and files, quick checkpoints: a few records roll segments and queue files.</summary>
+    internal static StorageOptions StorageOptionsFor(string dir) => new()
     {
-        public object? GetService(Type serviceType) => null;
-    }
+        DataDirectory = dir,
+        SegmentSize = 1 << 20,
+        MaxBatchBytes = 512 << 10,
+        FlushPolicy = FlushPolicy.Async(TimeSpan.FromMilliseconds(20), 4),
+        ConsumeQueueEntriesPerFile = 64,
+        IndexSlotCount = 512,
+        IndexEntriesPerFile = 2048,
+        CheckpointInterval = TimeSpan.FromMilliseconds(50),
+        CleanupInterval = TimeSpan.FromHours(1),
+    };
 }

@@ -57,7 +57,7 @@ public sealed class KafkajsGroupTests : IAsyncLifetime
     private async Task<string> CreateTopicAsync(string name)
     {
         var created = await _silo.Kafka.Broker.Topics.CreateAsync(name, Partitions, 1, [], false);
-        Assert.True(created.Error == OrleansMQ.Silo.Grains.TopicError.None, created.Message);
+        Assert.True(created.Error == OrleansMQ.Silo.Topics.TopicError.None, created.Message);
         return name;
     }
 

@@ -1,0 +1,27 @@
+using Orleans;
+
+namespace OrleansMQ.Silo.Grains;
+
+/// <summary>Persisted state of a topic (grain storage, one record per topic).</summary>
+[GenerateSerializer]
+public sealed class TopicState
+{
+    [Id(0)]
+    public bool Exists { get; set; }
+
+    [Id(1)]
+    public Guid TopicId { get; set; }
+
+    [Id(2)]
+    public int Partitions { get; set; }
+
+    [Id(3)]
+    public Dictionary<string, string> Configs { get; set; } = new(StringComparer.Ordinal);
+
+    [Id(4)]
+    public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>The directory version of the last change published (0: never published).</summary>
+    [Id(5)]
+    public long Version { get; set; }
+}

@@ -1,0 +1,59 @@
+using Orleans;
+
+namespace OrleansMQ.Silo.Topics;
+
+/// <summary>Why a topic operation was refused (the Kafka handlers map these to error codes).</summary>
+[GenerateSerializer]
+public enum TopicError
+{
+    None,
+    InvalidTopic,
+    AlreadyExists,
+    UnknownTopic,
+    InvalidPartitions,
+    InvalidReplicationFactor,
+    InvalidConfig,
+}
+
+/// <summary>
+/// A topic as every silo caches it: identity, partition count, the configs set on it, and the
+/// directory version that published it (a silo applies a snapshot only when it is newer than the
+/// one it holds, so a late notification never undoes a later change).
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record TopicSnapshot(
+    [property: Id(0)] string Name,
+    [property: Id(1)] Guid TopicId,
+    [property: Id(2)] int Partitions,
+    [property: Id(3)] Dictionary<string, string> Configs,
+    [property: Id(4)] long Version,
+    [property: Id(5)] bool Deleted)
+{
+    public static TopicSnapshot Tombstone(string name, Guid topicId, long version) => new(name, topicId, 0, [], version, Deleted: true);
+}
+
+/// <summary>Outcome of a topic operation: an error, the message to show the user, and on success the topic as it now is.</summary>
+[GenerateSerializer, Immutable]
+public sealed record TopicResult(
+    [property: Id(0)] TopicError Error,
+    [property: Id(1)] string? Message = null,
+    [property: Id(2)] TopicSnapshot? Snapshot = null)
+{
+    public static TopicResult Ok { get; } = new(TopicError.None);
+
+    public bool IsOk => Error == TopicError.None;
+}
+
+/// <summary>One config change: a null value resets the config to its default.</summary>
+[GenerateSerializer, Immutable]
+public readonly record struct ConfigEntry([property: Id(0)] string Name, [property: Id(1)] string? Value);
+
+/// <summary>CreateTopics' arguments after the wire decoding.</summary>
+[GenerateSerializer, Immutable]
+public sealed record CreateTopicCall(
+    [property: Id(0)] int Partitions,
+    [property: Id(1)] short ReplicationFactor,
+    [property: Id(2)] ConfigEntry[] Configs,
+    [property: Id(3)] bool ValidateOnly,
+    [property: Id(4)] int DefaultPartitions,
+    [property: Id(5)] int LiveBrokers);
