@@ -12,6 +12,7 @@ using Microsoft.Extensions.Logging;
 using Orleans;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using OrleansMQ.Silo.Grains.Storage;
 using OrleansMQ.Silo.Groups;
 using OrleansMQ.Silo.Http;
 using OrleansMQ.Silo.Producers;
@@ -83,7 +84,7 @@ public static class SiloHost
         // The control plane's per-silo parts: caches the grains publish to, and the fronts that call them.
         services.AddSingleton(sp => new TopicCatalog(sp.GetRequiredService<StorageEngine>()));
         services.AddSingleton<TopicCatalogSubscription>();
-        services.AddSingleton(sp => new TopicService(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<TopicCatalog>(), broker.AutoCreateTopics, broker.DefaultPartitions));
+        services.AddSingleton(sp => new TopicService(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<TopicCatalog>(), broker.AutoCreateTopics, broker.DefaultPartitions, sp.GetRequiredService<ILogger<TopicService>>()));
         services.AddSingleton(sp => new OffsetStore(sp.GetRequiredService<StorageEngine>(), Path.Combine(storageOptions.DataDirectory, "groups", "offsets.snapshot"), sp.GetRequiredService<ILogger<OffsetStore>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<GroupDirectory>();
         services.AddSingleton(sp => new GroupService(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<OffsetStore>(), sp.GetRequiredService<GroupDirectory>(), groups, sp.GetRequiredService<StorageEngine>(), sp.GetRequiredService<ILogger<GroupService>>(), sp.GetRequiredService<TimeProvider>(), cluster.IsSingleSilo));
@@ -144,7 +145,7 @@ public static class SiloHost
         {
             case ClusterMode.Localhost:
                 silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, primarySiloEndpoint: null, cluster.ServiceId, cluster.ClusterId);
-                silo.AddMemoryGrainStorageAsDefault(); // TODO file
+                silo.AddOrleansMQFileGrainStorageAsDefault(o => o.RootDirectory = Path.Combine(dataDirectory, "grains"));
                 break;
             case ClusterMode.AzureTable:
                 silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (cluster.ClusterId, cluster.ServiceId));
@@ -160,7 +161,6 @@ public static class SiloHost
                 break;
         }
 
-        _ = dataDirectory;
         silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(cluster.GrainCollectionAgeMinutes));
     }
 

@@ -233,9 +233,12 @@ internal sealed partial class HttpGateway
         if (!result.IsOk)
         {
             // REST Proxy's codes: 40002 topic exists; 400 otherwise, with Kafka's message.
-            return result.Error == TopicError.AlreadyExists
-                ? V3Problem(400, "Topic already exists", result.Message ?? $"Topic '{name}' already exists.", 40002)
-                : V3Problem(400, "Bad Request", result.Message ?? result.Error.ToString());
+            return result.Error switch
+            {
+                TopicError.AlreadyExists => V3Problem(400, "Topic already exists", result.Message ?? $"Topic '{name}' already exists.", 40002),
+                TopicError.Unavailable => V3Problem(503, "Try again", result.Message ?? result.Error.ToString()),
+                _ => V3Problem(400, "Bad Request", result.Message ?? result.Error.ToString()),
+            };
         }
 
         if (validateOnly)
@@ -267,7 +270,7 @@ internal sealed partial class HttpGateway
         }
 
         var result = await Broker.Topics.DeleteAsync(topic_name, c.RequestAborted).ConfigureAwait(false);
-        return result.IsOk ? Results.NoContent() : V3Problem(result.Error == TopicError.UnknownTopic ? 404 : 400, "Delete failed", result.Message ?? result.Error.ToString());
+        return result.IsOk ? Results.NoContent() : V3Problem(result.Error switch { TopicError.UnknownTopic => 404, TopicError.Unavailable => 503, _ => 400 }, "Delete failed", result.Message ?? result.Error.ToString());
     }
 
     private async Task<IResult> V3ListPartitionsAsync(HttpContext c, string cluster_id, string topic_name)

@@ -13,6 +13,9 @@ public enum TopicError
     InvalidPartitions,
     InvalidReplicationFactor,
     InvalidConfig,
+
+    /// <summary>The topic's grain could not be reached in time (its silo died, the call timed out): retriable.</summary>
+    Unavailable,
 }
 
 /// <summary>

@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Logging;
 using Orleans;
+using Orleans.Runtime;
 
 namespace OrleansMQ.Silo.Topics;
 
@@ -10,13 +12,15 @@ namespace OrleansMQ.Silo.Topics;
 /// Reads go to the catalog; a miss asks the topic grain (a topic created through another silo
 /// whose push has not arrived yet).
 /// </summary>
-public sealed class TopicService
+public sealed partial class TopicService
 {
     private readonly IGrainFactory _grains;
     private readonly TopicCatalog _catalog;
+    private readonly ILogger _logger;
 
-    public TopicService(IGrainFactory grains, TopicCatalog catalog, bool autoCreate, int defaultPartitions)
+    public TopicService(IGrainFactory grains, TopicCatalog catalog, bool autoCreate, int defaultPartitions, ILogger<TopicService> logger)
     {
+        _logger = logger;
         _grains = grains;
         _catalog = catalog;
         AutoCreate = autoCreate;
@@ -39,28 +43,65 @@ public sealed class TopicService
 
     public Task<TopicResult> CreateAsync(string name, int partitions, short replicationFactor, IReadOnlyCollection<KeyValuePair<string, string?>> configs, bool validateOnly, CancellationToken cancellationToken = default)
     {
+        // Checked here as well as in the grain: an invalid name never becomes a grain key.
+        if (TopicNames.Validate(name) is { } nameError)
+        {
+            return Task.FromResult(new TopicResult(TopicError.InvalidTopic, nameError));
+        }
+
         var call = new CreateTopicCall(partitions, replicationFactor, configs.Select(kv => new ConfigEntry(kv.Key, kv.Value)).ToArray(), validateOnly, DefaultPartitions, ReplicationBrokers);
-        return ApplyAsync(Grain(name).CreateAsync(call), cancellationToken);
+        return ApplyAsync(() => Grain(name).CreateAsync(call), cancellationToken);
     }
 
     public Task<TopicResult> DeleteAsync(string name, CancellationToken cancellationToken = default) =>
-        ApplyAsync(Grain(name).DeleteAsync(), cancellationToken);
+        TopicNames.Validate(name) is null ? ApplyAsync(() => Grain(name).DeleteAsync(), cancellationToken) : Task.FromResult(Unknown(name));
 
     public Task<TopicResult> AddPartitionsAsync(string name, int totalCount, bool validateOnly, CancellationToken cancellationToken = default) =>
-        ApplyAsync(Grain(name).AddPartitionsAsync(totalCount, validateOnly), cancellationToken);
+        TopicNames.Validate(name) is null ? ApplyAsync(() => Grain(name).AddPartitionsAsync(totalCount, validateOnly), cancellationToken) : Task.FromResult(Unknown(name));
 
     public Task<TopicResult> AlterConfigsAsync(string name, IReadOnlyCollection<KeyValuePair<string, string?>> changes, bool replaceAll, bool validateOnly, CancellationToken cancellationToken = default) =>
-        ApplyAsync(Grain(name).AlterConfigsAsync(changes.Select(kv => new ConfigEntry(kv.Key, kv.Value)).ToArray(), replaceAll, validateOnly), cancellationToken);
+        TopicNames.Validate(name) is null
+            ? ApplyAsync(() => Grain(name).AlterConfigsAsync(changes.Select(kv => new ConfigEntry(kv.Key, kv.Value)).ToArray(), replaceAll, validateOnly), cancellationToken)
+            : Task.FromResult(Unknown(name));
 
-    private async Task<TopicResult> ApplyAsync(Task<TopicResult> call, CancellationToken cancellationToken)
+    private static TopicResult Unknown(string name) => new(TopicError.UnknownTopic, $"Topic '{name}' does not exist.");
+
+    /// <summary>
+    /// Calls the grain and applies its answer to this silo's catalog. A failure of the cluster
+    /// (timeout, the grain's silo died) is a retriable answer, never a dropped connection.
+    /// </summary>
+    private async Task<TopicResult> ApplyAsync(Func<Task<TopicResult>> call, CancellationToken cancellationToken)
     {
-        var result = await call.WaitAsync(cancellationToken).ConfigureAwait(false);
+        TopicResult result;
+        try
+        {
+            result = await call().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        {
+            LogGrainCallFailed(_logger, ex);
+            return new TopicResult(TopicError.Unavailable, "The topic's owner could not be reached; retry.");
+        }
+
         if (result.Snapshot is { } snapshot)
         {
             _catalog.Apply(snapshot);
         }
 
         return result;
+    }
+
+    private async Task<TopicSnapshot?> LookupAsync(string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await Grain(name).GetAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        {
+            LogGrainCallFailed(_logger, ex);
+            return null;
+        }
     }
 
     /// <summary>
@@ -80,7 +121,7 @@ public sealed class TopicService
         }
 
         // Not cached: created through another silo and not pushed here yet, or not there at all.
-        if (await Grain(name).GetAsync().WaitAsync(cancellationToken).ConfigureAwait(false) is { } snapshot && _catalog.Apply(snapshot) is { } known)
+        if (await LookupAsync(name, cancellationToken).ConfigureAwait(false) is { } snapshot && _catalog.Apply(snapshot) is { } known)
         {
             return (known, TopicError.None);
         }
@@ -96,11 +137,14 @@ public sealed class TopicService
             return (null, result.Error);
         }
 
-        if (!_catalog.TryGet(name, out topic) && await Grain(name).GetAsync().WaitAsync(cancellationToken).ConfigureAwait(false) is { } created)
+        if (!_catalog.TryGet(name, out topic) && await LookupAsync(name, cancellationToken).ConfigureAwait(false) is { } created)
         {
             _catalog.Apply(created);
         }
 
         return _catalog.TryGet(name, out topic) ? (topic, TopicError.None) : (null, TopicError.UnknownTopic);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A topic grain call failed; the client is told to retry")]
+    private static partial void LogGrainCallFailed(ILogger logger, Exception ex);
 }

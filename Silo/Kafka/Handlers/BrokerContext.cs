@@ -70,6 +70,7 @@ public sealed class BrokerContext
         TopicError.InvalidPartitions => ErrorCode.InvalidPartitions,
         TopicError.InvalidReplicationFactor => ErrorCode.InvalidReplicationFactor,
         TopicError.InvalidConfig => ErrorCode.InvalidConfig,
+        TopicError.Unavailable => ErrorCode.RequestTimedOut,
         _ => ErrorCode.UnknownServerError,
     };
 }

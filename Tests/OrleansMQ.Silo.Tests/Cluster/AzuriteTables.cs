@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+using OrleansMQ.Silo.Tests.Broker;
+using Xunit;
+
+namespace OrleansMQ.Silo.Tests.Cluster;
+
+/// <summary>
+/// A real Azurite table service (npm azurite 3.x in Tests/interop/azurite, installed by
+/// infra/test.sh) on a free loopback port with its data in a temp folder: the membership table and
+/// grain state of a cluster test. Missing node or Azurite fails the test with the install hint.
+/// </summary>
+public sealed class AzuriteTables : IAsyncLifetime
+{
+    private const string Account = "devstoreaccount1";
+
+    // Azurite's well-known development key (public, documented by Microsoft for the emulator).
+    private const string Key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    private readonly StringBuilder _output = new();
+    private readonly string _location = Path.Combine(Path.GetTempPath(), "omq-azurite-tables-" + Guid.NewGuid().ToString("N"));
+    private Process? _process;
+
+    public int Port { get; } = TestSilo.FreePort();
+
+    public string ConnectionString =>
+        $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={Key};TableEndpoint=http://127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}/{Account};";
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_location);
+        var main = FindTableMain();
+        var psi = new ProcessStartInfo("node")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { main, "--tableHost", "127.0.0.1", "--tablePort", Port.ToString(CultureInfo.InvariantCulture), "--location", _location, "--silent", "--disableTelemetry" })
+        {
+            psi.ArgumentList.Add(arg);
+        }
+
+        Process process;
+        try
+        {
+            process = Process.Start(psi)!;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            Assert.Fail("node is not installed, so Azurite cannot run; infra/test.sh installs it (apt-get install nodejs npm).");
+            return;
+        }
+
+        process.OutputDataReceived += (_, e) => Collect(e.Data);
+        process.ErrorDataReceived += (_, e) => Collect(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            Assert.False(process.HasExited, $"Azurite (tables) exited while starting:\n{_output}");
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync("127.0.0.1", Port);
+                return;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_process is { HasExited: false } p)
+        {
+            p.Kill(entireProcessTree: true);
+            await p.WaitForExitAsync();
+        }
+
+        _process?.Dispose();
+        try
+        {
+            Directory.Delete(_location, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private void Collect(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_output)
+            {
+                _output.AppendLine(line);
+            }
+        }
+    }
+
+    private static string FindTableMain()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var folder = Path.Combine(dir.FullName, "Tests", "interop", "azurite");
+            if (File.Exists(Path.Combine(folder, "package.json")))
+            {
+                var main = Path.Combine(folder, "node_modules", "azurite", "dist", "src", "table", "main.js");
+                Assert.True(File.Exists(main), $"Azurite is not installed in {folder}; run 'npm ci' there (infra/test.sh does).");
+                return main;
+            }
+        }
+
+        Assert.Fail("Tests/interop/azurite not found above " + AppContext.BaseDirectory);
+        return "";
+    }
+}
