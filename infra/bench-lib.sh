@@ -65,14 +65,40 @@ install_cleanup() {
   trap 'exit 130' INT TERM
 }
 
-# start_silo NAME ARGS... : a silo on 127.0.0.1 with a free port (--port 0), data in $DATA/NAME;
-# sets SILO_PID, PORT and HTTP_PORT (the gateway's free port).
+# free_port VAR : sets VAR to a TCP port nothing is bound to (ss, else a refused connect), below
+# the ephemeral range and not handed out before by this script.
+USED_PORTS=" "
+free_port() {
+  local -n free_port_var=$1
+  local p
+  for _ in $(seq 1 1000); do
+    p=$((20000 + RANDOM % 12000))
+    [[ $USED_PORTS == *" $p "* ]] && continue
+    if command -v ss >/dev/null 2>&1; then
+      [ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ] || continue
+    elif (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      continue
+    fi
+    USED_PORTS+="$p "
+    free_port_var=$p
+    return 0
+  done
+  die "no free TCP port found"
+}
+
+# start_silo NAME ARGS... : the silo $SILO_BIN on 127.0.0.1 with a free port (--port 0), data in
+# $DATA/NAME; sets SILO_PID, PORT and HTTP_PORT (the gateway's free port), read from its log. An
+# Orleans silo also gets free ports of its own (OrleansMQ__Cluster__SiloPort and GatewayPort; a
+# silo without Orleans ignores them). Returns once /readyz answers 200 (or 404: no such probe).
 start_silo() {
   local name=$1
   shift
-  local logf="$DATA/$name.log"
+  local logf="$DATA/$name.log" silo_port gateway_port code=""
   : >"$logf"
-  "$SILO_BIN" --data "$DATA/$name" --port 0 --listen 127.0.0.1 --http-port 0 --silo-port 0 --gateway-port 0 "$@" >"$logf" 2>&1 &
+  free_port silo_port
+  free_port gateway_port
+  OrleansMQ__Cluster__SiloPort=$silo_port OrleansMQ__Cluster__GatewayPort=$gateway_port \
+    "$SILO_BIN" --data "$DATA/$name" --port 0 --listen 127.0.0.1 --http-port 0 "$@" >"$logf" 2>&1 &
   SILO_PID=$!
   ALL_SILOS+=("$SILO_PID")
   for _ in $(seq 1 600); do
@@ -87,12 +113,32 @@ start_silo() {
     [ -n "$HTTP_PORT" ] && break
     sleep 0.1
   done
+  if [ -n "$HTTP_PORT" ] && command -v curl >/dev/null 2>&1; then
+    for _ in $(seq 1 1200); do
+      code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/readyz")
+      [ "$code" = 200 ] || [ "$code" = 404 ] && break
+      kill -0 "$SILO_PID" 2>/dev/null || { cat "$logf" >&2; die "silo exited"; }
+      sleep 0.1
+    done
+    [ "$code" = 200 ] || [ "$code" = 404 ] || log "warning: silo $name: /readyz still answers $code after 120 s"
+  fi
   log "silo $name: pid $SILO_PID on 127.0.0.1:$PORT ($*)"
 }
 
-# stop_silo : stops the silo SILO_PID (and forgets it).
+# stop_silo : stops the silo SILO_PID (SIGTERM; SIGKILL if it has not exited 60 s later) and forgets it.
 stop_silo() {
-  kill -TERM "$SILO_PID" && wait "$SILO_PID"
+  local state=""
+  kill -TERM "$SILO_PID" 2>/dev/null
+  for _ in $(seq 1 600); do
+    state=$(ps -o stat= -p "$SILO_PID" 2>/dev/null)
+    if [ -z "$state" ] || [[ $state == Z* ]]; then break; fi
+    sleep 0.1
+  done
+  if [ -n "$state" ] && [[ $state != Z* ]]; then
+    log "warning: silo $SILO_PID still running 60 s after SIGTERM: killed"
+    kill -KILL "$SILO_PID" 2>/dev/null
+  fi
+  wait "$SILO_PID" 2>/dev/null
   local pid kept=()
   for pid in "${ALL_SILOS[@]}"; do [ "$pid" = "$SILO_PID" ] || kept+=("$pid"); done
   ALL_SILOS=("${kept[@]}")

@@ -57,8 +57,23 @@ internal sealed record GroupBenchOptions
 
     public string DataDirectory { get; init; } = "";
 
+    // ---- memory and startup: a silo process of their own
+    /// <summary>The silo's built executable (any commit's); empty: the one built next to this generator.</summary>
+    public string Silo { get; init; } = "";
+
+    /// <summary>How long a silo may take to get ready before the scenario gives up on it.</summary>
+    public double ReadyTimeoutSeconds { get; init; } = 120;
+
+    // ---- startup
+    public int StartupGroups { get; init; } = 10_000;
+
+    public int StartupOffsets { get; init; } = 3;
+
+    /// <summary>Also time a restart after kill -9.</summary>
+    public bool Unclean { get; init; } = true;
+
     public const string Usage = """
-        usage: OrleansMQ.Broker.Benchmarks groups <rebalance|commit|memory> [flags]
+        usage: OrleansMQ.Broker.Benchmarks groups <rebalance|commit|memory|startup> [flags]
           rebalance  --members consumers (one connection each) join one group at once (JoinGroup v5,
                      MEMBER_ID_REQUIRED handled), the leader range-assigns --partitions partitions
                      ("consumer" protocol), everyone SyncGroups v3; prints the time from the last
@@ -69,8 +84,13 @@ internal sealed record GroupBenchOptions
                      requests outstanding; cases produce (Produce v7 of 1 x 16 B record, the baseline),
                      member1 (1 partition per request), memberN (--batch-partitions per request),
                      standalone1 (generation -1, no members)
-          memory     hosts a silo in this process; --memory-groups groups x --offsets-per-group commits;
-                     managed heap per group while activated and after a restart (replayed, not activated)
+          memory     starts --silo as a process of its own (a startup hook in it reads its heap);
+                     --memory-groups groups x --offsets-per-group commits; managed heap per group while
+                     activated and after a restart (loaded, not activated)
+          startup    starts --silo as a process of its own; --startup-groups groups x --startup-offsets
+                     commits, clean stop, restart: time from process start to the Kafka port accepting,
+                     to the coordinator answering OffsetFetch of the last group with its offsets, and
+                     to /readyz 200; then new offsets, kill -9, restart timed again (--unclean)
         flags (defaults):
           --bootstrap HOST:PORT     required for rebalance and commit
           --topic NAME              groups-bench      --partitions N        1000
@@ -83,7 +103,12 @@ internal sealed record GroupBenchOptions
           --cases LIST              produce,member1,memberN,standalone1,produce
           --silo-pid PID            commit: also report the silo's CPU per request and per offset
           --memory-groups N         10000             --offsets-per-group K 10
-          --data DIR                memory: a new temp folder (deleted at the end)
+          --data DIR                memory, startup: a new temp folder (deleted at the end)
+          --silo PATH               memory, startup: the silo executable (default: the one next to
+                                    this generator); started with --data --port --listen --http-port
+                                    and OrleansMQ__Cluster__SiloPort/GatewayPort (free ports)
+          --startup-groups N        10000             --startup-offsets K   3
+          --unclean true|false      true              --ready-timeout-s S   120
         """;
 
     public static GroupBenchOptions Parse(ReadOnlySpan<string> args)
@@ -120,6 +145,11 @@ internal sealed record GroupBenchOptions
                 "--memory-groups" => o with { MemoryGroups = Positive(name, v) },
                 "--offsets-per-group" => o with { OffsetsPerGroup = Positive(name, v) },
                 "--data" => o with { DataDirectory = v },
+                "--silo" => o with { Silo = v },
+                "--startup-groups" => o with { StartupGroups = Positive(name, v) },
+                "--startup-offsets" => o with { StartupOffsets = Positive(name, v) },
+                "--unclean" => o with { Unclean = bool.Parse(v) },
+                "--ready-timeout-s" => o with { ReadyTimeoutSeconds = double.Parse(v, CultureInfo.InvariantCulture) },
                 _ => throw new ArgumentException($"unknown flag {name}"),
             };
         }
@@ -134,6 +164,13 @@ internal sealed record GroupBenchOptions
 
     public IPEndPoint RequireBootstrap() =>
         Bootstrap ?? throw new ArgumentException("--bootstrap HOST:PORT is required (a running silo; infra/bench-groups.sh starts one)");
+
+    /// <summary>The silo executable to start: --silo, or the one copied next to this generator (it references the silo project).</summary>
+    public string RequireSilo()
+    {
+        string path = Silo.Length > 0 ? Silo : Path.Combine(AppContext.BaseDirectory, "OrleansMQ.Silo");
+        return File.Exists(path) ? Path.GetFullPath(path) : throw new ArgumentException($"--silo {path}: no such file (the silo's built executable, e.g. Silo/bin/Release/net10.0/OrleansMQ.Silo)");
+    }
 
     private static int Positive(string name, string value)
     {

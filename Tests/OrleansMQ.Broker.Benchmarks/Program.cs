@@ -100,6 +100,7 @@ static async Task<int> RunGroupsAsync(string[] args)
             "rebalance" => await GroupRebalanceRun.RunAsync(options).ConfigureAwait(false),
             "commit" => await OffsetCommitRun.RunAsync(options).ConfigureAwait(false),
             "memory" => await GroupMemoryRun.RunAsync(options).ConfigureAwait(false),
+            "startup" => await GroupStartupRun.RunAsync(options).ConfigureAwait(false),
             _ => throw new ArgumentException($"unknown groups scenario {args[0]}"),
         };
     }
