@@ -12,6 +12,7 @@ using Microsoft.Extensions.Logging;
 using Orleans;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using OrleansMQ.Silo.Cluster;
 using OrleansMQ.Silo.Grains.Storage;
 using OrleansMQ.Silo.Groups;
 using OrleansMQ.Silo.Http;
@@ -79,6 +80,7 @@ public static class SiloHost
         services.AddHostedService(sp => sp.GetRequiredService<StorageHostedService>());
 
         // Then the Orleans silo (its hosted service starts here, after storage, before the broker).
+        services.AddSingleton<GrainStatistics>();
         builder.UseOrleans(silo => ConfigureOrleans(silo, cluster, storageOptions.DataDirectory));
 
         // The control plane's per-silo parts: caches the grains publish to, and the fronts that call them.
@@ -162,6 +164,7 @@ public static class SiloHost
         }
 
         silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(cluster.GrainCollectionAgeMinutes));
+        silo.Services.AddSingleton<IIncomingGrainCallFilter>(sp => sp.GetRequiredService<GrainStatistics>());
     }
 
     private static void ConfigureHttp(WebApplicationBuilder builder, HttpSettings http)

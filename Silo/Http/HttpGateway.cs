@@ -38,13 +38,15 @@ internal sealed partial class HttpGateway
     private readonly StorageHostedService _storage;
     private readonly KafkaServerHostedService _kafka;
     private readonly OrleansMQ.Silo.Topics.TopicCatalog _catalog;
+    private readonly OrleansMQ.Silo.Cluster.GrainStatistics _grains;
     private readonly HttpSettings _settings;
     private readonly HttpMetrics _metrics;
     private readonly ILogger _logger;
     private int _roundRobin = -1;
 
-    public HttpGateway(StorageHostedService storage, KafkaServerHostedService kafka, OrleansMQ.Silo.Topics.TopicCatalog catalog, HttpSettings settings, HttpMetrics metrics, ILogger<HttpGateway> logger)
+    public HttpGateway(StorageHostedService storage, KafkaServerHostedService kafka, OrleansMQ.Silo.Topics.TopicCatalog catalog, OrleansMQ.Silo.Cluster.GrainStatistics grains, HttpSettings settings, HttpMetrics metrics, ILogger<HttpGateway> logger)
     {
+        _grains = grains;
         _catalog = catalog;
         _storage = storage;
         _kafka = kafka;
@@ -130,6 +132,18 @@ internal sealed partial class HttpGateway
         foreach (var (label, m) in apis)
         {
             Histogram(sb, "orleansmq_kafka_request_duration_seconds", label, m.Latency);
+        }
+
+        Header(sb, "orleansmq_grain_activations", "gauge", "Grain activations in this silo's memory by grain type.");
+        foreach (var (type, count) in _grains.Activations())
+        {
+            Sample(sb, "orleansmq_grain_activations", $"type=\"{Escape(type)}\"", count);
+        }
+
+        Header(sb, "orleansmq_grain_calls_total", "counter", "Grain calls received by this silo by grain class.");
+        foreach (var (type, count) in _grains.Calls())
+        {
+            Sample(sb, "orleansmq_grain_calls_total", $"type=\"{Escape(type)}\"", count);
         }
 
         var engine = _storage.Engine;
