@@ -1160,7 +1160,7 @@ public sealed partial class StorageEngine : IDisposable
     private void EnforceTieredRetention(TieredStorage tier)
     {
         DropOffloadedLocalSegments(tier);
-        tier.ApplyRetention(_time.GetUtcNow().UtcDateTime, _options.RetentionTime, _options.RetentionBytes ?? long.MaxValue, _log.DiskBytes);
+        tier.ApplyRetention(_time.GetUtcNow().ToUnixTimeMilliseconds(), _options.RetentionTime, _options.RetentionBytes ?? long.MaxValue, _log.DiskBytes);
         TrimQueues(tier);
     }
 
