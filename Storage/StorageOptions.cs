@@ -40,7 +40,11 @@ public sealed class StorageOptions
     /// <summary>Entries per IndexFile. Default 4,000,000.</summary>
     public int IndexEntriesPerFile { get; set; } = 4_000_000;
 
-    /// <summary>Segments older than this are deleted. Default 7 days (Kafka's log.retention.hours=168). Null: keep forever.</summary>
+    /// <summary>
+    /// Segments older than this are deleted. Default 7 days (Kafka's log.retention.hours=168). Null:
+    /// keep forever. A segment's age is measured from its largest record timestamp on the engine's
+    /// TimeProvider, as Kafka measures it (docs/storage.md), not from its file's modification time.
+    /// </summary>
     public TimeSpan? RetentionTime { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>Oldest segments are deleted while the CommitLog is larger than this. Null (default): no size budget.</summary>

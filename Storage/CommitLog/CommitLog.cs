@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Protocol.Batches;
@@ -653,7 +654,10 @@ public sealed unsafe partial class CommitLog : IFlushTarget, IDisposable
     /// between retention's floor and the committed position). Skips blank padding: returns the
     /// position of the entry actually read in <paramref name="entryPosition"/>. False at the end.
     /// </summary>
-    internal bool TryReadEntry(long position, out long entryPosition, out ReadOnlySpan<byte> entry)
+    internal bool TryReadEntry(long position, out long entryPosition, out ReadOnlySpan<byte> entry) => TryReadEntry(position, out entryPosition, out entry, out _);
+
+    /// <summary>As <see cref="TryReadEntry(long, out long, out ReadOnlySpan{byte})"/>, also naming the segment the entry is in.</summary>
+    internal bool TryReadEntry(long position, out long entryPosition, out ReadOnlySpan<byte> entry, [NotNullWhen(true)] out Segment? segment)
     {
         long committed = CommittedPosition;
         var segments = Volatile.Read(ref _segments);
@@ -678,11 +682,13 @@ public sealed unsafe partial class CommitLog : IFlushTarget, IDisposable
             int length = EntryFormat.ReadLength(head);
             entryPosition = position;
             entry = new ReadOnlySpan<byte>(seg.File.BasePointer + off, length);
+            segment = seg;
             return true;
         }
 
         entryPosition = position;
         entry = default;
+        segment = null;
         return false;
     }
 

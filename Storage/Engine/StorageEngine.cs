@@ -46,6 +46,7 @@ public sealed partial class StorageEngine : IDisposable
     private readonly Func<string, (long Total, long Available)> _diskProbe;
     private long _dispatched;
     private long _indexFrom;                      // recovery: positions below are already in the index
+    private Segment? _dispatchSegment;            // dispatcher only: the segment of the last entry dispatched
     private Checkpoint _lastCheckpoint = new(-1, -1);
     private readonly Lock _checkpointLock = new(); // housekeeping and Flush() may both write it
     private int _dispatcherSleeping;
@@ -192,6 +193,27 @@ public sealed partial class StorageEngine : IDisposable
         {
             LogFullReplay(logger, log.MinPosition);
             Volatile.Write(ref engine._dispatched, log.MinPosition);
+        }
+
+        // Time retention measures each segment by its largest record timestamp. The replay below and
+        // the dispatcher after it see every entry from the dispatch start on; a segment begun before it
+        // gets one scan of its entry headers when its age first matters (lazily: recovery stays as
+        // fast as the checkpoint allows). Segments found sealed here age from this open when they
+        // hold no record timestamp at all.
+        long dispatchFrom = Volatile.Read(ref engine._dispatched);
+        long openedMs = engine._time.GetUtcNow().ToUnixTimeMilliseconds();
+        var segments = log.Segments;
+        for (int i = 0; i < segments.Count; i++)
+        {
+            if (segments[i].StartPosition < dispatchFrom)
+            {
+                segments[i].MarkUnobserved();
+            }
+
+            if (i < segments.Count - 1)
+            {
+                segments[i].MarkSealed(openedMs);
+            }
         }
 
         // Rebuild queues and index past the checkpoint before anyone can read or write.
@@ -893,8 +915,17 @@ public sealed partial class StorageEngine : IDisposable
         long count = 0;
         var byId = Volatile.Read(ref _byId);
         PartitionLog? lastNotified = null;
-        while (count < max && _log.TryReadEntry(pos, out long entryPos, out var entry))
+        while (count < max && _log.TryReadEntry(pos, out long entryPos, out var entry, out var segment))
         {
+            if (segment != _dispatchSegment)
+            {
+                // The dispatcher only moves forward, so the segment it leaves is sealed: a segment
+                // without record timestamps ages from now. Once per segment.
+                _dispatchSegment?.MarkSealed(_time.GetUtcNow().ToUnixTimeMilliseconds());
+                _dispatchSegment = segment;
+            }
+
+            segment.ObserveTimestamp(EntryFormat.ReadMaxTimestamp(entry));
             int id = EntryFormat.ReadPartition(entry);
             var p = (uint)id < (uint)byId.Length ? byId[id] : null;
             if (p is null)
@@ -1074,7 +1105,11 @@ public sealed partial class StorageEngine : IDisposable
         return (drive.TotalSize, drive.AvailableFreeSpace);
     }
 
-    /// <summary>Deletes whole segments past retention time or the size budget, and moves each partition's log start.</summary>
+    /// <summary>
+    /// Deletes whole segments past retention time or the size budget, oldest first, and moves each
+    /// partition's log start. A segment's age is the engine clock's now minus its largest record
+    /// timestamp (Kafka's rule; see <see cref="Segment.RetentionTimestamp"/>), never its file time.
+    /// </summary>
     public void EnforceRetention()
     {
         if (_tier is { } tier)
@@ -1083,7 +1118,7 @@ public sealed partial class StorageEngine : IDisposable
             return;
         }
 
-        var nowUtc = _time.GetUtcNow().UtcDateTime;
+        long nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         long total = _log.DiskBytes;
         long budget = _options.RetentionBytes ?? long.MaxValue;
         var maxAge = _options.RetentionTime;
@@ -1091,8 +1126,9 @@ public sealed partial class StorageEngine : IDisposable
         long min = _log.DeleteOldest(
             seg =>
             {
+                // Size first: a segment over the budget goes without its timestamps being looked at.
                 bool tooBig = total > budget;
-                bool tooOld = maxAge is { } age && nowUtc - File.GetLastWriteTimeUtc(seg.FilePath) > age;
+                bool tooOld = !tooBig && maxAge is { } age && nowMs - seg.RetentionTimestamp(nowMs) > age.TotalMilliseconds;
                 if (tooBig || tooOld)
                 {
                     total -= seg.File.Size;
@@ -1124,7 +1160,7 @@ public sealed partial class StorageEngine : IDisposable
     private void EnforceTieredRetention(TieredStorage tier)
     {
         DropOffloadedLocalSegments(tier);
-        tier.ApplyRetention(_time.GetUtcNow().UtcDateTime, _options.RetentionTime, _options.RetentionBytes ?? long.MaxValue, _log.DiskBytes);
+        tier.ApplyRetention(_time.GetUtcNow().ToUnixTimeMilliseconds(), _options.RetentionTime, _options.RetentionBytes ?? long.MaxValue, _log.DiskBytes);
         TrimQueues(tier);
     }
 

@@ -16,9 +16,9 @@ namespace OrleansMQ.Storage.Tiering;
 /// <param name="Crc32C">CRC-32C of the uploaded bytes (also in the blob's metadata, checked after upload).</param>
 /// <param name="Entries">Data entries in the segment.</param>
 /// <param name="MinTimestamp">Smallest batch first-timestamp (ms), or -1 without entries.</param>
-/// <param name="MaxTimestamp">Largest batch max-timestamp (ms), or -1 without entries.</param>
-/// <param name="LastWriteUtcMs">The local file's last write time (ms since the epoch): the age total retention measures, as for local segments.</param>
-/// <param name="UploadedUtcMs">When the upload was verified.</param>
+/// <param name="MaxTimestamp">Largest batch max-timestamp (ms), or -1 without entries: what total retention measures the segment's age from, as for local segments.</param>
+/// <param name="LastWriteUtcMs">The local file's last write time (ms since the epoch, wall clock), for diagnostics only: no retention decision reads it (a restored file gets a new one).</param>
+/// <param name="UploadedUtcMs">When the upload was verified (engine clock): the age of a segment without record timestamps (<see cref="MaxTimestamp"/> below zero).</param>
 /// <param name="Partitions">Partition registry ids and the offsets each holds here.</param>
 public sealed record TierManifest(
     int Version,

@@ -181,7 +181,8 @@ public sealed partial class TieredStorage : IDisposable
     /// (reads stop resolving there); their blobs are deleted by the offloader, manifest first.
     /// Returns how many were dropped. Does nothing before the manifests were listed.
     /// </summary>
-    internal int ApplyRetention(DateTime nowUtc, TimeSpan? maxAge, long budget, long localBytes)
+    /// <param name="nowMs">The engine clock, ms since the epoch; ages are measured as for local segments (<see cref="RetentionTimestamp"/>).</param>
+    internal int ApplyRetention(long nowMs, TimeSpan? maxAge, long budget, long localBytes)
     {
         if (!_loaded)
         {
@@ -202,7 +203,7 @@ public sealed partial class TieredStorage : IDisposable
             {
                 var s = segs[dropped];
                 bool tooBig = total > budget;
-                bool tooOld = maxAge is { } age && nowUtc - DateTimeOffset.FromUnixTimeMilliseconds(s.LastWriteUtcMs).UtcDateTime > age;
+                bool tooOld = !tooBig && maxAge is { } age && nowMs - RetentionTimestamp(s) > age.TotalMilliseconds;
                 if (!tooBig && !tooOld)
                 {
                     break;
@@ -227,6 +228,14 @@ public sealed partial class TieredStorage : IDisposable
 
         return dropped;
     }
+
+    /// <summary>
+    /// What total retention measures a remote segment's age from: its largest record timestamp, as
+    /// for local segments (and as Kafka's remote log retention does). A segment without record
+    /// timestamps ages from its verified upload, which the engine clock stamped. Never the file's
+    /// <see cref="TierManifest.LastWriteUtcMs"/>: wall-clock time of a file that a restore rewrites.
+    /// </summary>
+    internal static long RetentionTimestamp(TierManifest segment) => segment.MaxTimestamp >= 0 ? segment.MaxTimestamp : segment.UploadedUtcMs;
 
     private async Task LoopAsync()
     {
@@ -359,7 +368,7 @@ public sealed partial class TieredStorage : IDisposable
 
         var segments = _log.Segments;
         long limit = Math.Min(_dispatched(), _log.FlushedPosition);
-        var nowUtc = _time.GetUtcNow().UtcDateTime;
+        long nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var candidates = new List<Segment>();
         // Never the last segment (the one being written); only segments whose every entry is
         // flushed and in the ConsumeQueues, so the queues can point into the blob.
@@ -371,9 +380,11 @@ public sealed partial class TieredStorage : IDisposable
                 continue;
             }
 
-            if (_options.LocalRetention > TimeSpan.Zero && nowUtc - File.GetLastWriteTimeUtc(seg.FilePath) < _options.LocalRetention)
+            if (_options.LocalRetention > TimeSpan.Zero && nowMs - LocalRetentionTimestamp(seg, nowMs) < _options.LocalRetention.TotalMilliseconds)
             {
-                break; // later segments are younger
+                // Local files leave oldest first (a contiguous run, as local retention deletes
+                // them), so a segment not old enough holds back the ones after it.
+                break;
             }
 
             candidates.Add(seg);
@@ -412,6 +423,27 @@ public sealed partial class TieredStorage : IDisposable
         }
     }
 
+    /// <summary>
+    /// A local segment's age for <see cref="TieringOptions.LocalRetention"/>: its largest record
+    /// timestamp against the engine clock, as local retention measures it (<see cref="Segment.RetentionTimestamp"/>).
+    /// </summary>
+    private static long LocalRetentionTimestamp(Segment seg, long nowMs)
+    {
+        if (!seg.TryRetain())
+        {
+            return nowMs; // being deleted: not a candidate now
+        }
+
+        try
+        {
+            return seg.RetentionTimestamp(nowMs);
+        }
+        finally
+        {
+            seg.Release();
+        }
+    }
+
     private async Task OffloadSegmentAsync(Segment seg, CancellationToken ct)
     {
         if (!seg.TryRetain())
@@ -421,7 +453,7 @@ public sealed partial class TieredStorage : IDisposable
 
         try
         {
-            var lastWrite = File.GetLastWriteTimeUtc(seg.FilePath);
+            var lastWrite = File.GetLastWriteTimeUtc(seg.FilePath); // for the manifest's reader only; no decision uses it
             var summary = Summarize(seg);
             string segmentBlob = TierManifest.SegmentBlob(seg.StartPosition);
             string crc = summary.Crc.ToString(CultureInfo.InvariantCulture);

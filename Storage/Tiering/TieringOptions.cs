@@ -18,8 +18,9 @@ public sealed class TieringOptions
     public string Container { get; set; } = "orleansmq";
 
     /// <summary>
-    /// A sealed segment is uploaded once its file was last written longer ago than this, and its
-    /// local file is deleted once the upload is verified. Zero offloads at the first check after a roll.
+    /// A sealed segment is uploaded once it is older than this, and its local file is deleted once the
+    /// upload is verified. Its age is measured as local retention measures it: from its largest record
+    /// timestamp, on the engine's TimeProvider. Zero offloads at the first check after a roll.
     /// </summary>
     public TimeSpan LocalRetention { get; set; } = TimeSpan.FromHours(1);
 

@@ -137,10 +137,13 @@ internal sealed class BenchEnvironment
         var rnd = new Random(seed);
         var value = new byte[valueBytes];
         var builder = new RecordBatchBuilder();
+        // Stamped now: time retention and the tier's local retention measure record timestamps, so a
+        // fixed past date would expire or offload the scenarios' segments while they run.
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         for (int i = 0; i < records; i++)
         {
             rnd.NextBytes(value);
-            builder.Add(value, 1_700_000_000_000 + i);
+            builder.Add(value, now + i);
         }
 
         return builder.Build();

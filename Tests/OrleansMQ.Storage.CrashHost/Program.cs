@@ -20,6 +20,9 @@ var options = new StorageOptions
     FlushPolicy = args[1] == "sync" ? FlushPolicy.Sync() : FlushPolicy.Async(TimeSpan.FromMilliseconds(50), 4),
     SegmentSize = 1 << 20,
     MaxBatchBytes = 512 << 10,
+    // Every acknowledged record must still be there after the kill. The records carry fixed 2023
+    // timestamps, which time retention (it measures record timestamps) would otherwise expire.
+    RetentionTime = null,
     CheckpointInterval = TimeSpan.FromMilliseconds(100),
     ConsumeQueueEntriesPerFile = 1024,
     IndexSlotCount = 1024,

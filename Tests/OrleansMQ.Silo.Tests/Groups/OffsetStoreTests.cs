@@ -167,9 +167,10 @@ public sealed class OffsetStoreTests : IDisposable
     [Fact]
     public async Task Offsets_outlive_CommitLog_retention_through_the_snapshot()
     {
-        var clock = new FakeClock();
+        // One clock for the engine and the store: the store stamps its records with it and retention
+        // measures their timestamps against it, so today's date plays no part.
         var options = Options(TimeSpan.FromDays(1));
-        using (var engine = StorageEngine.Open(options, time: clock))
+        using (var engine = StorageEngine.Open(options, time: _clock))
         {
             var store = await OpenStoreAsync(engine);
             // Enough records to seal a few 1 MiB segments.
@@ -187,12 +188,12 @@ public sealed class OffsetStoreTests : IDisposable
             }
 
             engine.Flush();
-            clock.Advance(TimeSpan.FromDays(2));
+            _clock.Advance(TimeSpan.FromDays(2));
             engine.EnforceRetention();
             Assert.True(store.Partition.LogStartOffset > 0, "retention should have deleted old segments");
         }
 
-        using (var engine = StorageEngine.Open(options, time: clock))
+        using (var engine = StorageEngine.Open(options, time: _clock))
         {
             var store = await OpenStoreAsync(engine);
             Assert.Equal(1499, store.GetOrAdd("old").Fetch([("t", [2])]).Single().Offset); // 1499 % 3 == 2

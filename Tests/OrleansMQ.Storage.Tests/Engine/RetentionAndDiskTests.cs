@@ -1,5 +1,7 @@
 using Xunit;
 using System.Diagnostics;
+using System.Text;
+using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Storage.Engine;
 using static OrleansMQ.Storage.Tests.Engine.StorageEngineTests;
 using static OrleansMQ.Storage.Tests.Engine.TestSupport;
@@ -12,18 +14,11 @@ public sealed class RetentionAndDiskTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private sealed class FakeClock : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = DateTimeOffset.UtcNow;
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
-
-    private static async Task<long> Fill(StorageEngine engine, PartitionLog p, int batches)
+    private static async Task<long> Fill(StorageEngine engine, PartitionLog p, int batches, long timestamp)
     {
         for (int i = 0; i < batches; i++)
         {
-            await engine.AppendAsync(p, Batch($"f{i}", 4, valuePadding: 12_000)); // ~48 KiB
+            await engine.AppendAsync(p, Batch($"f{i}", 4, timestamp, valuePadding: 12_000)); // ~48 KiB
         }
 
         await WaitForHighWatermark(p, p.LogEndOffset);
@@ -31,18 +26,39 @@ public sealed class RetentionAndDiskTests : IDisposable
         return p.LogEndOffset;
     }
 
-    [Fact]
-    public async Task Segments_older_than_retention_are_deleted_and_log_start_follows()
+    /// <summary>Appends ~48 KiB batches stamped <paramref name="timestamp"/> until the log has <paramref name="segments"/> segments.</summary>
+    private static async Task FillUntilSegments(StorageEngine engine, PartitionLog p, int segments, long timestamp)
     {
-        var clock = new FakeClock();
+        for (int i = 0; engine.CommitLog.Segments.Count < segments; i++)
+        {
+            await engine.AppendAsync(p, Batch($"u{i}", 4, timestamp, valuePadding: 12_000));
+        }
+    }
+
+    private static async Task Settle(StorageEngine engine, PartitionLog p)
+    {
+        await WaitForHighWatermark(p, p.LogEndOffset); // retention only deletes what the dispatcher passed
+        engine.Flush();
+    }
+
+    private static string[] SegmentFiles(string dataDir) =>
+        Directory.GetFiles(Path.Combine(dataDir, "commitlog")).Where(f => Path.GetFileName(f).Length == 20).Order(StringComparer.Ordinal).ToArray();
+
+    [Theory]
+    [InlineData(-7300)] // the engine clock 20 years behind the wall clock (and the files' times)
+    [InlineData(0)]
+    [InlineData(7300)]  // and 20 years ahead: the outcome must not depend on today's date
+    public async Task Segments_older_than_retention_are_deleted_and_log_start_follows(int clockDaysFromNow)
+    {
+        var clock = new FakeClock(DateTimeOffset.UtcNow.AddDays(clockDaysFromNow));
         var options = SmallOptions(_dir.Path);
         options.RetentionTime = TimeSpan.FromDays(1);
         using (var engine = StorageEngine.Open(options, time: clock))
         {
             var p = engine.GetOrCreatePartition("old", 0);
             var q = engine.GetOrCreatePartition("quiet", 0);
-            await engine.AppendAsync(q, Batch("q", 3));
-            long end = await Fill(engine, p, 70); // ~3.3 segments
+            await engine.AppendAsync(q, Batch("q", 3, clock.NowMs));
+            long end = await Fill(engine, p, 70, clock.NowMs); // ~3.3 segments, records stamped by the engine's clock
             int before = engine.CommitLog.Segments.Count;
             var oldFiles = engine.CommitLog.Segments.Take(before - 1).Select(s => s.FilePath).ToList();
             Assert.True(before >= 4);
@@ -50,7 +66,7 @@ public sealed class RetentionAndDiskTests : IDisposable
             engine.EnforceRetention();
             Assert.Equal(before, engine.CommitLog.Segments.Count); // nothing is a day old yet
 
-            clock.Now = clock.Now.AddDays(2);
+            clock.Advance(TimeSpan.FromDays(2));
             engine.EnforceRetention();
             Assert.Single(engine.CommitLog.Segments); // only the active segment remains
             Assert.Equal(engine.CommitLog.Segments[0].StartPosition, engine.CommitLog.MinPosition);
@@ -67,7 +83,7 @@ public sealed class RetentionAndDiskTests : IDisposable
             // A partition whose data all went keeps its offsets: start == end, appends continue.
             Assert.Equal(3, q.LogStartOffset);
             Assert.Equal(3, q.LogEndOffset);
-            Assert.Equal(3, (await engine.AppendAsync(q, Batch("q2", 1))).BaseOffset);
+            Assert.Equal(3, (await engine.AppendAsync(q, Batch("q2", 1, clock.NowMs))).BaseOffset);
         }
 
         using (var engine = StorageEngine.Open(options, time: clock))
@@ -80,6 +96,161 @@ public sealed class RetentionAndDiskTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // after a restart the timestamps come from the segments' entry headers
+    public async Task Segments_whose_records_are_old_go_although_their_files_were_just_written(bool restart)
+    {
+        var clock = new FakeClock(DateTimeOffset.UtcNow);
+        var options = SmallOptions(_dir.Path);
+        options.RetentionTime = TimeSpan.FromDays(1);
+        long old = clock.NowMs - (long)TimeSpan.FromDays(3).TotalMilliseconds; // a producer's CreateTime, or restored data
+        var engine = StorageEngine.Open(options, time: clock);
+        try
+        {
+            var p = engine.GetOrCreatePartition("t", 0);
+            // Segments 0 and 1 hold old records only; segment 2 old records and one recent batch,
+            // so its largest timestamp is recent and it stays (Kafka's rule), holding back the rest.
+            await FillUntilSegments(engine, p, 3, old);
+            await engine.AppendAsync(p, Batch("recent", 2, clock.NowMs));
+            await FillUntilSegments(engine, p, 4, old);
+            await Settle(engine, p);
+            var segments = engine.CommitLog.Segments;
+            var oldFiles = segments.Take(2).Select(s => s.FilePath).ToList();
+            long keptStart = segments[2].StartPosition;
+
+            if (restart)
+            {
+                engine.Dispose();
+                // As if copied back from a backup: every file was written just now.
+                foreach (var f in SegmentFiles(_dir.Path))
+                {
+                    File.SetLastWriteTimeUtc(f, DateTime.UtcNow);
+                }
+
+                engine = StorageEngine.Open(options, time: clock);
+                Assert.True(engine.TryGetPartition("t", 0, out p));
+            }
+
+            Assert.All(oldFiles, f => Assert.True(DateTime.UtcNow - File.GetLastWriteTimeUtc(f) < TimeSpan.FromHours(1), "the files are new"));
+            engine.EnforceRetention();
+            Assert.All(oldFiles, f => Assert.False(File.Exists(f), $"{f} holds only old records and should be deleted"));
+            Assert.Equal(keptStart, engine.CommitLog.MinPosition);
+            Assert.Equal(2, engine.CommitLog.Segments.Count); // the one with a recent batch and the active one
+            Assert.True(p.LogStartOffset > 0);
+            Assert.Contains(ReadAll(engine, p), r => r.Value == "recent-1");
+        }
+        finally
+        {
+            engine.Dispose();
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Segments_whose_files_look_old_are_kept_while_their_records_are_recent(bool restart)
+    {
+        var clock = new FakeClock(DateTimeOffset.UtcNow);
+        var options = SmallOptions(_dir.Path);
+        options.RetentionTime = TimeSpan.FromDays(1);
+        var engine = StorageEngine.Open(options, time: clock);
+        try
+        {
+            var p = engine.GetOrCreatePartition("t", 0);
+            await Fill(engine, p, 70, clock.NowMs);
+            int before = engine.CommitLog.Segments.Count;
+            Assert.True(before >= 4);
+            if (restart)
+            {
+                engine.Dispose();
+            }
+
+            // Files a month old by their modification time (a copy that kept old times, a clock step).
+            foreach (var f in SegmentFiles(_dir.Path))
+            {
+                File.SetLastWriteTimeUtc(f, DateTime.UtcNow.AddDays(-30));
+            }
+
+            if (restart)
+            {
+                engine = StorageEngine.Open(options, time: clock);
+                Assert.True(engine.TryGetPartition("t", 0, out p));
+            }
+
+            engine.EnforceRetention();
+            Assert.Equal(before, engine.CommitLog.Segments.Count);
+            Assert.Equal(0, p.LogStartOffset);
+
+            clock.Advance(TimeSpan.FromDays(2)); // now the records are two days old
+            engine.EnforceRetention();
+            Assert.Single(engine.CommitLog.Segments);
+            Assert.True(p.LogStartOffset > 0);
+        }
+        finally
+        {
+            engine.Dispose();
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Segments_without_record_timestamps_age_from_when_the_engine_found_them_sealed(bool restart)
+    {
+        var clock = new FakeClock(DateTimeOffset.UtcNow.AddDays(-7300));
+        var options = SmallOptions(_dir.Path);
+        options.RetentionTime = TimeSpan.FromDays(1);
+        var engine = StorageEngine.Open(options, time: clock);
+        try
+        {
+            var p = engine.GetOrCreatePartition("t", 0);
+            for (int i = 0; i < 70; i++)
+            {
+                // Every record without a timestamp (Kafka's NO_TIMESTAMP, -1): nothing to measure by.
+                var b = new RecordBatchBuilder();
+                for (int r = 0; r < 4; r++)
+                {
+                    b.Add(Encoding.UTF8.GetBytes($"n{i}-{r}" + new string('.', 12_000)), -1);
+                }
+
+                await engine.AppendAsync(p, b.Build());
+            }
+
+            await Settle(engine, p);
+            int before = engine.CommitLog.Segments.Count;
+            Assert.True(before >= 4);
+            foreach (var f in SegmentFiles(_dir.Path))
+            {
+                File.SetLastWriteTimeUtc(f, DateTime.UtcNow.AddDays(-30)); // not what counts either
+            }
+
+            clock.Advance(TimeSpan.FromHours(12));
+            engine.EnforceRetention();
+            Assert.Equal(before, engine.CommitLog.Segments.Count); // sealed 12 hours ago on the engine clock
+
+            if (restart)
+            {
+                // The seal time is not stored: a restart finds the segments sealed now.
+                engine.Dispose();
+                engine = StorageEngine.Open(options, time: clock);
+                Assert.True(engine.TryGetPartition("t", 0, out p));
+                clock.Advance(TimeSpan.FromHours(18));
+                engine.EnforceRetention();
+                Assert.Equal(before, engine.CommitLog.Segments.Count);
+            }
+
+            clock.Advance(TimeSpan.FromDays(1));
+            engine.EnforceRetention();
+            Assert.Single(engine.CommitLog.Segments);
+            Assert.True(p.LogStartOffset > 0);
+        }
+        finally
+        {
+            engine.Dispose();
+        }
+    }
+
     [Fact]
     public async Task Oldest_segments_go_when_the_log_exceeds_its_size_budget()
     {
@@ -88,7 +259,7 @@ public sealed class RetentionAndDiskTests : IDisposable
         options.RetentionBytes = 2L << 20;
         using var engine = StorageEngine.Open(options);
         var p = engine.GetOrCreatePartition("big", 0);
-        await Fill(engine, p, 100); // ~4.7 segments
+        await Fill(engine, p, 100, BaseTime); // ~4.7 segments
         Assert.True(engine.CommitLog.DiskBytes > options.RetentionBytes);
         var oldest = engine.CommitLog.Segments[0].FilePath;
         engine.EnforceRetention();

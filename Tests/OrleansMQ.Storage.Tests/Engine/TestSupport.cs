@@ -6,6 +6,23 @@ using OrleansMQ.Storage.Engine;
 
 namespace OrleansMQ.Storage.Tests.Engine;
 
+/// <summary>
+/// The engine's clock, moved by the test. It may stand anywhere relative to the wall clock: the
+/// engine must compare it only with record timestamps, never with file times or DateTime.UtcNow.
+/// </summary>
+internal sealed class FakeClock(DateTimeOffset start) : TimeProvider
+{
+    private long _ticks = start.UtcTicks; // read by the engine's threads
+
+    public DateTimeOffset Now => new(Interlocked.Read(ref _ticks), TimeSpan.Zero);
+
+    public long NowMs => Now.ToUnixTimeMilliseconds();
+
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+
+    public override DateTimeOffset GetUtcNow() => Now;
+}
+
 internal static class TestSupport
 {
     public const long BaseTime = 1_700_000_000_000;

@@ -5,6 +5,7 @@ using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Storage.Engine;
 using OrleansMQ.Storage.Tiering;
 using Xunit;
+using OrleansMQ.Storage.Tests.Engine;
 using static OrleansMQ.Storage.Tests.Engine.TestSupport;
 
 namespace OrleansMQ.Storage.Tests.Tiering;
@@ -40,13 +41,18 @@ internal static class TierTestKit
 
     public static string NewContainer() => "tier" + Guid.NewGuid().ToString("N")[..20];
 
-    /// <summary>Appends ~48 KiB batches; returns each batch as the log stores it (baseOffset stamped).</summary>
-    public static async Task<List<(long Offset, byte[] Bytes)>> Fill(StorageEngine engine, PartitionLog p, int batches, string tag)
+    /// <summary>
+    /// Appends ~48 KiB batches stamped with <paramref name="clock"/>'s time (the engine's clock: local
+    /// and total retention measure record timestamps against it); returns each batch as the log
+    /// stores it (baseOffset stamped).
+    /// </summary>
+    public static async Task<List<(long Offset, byte[] Bytes)>> Fill(StorageEngine engine, PartitionLog p, int batches, string tag, TimeProvider? clock = null)
     {
         var expected = new List<(long, byte[])>();
+        long timestamp = (clock ?? TimeProvider.System).GetUtcNow().ToUnixTimeMilliseconds();
         for (int i = 0; i < batches; i++)
         {
-            var batch = Batch($"{tag}{i}", 4, valuePadding: 12_000);
+            var batch = Batch($"{tag}{i}", 4, timestamp, valuePadding: 12_000);
             var r = await engine.AppendAsync(p, batch);
             BinaryPrimitives.WriteInt64BigEndian(batch, r.BaseOffset);
             expected.Add((r.BaseOffset, batch));
@@ -332,12 +338,12 @@ public sealed class TieredStorageTests(AzuriteFixture azurite) : IClassFixture<A
     public async Task Total_retention_deletes_remote_segments_and_advances_log_start()
     {
         string container = TierTestKit.NewContainer();
-        var clock = new TestClock();
+        var clock = new FakeClock(DateTimeOffset.UtcNow);
         var options = TierTestKit.Options(_dir.Path, azurite, container);
         options.RetentionBytes = 2L << 20;
         using var engine = StorageEngine.Open(options, time: clock);
         var p = engine.GetOrCreatePartition("retained", 0);
-        var expected = await TierTestKit.Fill(engine, p, 90, "t"); // ~4.2 segments
+        var expected = await TierTestKit.Fill(engine, p, 90, "t", clock); // ~4.2 segments
         await TierTestKit.WaitForOffload(engine);
         var tier = engine.Tier!;
         int before = tier.Segments.Count;
@@ -364,7 +370,7 @@ public sealed class TieredStorageTests(AzuriteFixture azurite) : IClassFixture<A
 
         // Time: everything remote is older than the retention time two days later.
         options.RetentionTime = TimeSpan.FromDays(1);
-        clock.Now = clock.Now.AddDays(2);
+        clock.Advance(TimeSpan.FromDays(2));
         engine.EnforceRetention();
         Assert.Empty(tier.Segments);
         Assert.Single(engine.CommitLog.Segments); // the active segment is never offloaded nor deleted
@@ -374,11 +380,41 @@ public sealed class TieredStorageTests(AzuriteFixture azurite) : IClassFixture<A
         TierTestKit.AssertSame(expected.Where(e => e.Offset >= p.LogStartOffset).ToList(), active);
     }
 
-    private sealed class TestClock : TimeProvider
+    [Theory]
+    [InlineData(-7300)] // the engine clock 20 years behind the files' times
+    [InlineData(7300)]  // and 20 years ahead: neither may matter
+    public async Task Local_and_total_retention_measure_record_timestamps_on_the_engine_clock(int clockDaysFromNow)
     {
-        public DateTimeOffset Now { get; set; } = DateTimeOffset.UtcNow;
+        string container = TierTestKit.NewContainer();
+        var clock = new FakeClock(DateTimeOffset.UtcNow.AddDays(clockDaysFromNow));
+        var options = TierTestKit.Options(_dir.Path, azurite, container);
+        options.Tiering!.LocalRetention = TimeSpan.FromHours(1);
+        options.RetentionTime = TimeSpan.FromDays(1);
+        using var engine = StorageEngine.Open(options, time: clock);
+        var p = engine.GetOrCreatePartition("aged", 0);
+        var expected = await TierTestKit.Fill(engine, p, 70, "a", clock); // ~3.3 segments
+        var tier = engine.Tier!;
+        await TierTestKit.WaitUntil(() => tier.IsLoaded, "the tier is ready");
+        tier.Wake();
+        await Task.Delay(1000); // several offloader rounds (CheckInterval 100 ms)
+        Assert.Equal(0, tier.UploadedSegments); // the records are not an hour old on the engine clock
+        Assert.True(engine.CommitLog.Segments.Count >= 4);
 
-        public override DateTimeOffset GetUtcNow() => Now;
+        clock.Advance(TimeSpan.FromHours(2));
+        tier.Wake();
+        await TierTestKit.WaitForOffload(engine);
+        int remote = tier.Segments.Count;
+        Assert.True(remote >= 3);
+        engine.EnforceRetention(); // total retention: the records are two hours old, the limit is a day
+        Assert.Equal(remote, tier.Segments.Count);
+        Assert.Equal(0, p.LogStartOffset);
+        var (all, _) = await TierTestKit.ReadEverything(engine, p);
+        TierTestKit.AssertSame(expected, all);
+
+        clock.Advance(TimeSpan.FromDays(2));
+        engine.EnforceRetention();
+        Assert.Empty(tier.Segments);
+        Assert.True(p.LogStartOffset > 0);
     }
 }
 
