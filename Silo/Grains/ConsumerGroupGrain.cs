@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Orleans;
 using Orleans.Concurrency;
 using Orleans.Runtime;
@@ -34,7 +35,8 @@ public sealed class ConsumerGroupGrain : Grain, IConsumerGroupGrain, IDisposable
     private IGrainTimer? _timer;
     private long _timerDue = long.MaxValue;
 
-    public ConsumerGroupGrain(OffsetStore store, GroupSettings settings, GroupDirectory directory, TimeProvider time)
+    /// <param name="time">Orleans' clock for grains: it drives the grain timers, so the machine's deadlines and its timer agree (tests give it a fake clock).</param>
+    public ConsumerGroupGrain(OffsetStore store, GroupSettings settings, GroupDirectory directory, [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time)
     {
         _store = store;
         _settings = settings;
