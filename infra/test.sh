@@ -11,7 +11,8 @@ log() { printf '[test] %s\n' "$*"; }
 # Real clients and tools, installed here so one command works on a clean machine:
 #   kcat (librdkafka 2.0.2) and kafkajs 2.2.4 for interop, strace to prove sendfile carries fetches,
 #   Debian's chromium for the web console's browser tests (Playwright drives it; it downloads nothing),
-#   Azurite 3.35.0 (Azure Storage emulator) for the tiered-storage blob client tests.
+#   Azurite 3.35.0 (Azure Storage emulator) for the tiered-storage blob client tests and the Azure Table
+#   cluster tests, redis-server for the Redis cluster tests.
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "dotnet SDK 10 is required (see README)" >&2
   exit 2
@@ -20,6 +21,8 @@ fi
 need_apt=()
 command -v kcat >/dev/null 2>&1 || need_apt+=(kcat)
 command -v strace >/dev/null 2>&1 || need_apt+=(strace)
+# redis-server: the on-premises cluster membership (Orleans Redis clustering) in the cluster tests.
+[ -x /usr/bin/redis-server ] || need_apt+=(redis-server)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 # kafkajs and Azurite run on Node; Debian's nodejs + npm when the machine has none.
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)

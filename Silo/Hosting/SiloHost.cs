@@ -136,7 +136,16 @@ public static class SiloHost
         where T : new()
     {
         var settings = new T();
-        configuration.GetSection(section).Bind(settings);
+        try
+        {
+            configuration.GetSection(section).Bind(settings);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The binder's message names the key ("Failed to convert configuration value at 'OrleansMQ:Cluster:Mode' ..."): one line, no stack.
+            throw new ArgumentException(ex.Message + (ex.InnerException is { } inner ? " " + inner.Message : ""), ex);
+        }
+
         return settings;
     }
 

@@ -8,44 +8,76 @@ using Xunit.Abstractions;
 namespace OrleansMQ.Silo.Tests.Cluster;
 
 /// <summary>
-/// Two silo processes in cluster mode over a real Azurite table service (membership and grain
-/// state): one topic, one group, whichever silo a client talks to; a silo leaving hands its grains
-/// to the other.
+/// Two silo processes in cluster mode — over a real Azurite table service, and over a real
+/// redis-server (membership and grain state) — one topic, one group, whichever silo a client
+/// talks to; a change made through one silo reaches the other's cache by push; a silo leaving
+/// hands its grains to the other.
 /// </summary>
-#pragma warning disable CA1001 // the silos are disposed in DisposeAsync (IAsyncLifetime)
-public sealed class AzureTableClusterTests : IAsyncLifetime
+#pragma warning disable CA1001 // the processes are disposed in DisposeAsync (IAsyncLifetime)
+public sealed class ClusterTests : IAsyncLifetime
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
-    private readonly AzuriteTables _azurite = new();
     private readonly ITestOutputHelper _log;
     private readonly string _clusterId = "t" + Guid.NewGuid().ToString("N")[..10];
+    private AzuriteTables? _azurite;
+    private RedisServer? _redis;
     private SiloProcess _a = null!;
     private SiloProcess _b = null!;
 #pragma warning restore CA1001
 
-    public AzureTableClusterTests(ITestOutputHelper log) => _log = log;
+    public ClusterTests(ITestOutputHelper log) => _log = log;
 
-    public async Task InitializeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    /// <summary>Starts the membership store of <paramref name="mode"/>, then silo A, then B (A first, so the directory and the topic's grain most likely live there and A's stop moves them).</summary>
+    private async Task StartClusterAsync(string mode)
     {
-        await _azurite.InitializeAsync();
-        _a = new SiloProcess("silo-a", ClusterSettings(nodeId: 1));
-        _b = new SiloProcess("silo-b", ClusterSettings(nodeId: 2));
-        // A first, so the directory and the topic's grain most likely live there (then A's stop moves them).
+        Dictionary<string, string> store;
+        if (mode == "AzureTable")
+        {
+            _azurite = new AzuriteTables();
+            await _azurite.InitializeAsync();
+            store = new() { ["OrleansMQ__Cluster__ConnectionString"] = _azurite.ConnectionString };
+        }
+        else
+        {
+            _redis = new RedisServer();
+            await _redis.StartAsync();
+            store = new() { ["OrleansMQ__Cluster__RedisConnectionString"] = _redis.ConnectionString };
+        }
+
+        _a = new SiloProcess("silo-a", ClusterSettings(mode, store, nodeId: 1));
+        _b = new SiloProcess("silo-b", ClusterSettings(mode, store, nodeId: 2));
         await _a.StartAsync();
         await _b.StartAsync();
     }
 
     public async Task DisposeAsync()
     {
-        await _b.DisposeAsync();
-        await _a.DisposeAsync();
-        await _azurite.DisposeAsync();
+        if (_b is not null)
+        {
+            await _b.DisposeAsync();
+        }
+
+        if (_a is not null)
+        {
+            await _a.DisposeAsync();
+        }
+
+        if (_azurite is not null)
+        {
+            await _azurite.DisposeAsync();
+        }
+
+        if (_redis is not null)
+        {
+            await _redis.DisposeAsync();
+        }
     }
 
-    private Dictionary<string, string> ClusterSettings(int nodeId) => new()
+    private Dictionary<string, string> ClusterSettings(string mode, Dictionary<string, string> store, int nodeId) => new(store)
     {
-        ["OrleansMQ__Cluster__Mode"] = "AzureTable",
-        ["OrleansMQ__Cluster__ConnectionString"] = _azurite.ConnectionString,
+        ["OrleansMQ__Cluster__Mode"] = mode,
         ["OrleansMQ__Cluster__ClusterId"] = _clusterId,
         ["OrleansMQ__Cluster__ServiceId"] = _clusterId,
         ["OrleansMQ__Cluster__AdvertisedAddress"] = "127.0.0.1",
@@ -93,9 +125,13 @@ public sealed class AzureTableClusterTests : IAsyncLifetime
         }
     }
 
-    [Fact]
-    public async Task A_topic_and_a_group_are_one_across_two_silos_and_survive_a_silo_leaving()
+    [Theory]
+    [InlineData("AzureTable")]
+    [InlineData("Redis")]
+    public async Task A_topic_and_a_group_are_one_across_two_silos_and_survive_a_silo_leaving(string mode)
     {
+        await StartClusterAsync(mode);
+
         // A topic created through A is the same topic through B: configs, partitions, identity.
         await using (var adminA = Admin(_a))
         {
@@ -109,11 +145,27 @@ public sealed class AzureTableClusterTests : IAsyncLifetime
         var again = await Assert.ThrowsAsync<KafkaException>(() => adminB.CreateTopicAsync(new NewTopic("orders", 2)));
         Assert.Equal(OrleansMQ.Protocol.Kafka.ErrorCode.TopicAlreadyExists, again.ErrorCode);
 
+        // B has the topic cached now; a change through A reaches B's cache by push from the topic
+        // directory, well before B's periodic renewal (30 s) would have fetched it.
+        await using (var adminA = Admin(_a))
+        {
+            await adminA.AddPartitionsAsync("orders", 6);
+        }
+
+        var pushed = Stopwatch.StartNew();
+        while ((await adminB.DescribeTopicAsync("orders")).Partitions.Count != 6)
+        {
+            Assert.True(pushed.Elapsed < TimeSpan.FromSeconds(10), $"B did not learn of the new partitions within 10 s{Diagnostics()}");
+            await Task.Delay(50);
+        }
+
+        _log.WriteLine($"B saw the partitions added through A after {pushed.ElapsedMilliseconds} ms");
+
         // Members connected to different silos join one group and split its partitions.
         await using var onA = Member(_a, "g", "orders", "member-a");
         await using var onB = Member(_b, "g", "orders", "member-b");
-        var balanced = await WaitGroupAsync(adminB, "g", d => d.State == "Stable" && d.Members.Count == 2 && d.Members.All(m => m.Assignment.Count == 2), "two members, two partitions each", Diagnostics);
-        Assert.Equal(Enumerable.Range(0, 4), balanced.Members.SelectMany(m => m.Assignment).Select(a => a.Partition).Order());
+        var balanced = await WaitGroupAsync(adminB, "g", d => d.State == "Stable" && d.Members.Count == 2 && d.Members.All(m => m.Assignment.Count == 3), "two members, three partitions each", Diagnostics);
+        Assert.Equal(Enumerable.Range(0, 6), balanced.Members.SelectMany(m => m.Assignment).Select(a => a.Partition).Order());
         await using (var adminA = Admin(_a))
         {
             // The same group seen through A: one group grain in the cluster.
@@ -124,9 +176,9 @@ public sealed class AzureTableClusterTests : IAsyncLifetime
         // A leaves: its activations (topic, directory, maybe the group) move to B, whose member rejoins and owns everything.
         await onA.KillAsync();
         await _a.StopAsync();
-        await WaitGroupAsync(adminB, "g", d => d.State == "Stable" && d.Members.Count == 1 && d.Members[0].ClientId == "member-b" && d.Members[0].Assignment.Count == 4, "member-b alone with all four partitions", Diagnostics);
+        await WaitGroupAsync(adminB, "g", d => d.State == "Stable" && d.Members.Count == 1 && d.Members[0].ClientId == "member-b" && d.Members[0].Assignment.Count == 6, "member-b alone with all six partitions", Diagnostics);
         var afterStop = await adminB.DescribeTopicAsync("orders");
-        Assert.Equal(4, afterStop.Partitions.Count);
+        Assert.Equal(6, afterStop.Partitions.Count);
         Assert.Equal("3600000", afterStop.Configs.Single(c => c.Name == "retention.ms").Value);
 
         // And B serves data to its member: records produced through B reach member-b.
