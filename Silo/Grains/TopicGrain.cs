@@ -157,6 +157,8 @@ public sealed class TopicGrain : Grain, ITopicGrain
     public Task<TopicSnapshot?> GetAsync() =>
         Task.FromResult(State.Exists ? Snapshot(State.Version) : null);
 
+    public async Task<TopicSnapshot?> RepublishAsync() => State.Exists ? await PublishAsync().ConfigureAwait(true) : null;
+
     private TopicSnapshot Snapshot(long version) => new(Name, State.TopicId, State.Partitions, new Dictionary<string, string>(State.Configs, StringComparer.Ordinal), version, Deleted: false);
 
     /// <summary>

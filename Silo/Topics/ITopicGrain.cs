@@ -22,4 +22,7 @@ public interface ITopicGrain : IGrainWithStringKey
     /// <summary>The topic as it is (null when it does not exist): a silo that misses it in its cache asks here.</summary>
     [Orleans.Concurrency.ReadOnly]
     Task<TopicSnapshot?> GetAsync();
+
+    /// <summary>Publishes the topic to the directory again (a directory that lost it, e.g. after its state was set aside as corrupt).</summary>
+    Task<TopicSnapshot?> RepublishAsync();
 }

@@ -62,10 +62,13 @@ public sealed class TopicCatalog
 
     /// <summary>
     /// A whole list from the directory (start, or a renewal after missed changes): applies each
-    /// topic and removes those this silo knows that the list no longer has.
+    /// topic. Returns the topics this silo has that the list lacks: the caller confirms each with
+    /// its topic grain before removing it, because removing a topic deletes its partitions' data
+    /// and a directory that lost its state (a corrupt file set aside) must not cause that.
     /// </summary>
-    public void ApplyAll(TopicDirectoryView view)
+    public List<TopicMetadata> ApplyAll(TopicDirectoryView view)
     {
+        var missing = new List<TopicMetadata>();
         lock (_versions)
         {
             var live = new HashSet<string>(StringComparer.Ordinal);
@@ -75,15 +78,26 @@ public sealed class TopicCatalog
                 Apply(t);
             }
 
-            foreach (var name in _topics.Keys)
+            foreach (var (name, topic) in _topics)
             {
                 if (!live.Contains(name) && (!_versions.TryGetValue(name, out long v) || v <= view.Version))
                 {
-                    Apply(TopicSnapshot.Tombstone(name, _topics[name].TopicId, view.Version));
+                    missing.Add(topic);
                 }
             }
 
             Version = Math.Max(Version, view.Version);
+        }
+
+        return missing;
+    }
+
+    /// <summary>Removes a topic its grain confirmed gone (a deletion whose push this silo missed).</summary>
+    public void RemoveConfirmed(TopicMetadata topic)
+    {
+        lock (_versions)
+        {
+            Remove(topic.Name, topic.TopicId);
         }
     }
 

@@ -39,7 +39,7 @@ public sealed partial class TopicCatalogSubscription : ITopicCatalogObserver, IA
         var view = await Directory.SubscribeAsync(_reference, knownVersion: -1).WaitAsync(cancellationToken).ConfigureAwait(false);
         if (view is not null)
         {
-            _catalog.ApplyAll(view);
+            await ReconcileAsync(_catalog.ApplyAll(view)).ConfigureAwait(false);
         }
 
         _renewal = _time.CreateTimer(static s => _ = ((TopicCatalogSubscription)s!).RenewAsync(), this, RenewInterval, RenewInterval);
@@ -73,7 +73,7 @@ public sealed partial class TopicCatalogSubscription : ITopicCatalogObserver, IA
             var view = await Directory.SubscribeAsync(_reference, _catalog.Version).ConfigureAwait(false);
             if (view is not null)
             {
-                _catalog.ApplyAll(view);
+                await ReconcileAsync(_catalog.ApplyAll(view)).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is TimeoutException or OrleansException or IOException or InvalidOperationException)
@@ -83,6 +83,36 @@ public sealed partial class TopicCatalogSubscription : ITopicCatalogObserver, IA
         finally
         {
             Volatile.Write(ref _renewing, 0);
+        }
+    }
+
+    /// <summary>
+    /// Topics this silo has that the directory's list lacks: a deletion whose push was missed, or a
+    /// directory that lost its list. The topic's grain decides: gone → removed here; still there →
+    /// republished to the directory (never a data deletion on the directory's word alone).
+    /// </summary>
+    private async Task ReconcileAsync(List<TopicMetadata> missing)
+    {
+        foreach (var topic in missing)
+        {
+            var grain = _grains.GetGrain<ITopicGrain>(topic.Name);
+            var current = await grain.GetAsync().ConfigureAwait(false);
+            if (current is null || current.TopicId != topic.TopicId)
+            {
+                _catalog.RemoveConfirmed(topic);
+                if (current is not null)
+                {
+                    _catalog.Apply(current);
+                }
+            }
+            else
+            {
+                LogRepublished(_logger, topic.Name);
+                if (await grain.RepublishAsync().ConfigureAwait(false) is { } republished)
+                {
+                    _catalog.Apply(republished);
+                }
+            }
         }
     }
 
@@ -111,6 +141,9 @@ public sealed partial class TopicCatalogSubscription : ITopicCatalogObserver, IA
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Applying a change of topic {Topic} failed; the next renewal retries")]
     private static partial void LogApplyFailed(ILogger logger, Exception ex, string topic);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The topic directory did not list topic {Topic}, which exists; republished it")]
+    private static partial void LogRepublished(ILogger logger, string topic);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing the topic directory subscription failed; retried in 30 s")]
     private static partial void LogRenewFailed(ILogger logger, Exception ex);
