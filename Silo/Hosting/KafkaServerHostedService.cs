@@ -3,11 +3,10 @@ using Microsoft.Extensions.Logging;
 using Orleans;
 using OrleansMQ.Silo.Cluster;
 using OrleansMQ.Silo.Groups;
-using OrleansMQ.Silo.Kafka.Handlers;
+using OrleansMQ.Silo.Kafka;
 using OrleansMQ.Silo.Kafka.Network;
 using OrleansMQ.Silo.Producers;
 using OrleansMQ.Silo.Topics;
-using OrleansMQ.Storage.Engine;
 
 namespace OrleansMQ.Silo.Hosting;
 
@@ -20,54 +19,42 @@ namespace OrleansMQ.Silo.Hosting;
 /// </summary>
 public sealed partial class KafkaServerHostedService : IHostedService, IAsyncDisposable
 {
-    private readonly StorageEngine _engine;
     private readonly BrokerSettings _settings;
+    private readonly BrokerIdentity _identity;
     private readonly IGrainFactory _grains;
-    private readonly TopicService _topics;
+    private readonly TopicCatalog _catalog;
     private readonly TopicCatalogSubscription _subscription;
     private readonly GroupService _groups;
     private readonly ProducerIdAllocator _producerIds;
-    private readonly ILoggerFactory _loggerFactory;
+    private readonly KafkaListener _listener;
     private readonly ILogger _logger;
-    private KafkaListener? _listener;
 
-    public KafkaServerHostedService(StorageEngine engine, BrokerSettings settings, IGrainFactory grains, TopicService topics, TopicCatalogSubscription subscription, GroupService groups, ProducerIdAllocator producerIds, ILoggerFactory loggerFactory)
+    public KafkaServerHostedService(BrokerSettings settings, BrokerIdentity identity, IGrainFactory grains, TopicCatalog catalog, TopicCatalogSubscription subscription, GroupService groups, ProducerIdAllocator producerIds, KafkaListener listener, ILogger<KafkaServerHostedService> logger)
     {
-        _engine = engine;
         _settings = settings;
+        _identity = identity;
         _grains = grains;
-        _topics = topics;
+        _catalog = catalog;
         _subscription = subscription;
         _groups = groups;
         _producerIds = producerIds;
-        _loggerFactory = loggerFactory;
-        _logger = loggerFactory.CreateLogger<KafkaServerHostedService>();
+        _listener = listener;
+        _logger = logger;
     }
-
-    /// <summary>The bound Kafka port (useful with port 0).</summary>
-    public int Port => _listener?.Port ?? throw new InvalidOperationException("The Kafka listener has not started.");
-
-    public KafkaListener Listener => _listener ?? throw new InvalidOperationException("The Kafka listener has not started.");
-
-    public BrokerContext Broker { get; private set; } = null!;
 
     /// <summary>Tests only: held back, it keeps the group coordinator loading (<see cref="GroupService.LoadGate"/>). Completed by default.</summary>
     internal Task GroupsLoadGate { get; set; } = Task.CompletedTask;
 
-    public GroupService Groups => _groups;
-
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await _subscription.StartAsync(cancellationToken).ConfigureAwait(false);
-        string clusterId = await _grains.GetGrain<IClusterMetadataGrain>(IClusterMetadataGrain.Key).GetKafkaClusterIdAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        _identity.ClusterId = await _grains.GetGrain<IClusterMetadataGrain>(IClusterMetadataGrain.Key).GetKafkaClusterIdAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
 
         // Groups load in the background: the listener opens at once and group calls answer
         // COORDINATOR_LOAD_IN_PROGRESS (clients retry) until the offsets partition is replayed.
         _groups.LoadGate = GroupsLoadGate;
         _groups.Start();
 
-        Broker = new BrokerContext(_engine, _topics, _groups, _producerIds, _settings, clusterId, _loggerFactory);
-        _listener = new KafkaListener(_settings.ToListenerOptions(), new KafkaRequestProcessor(Broker), _loggerFactory.CreateLogger<KafkaListener>());
         try
         {
             await _listener.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -77,18 +64,15 @@ public sealed partial class KafkaServerHostedService : IHostedService, IAsyncDis
             throw new ArgumentException($"OrleansMQ:Broker:Port: cannot listen on {_settings.ListenAddress}:{_settings.Port} ({ex.SocketErrorCode}).", ex);
         }
 
-        Broker.AdvertisedPort = _settings.AdvertisedPort ?? _listener.Port;
-        LogListening(_logger, _listener.LocalEndPoint, Broker.AdvertisedHost, Broker.AdvertisedPort, _topics.Catalog.Count, clusterId);
+        _identity.AdvertisedPort = _settings.AdvertisedPort ?? _listener.Port;
+        LogListening(_logger, _listener.LocalEndPoint, _identity.AdvertisedHost, _identity.AdvertisedPort, _catalog.Count, _identity.ClusterId);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         // First: waiting JoinGroup/SyncGroup calls are answered, so the listener's drain is quick.
         await _groups.StopAsync().ConfigureAwait(false);
-        if (_listener is not null)
-        {
-            await _listener.StopAsync(cancellationToken).ConfigureAwait(false);
-        }
+        await _listener.StopAsync(cancellationToken).ConfigureAwait(false);
 
         await _subscription.DisposeAsync().ConfigureAwait(false);
     }
@@ -96,10 +80,7 @@ public sealed partial class KafkaServerHostedService : IHostedService, IAsyncDis
     public async ValueTask DisposeAsync()
     {
         await _groups.DisposeAsync().ConfigureAwait(false);
-        if (_listener is not null)
-        {
-            await _listener.DisposeAsync().ConfigureAwait(false);
-        }
+        await _listener.DisposeAsync().ConfigureAwait(false);
 
         _producerIds.Dispose();
     }

@@ -16,6 +16,9 @@ using OrleansMQ.Silo.Cluster;
 using OrleansMQ.Silo.Grains.Storage;
 using OrleansMQ.Silo.Groups;
 using OrleansMQ.Silo.Http;
+using OrleansMQ.Silo.Kafka;
+using OrleansMQ.Silo.Kafka.Handlers;
+using OrleansMQ.Silo.Kafka.Network;
 using OrleansMQ.Silo.Producers;
 using OrleansMQ.Silo.Topics;
 using OrleansMQ.Storage;
@@ -91,6 +94,19 @@ public static class SiloHost
         services.AddSingleton<GroupDirectory>();
         services.AddSingleton(sp => new GroupService(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<OffsetStore>(), sp.GetRequiredService<GroupDirectory>(), groups, sp.GetRequiredService<StorageEngine>(), sp.GetRequiredService<ILogger<GroupService>>(), sp.GetRequiredService<TimeProvider>(), cluster.IsSingleSilo));
         services.AddSingleton<ProducerIdAllocator>();
+        services.AddSingleton<ProducerStates>();
+
+        // The Kafka broker: its identity (port and cluster id set at start), the request handlers
+        // and the listener, which the hosted service starts.
+        services.AddSingleton<BrokerIdentity>();
+        services.AddSingleton<MetadataHandler>();
+        services.AddSingleton<ProduceHandler>();
+        services.AddSingleton<FetchHandler>();
+        services.AddSingleton<ListOffsetsHandler>();
+        services.AddSingleton<AdminHandlers>();
+        services.AddSingleton<GroupHandlers>();
+        services.AddSingleton<KafkaRequestProcessor>();
+        services.AddSingleton(sp => new KafkaListener(broker.ToListenerOptions(), sp.GetRequiredService<KafkaRequestProcessor>(), sp.GetRequiredService<ILogger<KafkaListener>>()));
 
         // The broker, then the gateway (Kestrel itself starts after every hosted service, and stops first).
         services.AddSingleton<KafkaServerHostedService>();

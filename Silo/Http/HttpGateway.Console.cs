@@ -63,7 +63,7 @@ internal sealed partial class HttpGateway
     {
         var topics = new JsonArray();
         long totalRecords = 0;
-        foreach (var meta in Broker.Topics.Catalog.All.Where(t => !t.IsInternal))
+        foreach (var meta in _catalog.All.Where(t => !t.IsInternal))
         {
             var partitions = new JsonArray();
             long endSum = 0, startSum = 0;
@@ -86,13 +86,13 @@ internal sealed partial class HttpGateway
             });
         }
 
-        var listener = _kafka.Listener.Metrics;
-        var engine = _storage.Engine;
+        var listener = _listener.Metrics;
+        var engine = _engine;
         long httpRequests = _metrics.Snapshot().Sum(s => s.Count);
         return JsonResult(new JsonObject
         {
-            ["time_ms"] = Broker.Time.GetUtcNow().ToUnixTimeMilliseconds(),
-            ["node_id"] = Broker.NodeId,
+            ["time_ms"] = _time.GetUtcNow().ToUnixTimeMilliseconds(),
+            ["node_id"] = _identity.NodeId,
             ["records_in"] = totalRecords,
             ["storage_bytes_in"] = engine.CommitLog.CommittedPosition,
             ["storage_disk_bytes"] = engine.CommitLog.DiskBytes,

@@ -140,7 +140,7 @@ internal sealed partial class HttpGateway : IAsyncDisposable
     /// <summary>This silo's advertised address → its listener (other brokers' addresses unchanged).</summary>
     private OrleansMQ.Client.BrokerAddress OwnAddressToListener(OrleansMQ.Client.BrokerAddress advertised)
     {
-        if (!string.Equals(advertised.Host, Broker.AdvertisedHost, StringComparison.OrdinalIgnoreCase) || advertised.Port != Broker.AdvertisedPort)
+        if (!string.Equals(advertised.Host, _identity.AdvertisedHost, StringComparison.OrdinalIgnoreCase) || advertised.Port != _identity.AdvertisedPort)
         {
             return advertised;
         }
@@ -150,7 +150,7 @@ internal sealed partial class HttpGateway : IAsyncDisposable
 
     private string KafkaBootstrap()
     {
-        var endPoint = _kafka.Listener.LocalEndPoint ?? throw new InvalidOperationException("The Kafka listener has not started.");
+        var endPoint = _listener.LocalEndPoint ?? throw new InvalidOperationException("The Kafka listener has not started.");
         var address = endPoint.Address;
         if (address.Equals(IPAddress.Any))
         {

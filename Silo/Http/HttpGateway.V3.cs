@@ -6,7 +6,6 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using OrleansMQ.Silo.Grains;
 using OrleansMQ.Silo.Groups;
 using OrleansMQ.Silo.Topics;
 
@@ -55,7 +54,7 @@ internal sealed partial class HttpGateway
 
     // ---- resources ----
 
-    private string ClusterId => Broker.ClusterId;
+    private string ClusterId => _identity.ClusterId;
 
     /// <summary>Null when the id is this cluster's; otherwise the 404 to answer.</summary>
     private IResult? Cluster(string clusterId) =>
@@ -81,7 +80,7 @@ internal sealed partial class HttpGateway
             ["kind"] = "KafkaCluster",
             ["metadata"] = ResourceMetadata(c, self, ""),
             ["cluster_id"] = ClusterId,
-            ["controller"] = Related(c, $"{self}/brokers/{Broker.NodeId}"),
+            ["controller"] = Related(c, $"{self}/brokers/{_identity.NodeId}"),
             ["acls"] = Related(c, self + "/acls"),
             ["brokers"] = Related(c, self + "/brokers"),
             ["broker_configs"] = Related(c, self + "/broker-configs"),
@@ -93,15 +92,15 @@ internal sealed partial class HttpGateway
 
     private JsonObject BrokerJson(HttpContext c)
     {
-        string self = $"{V3Root}/{ClusterId}/brokers/{Broker.NodeId}";
+        string self = $"{V3Root}/{ClusterId}/brokers/{_identity.NodeId}";
         return new JsonObject
         {
             ["kind"] = "KafkaBroker",
-            ["metadata"] = ResourceMetadata(c, self, $"/broker={Broker.NodeId}"),
+            ["metadata"] = ResourceMetadata(c, self, $"/broker={_identity.NodeId}"),
             ["cluster_id"] = ClusterId,
-            ["broker_id"] = Broker.NodeId,
-            ["host"] = Broker.AdvertisedHost,
-            ["port"] = Broker.AdvertisedPort,
+            ["broker_id"] = _identity.NodeId,
+            ["host"] = _identity.AdvertisedHost,
+            ["port"] = _identity.AdvertisedPort,
             ["rack"] = null,
             ["configs"] = Related(c, self + "/configs"),
             ["partition_replicas"] = Related(c, self + "/partition-replicas"),
@@ -136,7 +135,7 @@ internal sealed partial class HttpGateway
             ["cluster_id"] = ClusterId,
             ["topic_name"] = topic.Name,
             ["partition_id"] = partition,
-            ["leader"] = Related(c, $"{self}/replicas/{Broker.NodeId}"),
+            ["leader"] = Related(c, $"{self}/replicas/{_identity.NodeId}"),
             ["replicas"] = Related(c, self + "/replicas"),
             ["reassignment"] = Related(c, self + "/reassignment"),
 
@@ -159,7 +158,7 @@ internal sealed partial class HttpGateway
             return (null, error);
         }
 
-        var (meta, _) = await Broker.Topics.GetOrAutoCreateAsync(topicName, allowAutoCreate: false, cancellationToken).ConfigureAwait(false);
+        var (meta, _) = await _topics.GetOrAutoCreateAsync(topicName, allowAutoCreate: false, cancellationToken).ConfigureAwait(false);
         return meta is null ? (null, V3Problem(404, "Topic not found", $"This server does not host topic '{topicName}'.")) : (meta, null);
     }
 
@@ -173,7 +172,7 @@ internal sealed partial class HttpGateway
         }
 
         var data = new JsonArray();
-        foreach (var t in Broker.Topics.Catalog.All)
+        foreach (var t in _catalog.All)
         {
             data.Add(TopicJson(c, t));
         }
@@ -229,7 +228,7 @@ internal sealed partial class HttpGateway
 
         string name = nameElement.GetString()!;
         bool validateOnly = root.TryGetProperty("validate_only", out var vo) && vo.ValueKind == JsonValueKind.True;
-        var result = await Broker.Topics.CreateAsync(name, partitions, replication, configs, validateOnly, c.RequestAborted).ConfigureAwait(false);
+        var result = await _topics.CreateAsync(name, partitions, replication, configs, validateOnly, c.RequestAborted).ConfigureAwait(false);
         if (!result.IsOk)
         {
             // REST Proxy's codes: 40002 topic exists; 400 otherwise, with Kafka's message.
@@ -246,7 +245,7 @@ internal sealed partial class HttpGateway
             return V3Result(new JsonObject { ["kind"] = "KafkaTopic", ["cluster_id"] = ClusterId, ["topic_name"] = name, ["validate_only"] = true }, 201);
         }
 
-        var (meta, _) = await Broker.Topics.GetOrAutoCreateAsync(name, allowAutoCreate: false, c.RequestAborted).ConfigureAwait(false);
+        var (meta, _) = await _topics.GetOrAutoCreateAsync(name, allowAutoCreate: false, c.RequestAborted).ConfigureAwait(false);
         return meta is null ? V3Problem(500, "Internal Server Error", $"Topic '{name}' was created but is not in the catalog.") : V3Result(TopicJson(c, meta), 201);
     }
 
@@ -269,7 +268,7 @@ internal sealed partial class HttpGateway
             return V3Problem(403, "Forbidden", $"'{topic_name}' is an internal topic.");
         }
 
-        var result = await Broker.Topics.DeleteAsync(topic_name, c.RequestAborted).ConfigureAwait(false);
+        var result = await _topics.DeleteAsync(topic_name, c.RequestAborted).ConfigureAwait(false);
         return result.IsOk ? Results.NoContent() : V3Problem(result.Error switch { TopicError.UnknownTopic => 404, TopicError.Unavailable => 503, _ => 400 }, "Delete failed", result.Message ?? result.Error.ToString());
     }
 
@@ -746,7 +745,7 @@ internal sealed partial class HttpGateway
     // ---- consumer groups ----
 
     private IResult? GroupsUnavailable() =>
-        _kafka.Groups.Availability != GroupError.None ? V3Problem(503, "Group coordinator loading", "The group coordinator is still loading; retry.") : null;
+        _groups.Availability != GroupError.None ? V3Problem(503, "Group coordinator loading", "The group coordinator is still loading; retry.") : null;
 
     private JsonObject GroupJson(HttpContext c, string groupId, GroupState state, string protocolType, string protocolName)
     {
@@ -760,7 +759,7 @@ internal sealed partial class HttpGateway
             ["is_simple"] = protocolType.Length == 0,
             ["partition_assignor"] = protocolName,
             ["state"] = GroupStateName(state),
-            ["coordinator"] = Related(c, $"{V3Root}/{ClusterId}/brokers/{Broker.NodeId}"),
+            ["coordinator"] = Related(c, $"{V3Root}/{ClusterId}/brokers/{_identity.NodeId}"),
             ["consumers"] = Related(c, self + "/consumers"),
             ["lag_summary"] = Related(c, self + "/lag-summary"),
         };
@@ -785,7 +784,7 @@ internal sealed partial class HttpGateway
         }
 
         var data = new JsonArray();
-        foreach (var (id, state, protocolType) in _kafka.Groups.List())
+        foreach (var (id, state, protocolType) in _groups.List())
         {
             data.Add(GroupJson(c, id, state, protocolType, ""));
         }
@@ -800,7 +799,7 @@ internal sealed partial class HttpGateway
             return error;
         }
 
-        var d = await _kafka.Groups.DescribeAsync(consumer_group_id, c.RequestAborted).ConfigureAwait(false);
+        var d = await _groups.DescribeAsync(consumer_group_id, c.RequestAborted).ConfigureAwait(false);
         return d.State == GroupState.Dead
             ? V3Problem(404, "Group not found", $"Consumer group '{consumer_group_id}' not found.")
             : V3Result(GroupJson(c, consumer_group_id, d.State, d.ProtocolType, d.ProtocolName));
@@ -813,7 +812,7 @@ internal sealed partial class HttpGateway
             return (null, error);
         }
 
-        var lag = await _kafka.Groups.DescribeLagAsync(groupId, cancellationToken).ConfigureAwait(false);
+        var lag = await _groups.DescribeLagAsync(groupId, cancellationToken).ConfigureAwait(false);
         return lag is null ? (null, V3Problem(404, "Group not found", $"Consumer group '{groupId}' not found.")) : (lag, null);
     }
 

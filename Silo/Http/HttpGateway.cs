@@ -11,10 +11,9 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Protocol.Kafka;
-using OrleansMQ.Silo.Grains;
 using OrleansMQ.Silo.Groups;
-using OrleansMQ.Silo.Hosting;
-using OrleansMQ.Silo.Kafka.Handlers;
+using OrleansMQ.Silo.Kafka;
+using OrleansMQ.Silo.Kafka.Network;
 using OrleansMQ.Silo.Topics;
 using OrleansMQ.Storage;
 using OrleansMQ.Storage.Diagnostics;
@@ -35,27 +34,33 @@ internal sealed partial class HttpGateway
     internal const string V2 = "application/vnd.kafka.v2+json";
     private const int MaxBrowseRecords = 10_000;
 
-    private readonly StorageHostedService _storage;
-    private readonly KafkaServerHostedService _kafka;
+    private readonly StorageEngine _engine;
+    private readonly TopicService _topics;
     private readonly OrleansMQ.Silo.Topics.TopicCatalog _catalog;
     private readonly OrleansMQ.Silo.Cluster.GrainStatistics _grains;
+    private readonly GroupService _groups;
+    private readonly BrokerIdentity _identity;
+    private readonly KafkaListener _listener;
+    private readonly TimeProvider _time;
     private readonly HttpSettings _settings;
     private readonly HttpMetrics _metrics;
     private readonly ILogger _logger;
     private int _roundRobin = -1;
 
-    public HttpGateway(StorageHostedService storage, KafkaServerHostedService kafka, OrleansMQ.Silo.Topics.TopicCatalog catalog, OrleansMQ.Silo.Cluster.GrainStatistics grains, HttpSettings settings, HttpMetrics metrics, ILogger<HttpGateway> logger)
+    public HttpGateway(StorageEngine engine, TopicService topics, OrleansMQ.Silo.Topics.TopicCatalog catalog, OrleansMQ.Silo.Cluster.GrainStatistics grains, GroupService groups, BrokerIdentity identity, KafkaListener listener, TimeProvider time, HttpSettings settings, HttpMetrics metrics, ILogger<HttpGateway> logger)
     {
         _grains = grains;
         _catalog = catalog;
-        _storage = storage;
-        _kafka = kafka;
+        _engine = engine;
+        _topics = topics;
+        _groups = groups;
+        _identity = identity;
+        _listener = listener;
+        _time = time;
         _settings = settings;
         _metrics = metrics;
         _logger = logger;
     }
-
-    private BrokerContext Broker => _kafka.Broker;
 
     public void Map(IEndpointRouteBuilder app)
     {
@@ -70,7 +75,7 @@ internal sealed partial class HttpGateway
         app.MapGet("/topics/{topic}/partitions", GetPartitionsAsync);
         app.MapGet("/topics/{topic}/partitions/{partition:int}", GetPartitionAsync);
         app.MapPost("/topics/{topic}/partitions/{partition:int}", (HttpContext c, string topic, int partition) => ProduceAsync(c, topic, partition));
-        app.MapGet("/brokers", () => JsonResult(new JsonObject { ["brokers"] = new JsonArray(Broker.NodeId) }, V2));
+        app.MapGet("/brokers", () => JsonResult(new JsonObject { ["brokers"] = new JsonArray(_identity.NodeId) }, V2));
 
         app.MapGet("/orleansmq/v1/topics/{topic}/partitions/{partition:int}/offsets", OffsetsAsync);
         app.MapGet("/orleansmq/v1/topics/{topic}/partitions/{partition:int}/messages", MessagesByOffsetAsync);
@@ -97,8 +102,7 @@ internal sealed partial class HttpGateway
         string? reason = null;
         try
         {
-            _ = _storage.Engine;
-            var availability = _kafka.Groups.Availability;
+            var availability = _groups.Availability;
             if (availability != GroupError.None)
             {
                 reason = "group coordinator loading (" + availability + ")";
@@ -115,7 +119,7 @@ internal sealed partial class HttpGateway
     internal async Task<string> PrometheusTextAsync(CancellationToken cancellationToken)
     {
         var sb = new StringBuilder();
-        var listener = _kafka.Listener.Metrics;
+        var listener = _listener.Metrics;
         Metric(sb, "orleansmq_kafka_connections_open", "gauge", "Open Kafka connections.", listener.ConnectionsOpen);
         Metric(sb, "orleansmq_kafka_connections_accepted_total", "counter", "Kafka connections accepted.", listener.ConnectionsAccepted);
         Metric(sb, "orleansmq_kafka_requests_total", "counter", "Kafka requests received.", listener.Requests);
@@ -146,7 +150,7 @@ internal sealed partial class HttpGateway
             Sample(sb, "orleansmq_grain_calls_total", $"type=\"{Escape(type)}\"", count);
         }
 
-        var engine = _storage.Engine;
+        var engine = _engine;
         Metric(sb, "orleansmq_commitlog_committed_position", "gauge", "CommitLog committed position (bytes).", engine.CommitLog.CommittedPosition);
         Metric(sb, "orleansmq_commitlog_flushed_position", "gauge", "CommitLog flushed position (bytes).", engine.CommitLog.FlushedPosition);
         Metric(sb, "orleansmq_commitlog_dispatched_position", "gauge", "CommitLog position indexed by the dispatcher (bytes).", engine.DispatchedPosition);
@@ -183,11 +187,11 @@ internal sealed partial class HttpGateway
         }
 
         Header(sb, "orleansmq_consumer_group_lag", "gauge", "Consumer group lag (log end offset minus committed offset).");
-        if (_kafka.Groups.Availability == GroupError.None)
+        if (_groups.Availability == GroupError.None)
         {
-            foreach (var (groupId, _, _) in _kafka.Groups.List().OrderBy(g => g.GroupId, StringComparer.Ordinal))
+            foreach (var (groupId, _, _) in _groups.List().OrderBy(g => g.GroupId, StringComparer.Ordinal))
             {
-                var lag = await _kafka.Groups.DescribeLagAsync(groupId, cancellationToken).ConfigureAwait(false);
+                var lag = await _groups.DescribeLagAsync(groupId, cancellationToken).ConfigureAwait(false);
                 foreach (var p in lag?.Partitions ?? [])
                 {
                     if (p.Lag is { } l)
@@ -269,7 +273,7 @@ internal sealed partial class HttpGateway
     private IResult ListTopics()
     {
         var names = new JsonArray();
-        foreach (var t in Broker.Topics.Catalog.All.Where(t => !t.IsInternal))
+        foreach (var t in _catalog.All.Where(t => !t.IsInternal))
         {
             names.Add(t.Name);
         }
@@ -279,7 +283,7 @@ internal sealed partial class HttpGateway
 
     private async Task<IResult> GetTopicAsync(string topic, CancellationToken cancellationToken)
     {
-        var (meta, _) = await Broker.Topics.GetOrAutoCreateAsync(topic, allowAutoCreate: false, cancellationToken).ConfigureAwait(false);
+        var (meta, _) = await _topics.GetOrAutoCreateAsync(topic, allowAutoCreate: false, cancellationToken).ConfigureAwait(false);
         if (meta is null)
         {
             return RestProblem(404, 40401, "Topic not found", $"Topic '{topic}' not found.");
@@ -304,13 +308,13 @@ internal sealed partial class HttpGateway
     private JsonObject PartitionV2Json(int partition) => new()
     {
         ["partition"] = partition,
-        ["leader"] = Broker.NodeId,
-        ["replicas"] = new JsonArray(new JsonObject { ["broker"] = Broker.NodeId, ["leader"] = true, ["in_sync"] = true }),
+        ["leader"] = _identity.NodeId,
+        ["replicas"] = new JsonArray(new JsonObject { ["broker"] = _identity.NodeId, ["leader"] = true, ["in_sync"] = true }),
     };
 
     private async Task<IResult> GetPartitionsAsync(string topic, CancellationToken cancellationToken)
     {
-        var (meta, _) = await Broker.Topics.GetOrAutoCreateAsync(topic, allowAutoCreate: false, cancellationToken).ConfigureAwait(false);
+        var (meta, _) = await _topics.GetOrAutoCreateAsync(topic, allowAutoCreate: false, cancellationToken).ConfigureAwait(false);
         if (meta is null)
         {
             return RestProblem(404, 40401, "Topic not found", $"Topic '{topic}' not found.");
@@ -327,7 +331,7 @@ internal sealed partial class HttpGateway
 
     private async Task<IResult> GetPartitionAsync(string topic, int partition, CancellationToken cancellationToken)
     {
-        var (meta, _) = await Broker.Topics.GetOrAutoCreateAsync(topic, allowAutoCreate: false, cancellationToken).ConfigureAwait(false);
+        var (meta, _) = await _topics.GetOrAutoCreateAsync(topic, allowAutoCreate: false, cancellationToken).ConfigureAwait(false);
         if (meta is null)
         {
             return RestProblem(404, 40401, "Topic not found", $"Topic '{topic}' not found.");
@@ -373,7 +377,7 @@ internal sealed partial class HttpGateway
         using (document)
         {
             // As a Kafka producer behind Confluent's proxy would: the broker's auto-create setting decides.
-            var (meta, topicError) = await Broker.Topics.GetOrAutoCreateAsync(topic, allowAutoCreate: true, cancellationToken).ConfigureAwait(false);
+            var (meta, topicError) = await _topics.GetOrAutoCreateAsync(topic, allowAutoCreate: true, cancellationToken).ConfigureAwait(false);
             if (meta is null)
             {
                 return topicError == TopicError.InvalidTopic
@@ -586,7 +590,7 @@ internal sealed partial class HttpGateway
     private async Task<ProducedOffset[]> AppendAsync(TopicMetadata meta, List<PendingRecord> records, CancellationToken cancellationToken)
     {
         var results = new ProducedOffset[records.Count];
-        long now = Broker.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var builder = new RecordBatchBuilder();
         for (int partition = 0; partition < meta.Partitions.Length; partition++)
         {
@@ -629,7 +633,7 @@ internal sealed partial class HttpGateway
                     RecordBatch.SetMaxTimestampAndLogAppendTime(batch.AsSpan(0, size), now);
                 }
 
-                var appended = await Broker.Storage.AppendAsync(log, batch.AsSpan(0, size)).ConfigureAwait(false);
+                var appended = await _engine.AppendAsync(log, batch.AsSpan(0, size)).ConfigureAwait(false);
                 while (log.HighWatermark <= appended.LastOffset && !log.IsDeleted)
                 {
                     await log.WaitForDataAsync(appended.LastOffset, cancellationToken).ConfigureAwait(false);
@@ -669,7 +673,7 @@ internal sealed partial class HttpGateway
 
     private async Task<(PartitionLog? Log, IResult? Error)> PartitionAsync(string topic, int partition, CancellationToken cancellationToken)
     {
-        var (meta, _) = await Broker.Topics.GetOrAutoCreateAsync(topic, allowAutoCreate: false, cancellationToken).ConfigureAwait(false);
+        var (meta, _) = await _topics.GetOrAutoCreateAsync(topic, allowAutoCreate: false, cancellationToken).ConfigureAwait(false);
         if (meta is null)
         {
             return (null, Problem(404, "Topic not found", $"Topic '{topic}' not found."));
@@ -726,7 +730,7 @@ internal sealed partial class HttpGateway
 
     private async Task<IResult> MessagesByKeyOrTimeAsync(string topic, HttpContext context)
     {
-        var (meta, _) = await Broker.Topics.GetOrAutoCreateAsync(topic, allowAutoCreate: false, context.RequestAborted).ConfigureAwait(false);
+        var (meta, _) = await _topics.GetOrAutoCreateAsync(topic, allowAutoCreate: false, context.RequestAborted).ConfigureAwait(false);
         if (meta is null)
         {
             return Problem(404, "Topic not found", $"Topic '{topic}' not found.");
@@ -755,7 +759,7 @@ internal sealed partial class HttpGateway
             var hits = new List<(int Partition, KeyLookupHit Hit)>();
             foreach (var log in meta.Partitions)
             {
-                foreach (var hit in Broker.Storage.LookupByKey(log, key, Math.Max(0, from), to, (int)limit))
+                foreach (var hit in _engine.LookupByKey(log, key, Math.Max(0, from), to, (int)limit))
                 {
                     hits.Add((log.Partition, hit));
                 }
@@ -783,7 +787,7 @@ internal sealed partial class HttpGateway
                 break;
             }
 
-            if (Broker.Storage.FindOffsetByTimestamp(log, from == long.MinValue ? 0 : from) is { } start)
+            if (_engine.FindOffsetByTimestamp(log, from == long.MinValue ? 0 : from) is { } start)
             {
                 ReadRange(log, start.Offset, from, to, (int)limit - records.Count, records);
             }
@@ -800,7 +804,7 @@ internal sealed partial class HttpGateway
         while (taken < max && offset < log.HighWatermark)
         {
             var buffer = new ArrayBufferWriter<byte>();
-            Broker.Storage.Read(log, offset, 1 << 20, buffer, out var status);
+            _engine.Read(log, offset, 1 << 20, buffer, out var status);
             if (status != ReadStatus.Ok || buffer.WrittenCount == 0)
             {
                 return;
@@ -901,13 +905,13 @@ internal sealed partial class HttpGateway
 
     private IResult ListGroups()
     {
-        if (_kafka.Groups.Availability != GroupError.None)
+        if (_groups.Availability != GroupError.None)
         {
             return Problem(503, "Group coordinator loading", "The group coordinator is still loading; retry.");
         }
 
         var groups = new JsonArray();
-        foreach (var (id, state, protocolType) in _kafka.Groups.List().OrderBy(g => g.GroupId, StringComparer.Ordinal))
+        foreach (var (id, state, protocolType) in _groups.List().OrderBy(g => g.GroupId, StringComparer.Ordinal))
         {
             groups.Add(new JsonObject { ["group_id"] = id, ["state"] = state.ToString(), ["protocol_type"] = protocolType });
         }
@@ -917,12 +921,12 @@ internal sealed partial class HttpGateway
 
     private async Task<IResult> GroupLagAsync(string group, CancellationToken cancellationToken)
     {
-        if (_kafka.Groups.Availability != GroupError.None)
+        if (_groups.Availability != GroupError.None)
         {
             return Problem(503, "Group coordinator loading", "The group coordinator is still loading; retry.");
         }
 
-        var lag = await _kafka.Groups.DescribeLagAsync(group, cancellationToken).ConfigureAwait(false);
+        var lag = await _groups.DescribeLagAsync(group, cancellationToken).ConfigureAwait(false);
         if (lag is null)
         {
             return Problem(404, "Group not found", $"Group '{group}' not found.");

@@ -1,16 +1,29 @@
 using System.Globalization;
 using OrleansMQ.Silo.Kafka.Network;
 using OrleansMQ.Protocol.Kafka;
+using OrleansMQ.Silo.Producers;
 using OrleansMQ.Silo.Topics;
+using OrleansMQ.Storage.Engine;
 
 namespace OrleansMQ.Silo.Kafka.Handlers;
 
 /// <summary>Topic administration and producer ids: each change goes through the topic's grain.</summary>
 internal sealed class AdminHandlers
 {
-    private readonly BrokerContext _broker;
+    private readonly TopicService _topics;
+    private readonly StorageEngine _storage;
+    private readonly ProducerIdAllocator _producerIds;
+    private readonly BrokerIdentity _identity;
+    private readonly BrokerSettings _settings;
 
-    public AdminHandlers(BrokerContext broker) => _broker = broker;
+    public AdminHandlers(TopicService topics, StorageEngine storage, ProducerIdAllocator producerIds, BrokerIdentity identity, BrokerSettings settings)
+    {
+        _topics = topics;
+        _storage = storage;
+        _producerIds = producerIds;
+        _identity = identity;
+        _settings = settings;
+    }
 
     public async ValueTask CreateTopicsAsync(RequestHeader header, CreateTopicsRequest request, KafkaResponse response, CancellationToken cancellationToken)
     {
@@ -32,10 +45,10 @@ internal sealed class AdminHandlers
             if (t.Assignments.Count > 0)
             {
                 // Manual assignment: every replica must be this node (single-node broker).
-                if (partitions != -1 || replication != -1 || t.Assignments.Any(a => a.BrokerIds.Count != 1 || a.BrokerIds[0] != _broker.NodeId))
+                if (partitions != -1 || replication != -1 || t.Assignments.Any(a => a.BrokerIds.Count != 1 || a.BrokerIds[0] != _identity.NodeId))
                 {
                     result.ErrorCode = ErrorCode.InvalidReplicaAssignment;
-                    result.ErrorMessage = $"Replica assignments must name only broker {_broker.NodeId}, and exclude partition count and replication factor.";
+                    result.ErrorMessage = $"Replica assignments must name only broker {_identity.NodeId}, and exclude partition count and replication factor.";
                     continue;
                 }
 
@@ -44,14 +57,14 @@ internal sealed class AdminHandlers
             }
 
             var configs = t.Configs.Select(c => new KeyValuePair<string, string?>(c.Name, c.Value)).ToList();
-            var outcome = await _broker.Topics.CreateAsync(t.Name, partitions, replication, configs, request.ValidateOnly, cancellationToken).ConfigureAwait(false);
-            result.ErrorCode = BrokerContext.ToErrorCode(outcome.Error);
+            var outcome = await _topics.CreateAsync(t.Name, partitions, replication, configs, request.ValidateOnly, cancellationToken).ConfigureAwait(false);
+            result.ErrorCode = KafkaErrors.ToErrorCode(outcome.Error);
             result.ErrorMessage = outcome.Message;
             if (outcome.IsOk)
             {
-                result.NumPartitions = partitions == -1 ? _broker.Topics.DefaultPartitions : partitions;
+                result.NumPartitions = partitions == -1 ? _topics.DefaultPartitions : partitions;
                 result.ReplicationFactor = 1;
-                if (_broker.Topics.Catalog.TryGet(t.Name, out var created) || request.ValidateOnly)
+                if (_topics.Catalog.TryGet(t.Name, out var created) || request.ValidateOnly)
                 {
                     var config = created?.Config ?? TopicConfig.TryCreate(configs, out _) ?? TopicConfig.Empty;
                     result.Configs = TopicConfig.Defaults.Keys.Order(StringComparer.Ordinal).Select(name => new CreateTopicsResponse.Config
@@ -75,9 +88,9 @@ internal sealed class AdminHandlers
         foreach (var name in request.TopicNames)
         {
             var outcome = TopicNames.Validate(name) is null
-                ? await _broker.Topics.DeleteAsync(name, cancellationToken).ConfigureAwait(false)
+                ? await _topics.DeleteAsync(name, cancellationToken).ConfigureAwait(false)
                 : new Topics.TopicResult(Topics.TopicError.UnknownTopic);
-            body.Responses.Add(new DeleteTopicsResponse.Result { Name = name, ErrorCode = BrokerContext.ToErrorCode(outcome.Error) });
+            body.Responses.Add(new DeleteTopicsResponse.Result { Name = name, ErrorCode = KafkaErrors.ToErrorCode(outcome.Error) });
         }
 
         await KafkaRequestProcessor.Respond(response, header, body).ConfigureAwait(false);
@@ -90,17 +103,17 @@ internal sealed class AdminHandlers
         {
             var result = new CreatePartitionsResponse.Result { Name = t.Name };
             body.Results.Add(result);
-            if (t.Assignments is { } assignments && assignments.Any(a => a.BrokerIds.Any(b => b != _broker.NodeId)))
+            if (t.Assignments is { } assignments && assignments.Any(a => a.BrokerIds.Any(b => b != _identity.NodeId)))
             {
                 result.ErrorCode = ErrorCode.InvalidReplicaAssignment;
-                result.ErrorMessage = $"Replica assignments must name only broker {_broker.NodeId}.";
+                result.ErrorMessage = $"Replica assignments must name only broker {_identity.NodeId}.";
                 continue;
             }
 
             var outcome = TopicNames.Validate(t.Name) is null
-                ? await _broker.Topics.AddPartitionsAsync(t.Name, t.Count, request.ValidateOnly, cancellationToken).ConfigureAwait(false)
+                ? await _topics.AddPartitionsAsync(t.Name, t.Count, request.ValidateOnly, cancellationToken).ConfigureAwait(false)
                 : new Topics.TopicResult(Topics.TopicError.UnknownTopic, $"Topic '{t.Name}' does not exist.");
-            result.ErrorCode = BrokerContext.ToErrorCode(outcome.Error);
+            result.ErrorCode = KafkaErrors.ToErrorCode(outcome.Error);
             result.ErrorMessage = outcome.Message;
         }
 
@@ -116,7 +129,7 @@ internal sealed class AdminHandlers
             body.Results.Add(result);
             switch (resource.ResourceType)
             {
-                case ConfigResourceType.Topic when _broker.Topics.Catalog.TryGet(resource.ResourceName, out var topic):
+                case ConfigResourceType.Topic when _topics.Catalog.TryGet(resource.ResourceName, out var topic):
                     foreach (var name in Requested(resource, TopicConfig.Defaults.Keys))
                     {
                         if (!TopicConfig.Defaults.ContainsKey(name))
@@ -136,7 +149,7 @@ internal sealed class AdminHandlers
                     result.ErrorCode = ErrorCode.UnknownTopicOrPartition;
                     result.ErrorMessage = $"Topic '{resource.ResourceName}' does not exist.";
                     break;
-                case ConfigResourceType.Broker when resource.ResourceName.Length == 0 || resource.ResourceName == _broker.NodeId.ToString(CultureInfo.InvariantCulture):
+                case ConfigResourceType.Broker when resource.ResourceName.Length == 0 || resource.ResourceName == _identity.NodeId.ToString(CultureInfo.InvariantCulture):
                     var brokerConfigs = BrokerConfigs();
                     foreach (var name in Requested(resource, brokerConfigs.Keys))
                     {
@@ -166,7 +179,7 @@ internal sealed class AdminHandlers
         }
         else
         {
-            body.ProducerId = await _broker.ProducerIds.NextAsync(cancellationToken).ConfigureAwait(false);
+            body.ProducerId = await _producerIds.NextAsync(cancellationToken).ConfigureAwait(false);
             body.ProducerEpoch = 0;
         }
 
@@ -175,14 +188,14 @@ internal sealed class AdminHandlers
 
     private Dictionary<string, string> BrokerConfigs() => new(StringComparer.Ordinal)
     {
-        ["broker.id"] = _broker.NodeId.ToString(CultureInfo.InvariantCulture),
-        ["auto.create.topics.enable"] = _broker.Topics.AutoCreate ? "true" : "false",
-        ["num.partitions"] = _broker.Topics.DefaultPartitions.ToString(CultureInfo.InvariantCulture),
+        ["broker.id"] = _identity.NodeId.ToString(CultureInfo.InvariantCulture),
+        ["auto.create.topics.enable"] = _topics.AutoCreate ? "true" : "false",
+        ["num.partitions"] = _topics.DefaultPartitions.ToString(CultureInfo.InvariantCulture),
         ["default.replication.factor"] = "1",
-        ["message.max.bytes"] = _broker.Storage.Options.MaxBatchBytes.ToString(CultureInfo.InvariantCulture),
-        ["socket.request.max.bytes"] = _broker.Settings.MaxRequestBytes.ToString(CultureInfo.InvariantCulture),
-        ["log.retention.ms"] = ((long)(_broker.Storage.Options.RetentionTime?.TotalMilliseconds ?? -1)).ToString(CultureInfo.InvariantCulture),
-        ["log.segment.bytes"] = _broker.Storage.Options.SegmentSize.ToString(CultureInfo.InvariantCulture),
+        ["message.max.bytes"] = _storage.Options.MaxBatchBytes.ToString(CultureInfo.InvariantCulture),
+        ["socket.request.max.bytes"] = _settings.MaxRequestBytes.ToString(CultureInfo.InvariantCulture),
+        ["log.retention.ms"] = ((long)(_storage.Options.RetentionTime?.TotalMilliseconds ?? -1)).ToString(CultureInfo.InvariantCulture),
+        ["log.segment.bytes"] = _storage.Options.SegmentSize.ToString(CultureInfo.InvariantCulture),
     };
 
     private static IEnumerable<string> Requested(DescribeConfigsRequest.Resource resource, IEnumerable<string> all)

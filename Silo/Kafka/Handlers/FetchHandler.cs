@@ -2,6 +2,7 @@ using System.Buffers;
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Silo.Kafka.Network;
 using OrleansMQ.Protocol.Kafka;
+using OrleansMQ.Silo.Topics;
 using OrleansMQ.Storage;
 using OrleansMQ.Storage.CommitLog;
 using OrleansMQ.Storage.Engine;
@@ -27,26 +28,32 @@ internal sealed partial class FetchHandler
 {
     private static readonly Action<object?> ReleaseSegment = static s => ((Segment)s!).Release();
 
-    private readonly BrokerContext _broker;
+    private readonly TopicCatalog _catalog;
+    private readonly StorageEngine _storage;
+    private readonly BrokerSettings _settings;
+    private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
-    public FetchHandler(BrokerContext broker)
+    public FetchHandler(TopicCatalog catalog, StorageEngine storage, BrokerSettings settings, TimeProvider time, ILoggerFactory loggerFactory)
     {
-        _broker = broker;
-        _logger = broker.LoggerFactory.CreateLogger("OrleansMQ.Kafka.Fetch");
+        _catalog = catalog;
+        _storage = storage;
+        _settings = settings;
+        _time = time;
+        _logger = loggerFactory.CreateLogger("OrleansMQ.Kafka.Fetch");
     }
 
     public async ValueTask HandleAsync(RequestHeader header, FetchRequest request, KafkaResponse response, CancellationToken cancellationToken)
     {
-        int maxWait = Math.Clamp(request.MaxWaitMs, 0, _broker.Settings.MaxFetchWaitMs);
-        long started = _broker.Time.GetTimestamp();
+        int maxWait = Math.Clamp(request.MaxWaitMs, 0, _settings.MaxFetchWaitMs);
+        long started = _time.GetTimestamp();
         var plan = new List<PartitionRead>();
         try
         {
             while (true)
             {
                 long total = await CollectAsync(request, plan, cancellationToken).ConfigureAwait(false);
-                var elapsed = _broker.Time.GetElapsedTime(started);
+                var elapsed = _time.GetElapsedTime(started);
                 bool anyError = plan.Exists(p => p.Error != ErrorCode.None);
                 if (total >= Math.Max(1, request.MinBytes) || anyError || elapsed.TotalMilliseconds >= maxWait || cancellationToken.IsCancellationRequested)
                 {
@@ -74,7 +81,7 @@ internal sealed partial class FetchHandler
                         waits.Add(log.WaitForDataAsync(offset, wake.Token));
                     }
 
-                    waits.Add(Task.Delay(remaining, _broker.Time, wake.Token));
+                    waits.Add(Task.Delay(remaining, _time, wake.Token));
                     await Task.WhenAny(waits).ConfigureAwait(false);
                     await wake.CancelAsync().ConfigureAwait(false); // drop the timer and the other waits now
                 }
@@ -96,7 +103,7 @@ internal sealed partial class FetchHandler
         long total = 0;
         foreach (var t in request.Topics)
         {
-            _broker.Topics.Catalog.TryGet(t.Name, out var topic);
+            _catalog.TryGet(t.Name, out var topic);
             foreach (var p in t.Partitions)
             {
                 var read = new PartitionRead(t.Name, p.PartitionIndex, p.FetchOffset);
@@ -117,7 +124,7 @@ internal sealed partial class FetchHandler
                     continue;
                 }
 
-                var status = _broker.Storage.ReadSpans(log, p.FetchOffset, (int)Math.Clamp(partitionBudget, 1, int.MaxValue), read.Spans);
+                var status = _storage.ReadSpans(log, p.FetchOffset, (int)Math.Clamp(partitionBudget, 1, int.MaxValue), read.Spans);
                 if (status == ReadStatus.OffsetOutOfRange)
                 {
                     read.Error = ErrorCode.OffsetOutOfRange;
@@ -158,7 +165,7 @@ internal sealed partial class FetchHandler
         var buffer = new ArrayBufferWriter<byte>();
         try
         {
-            var (bytes, status) = await _broker.Storage.ReadRemoteAsync(log, read.NextOffset, (int)Math.Clamp(partitionBudget, 1, int.MaxValue), buffer, cancellationToken).ConfigureAwait(false);
+            var (bytes, status) = await _storage.ReadRemoteAsync(log, read.NextOffset, (int)Math.Clamp(partitionBudget, 1, int.MaxValue), buffer, cancellationToken).ConfigureAwait(false);
             if (status != ReadStatus.Ok)
             {
                 read.Error = status == ReadStatus.OffsetOutOfRange ? ErrorCode.OffsetOutOfRange : ErrorCode.KafkaStorageError;

@@ -2,6 +2,7 @@ using System.Net;
 using OrleansMQ.Silo.Groups;
 using OrleansMQ.Silo.Kafka.Network;
 using OrleansMQ.Protocol.Kafka;
+using OrleansMQ.Silo.Topics;
 
 namespace OrleansMQ.Silo.Kafka.Handlers;
 
@@ -12,14 +13,15 @@ namespace OrleansMQ.Silo.Kafka.Handlers;
 /// </summary>
 public sealed class GroupHandlers
 {
-    private readonly BrokerContext _broker;
+    private readonly TopicCatalog _catalog;
 
-    public GroupHandlers(BrokerContext broker)
+    public GroupHandlers(GroupService groups, TopicCatalog catalog)
     {
-        _broker = broker;
+        Groups = groups;
+        _catalog = catalog;
     }
 
-    private GroupService Groups => _broker.Groups;
+    private GroupService Groups { get; }
 
     /// <summary>The error every call answers with before the group is consulted, if any.</summary>
     private GroupError Precheck(string groupId) =>
@@ -146,7 +148,7 @@ public sealed class GroupHandlers
         for (int t = 0; t < request.Topics.Count; t++)
         {
             var topic = request.Topics[t];
-            bool known = _broker.Topics.Catalog.TryGet(topic.Name, out var metadata);
+            bool known = _catalog.TryGet(topic.Name, out var metadata);
             for (int p = 0; p < topic.Partitions.Count; p++)
             {
                 var partition = topic.Partitions[p];
@@ -316,7 +318,7 @@ public sealed class GroupHandlers
             var slots = new List<OffsetDeleteResponse.Partition>();
             foreach (var topic in body.Topics)
             {
-                bool known = _broker.Topics.Catalog.TryGet(topic.Name, out var metadata);
+                bool known = _catalog.TryGet(topic.Name, out var metadata);
                 foreach (var slot in topic.Partitions)
                 {
                     if (!known || slot.PartitionIndex < 0 || slot.PartitionIndex >= metadata!.Partitions.Length)

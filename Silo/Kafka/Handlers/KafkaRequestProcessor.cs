@@ -11,23 +11,27 @@ namespace OrleansMQ.Silo.Kafka.Handlers;
 /// layout exists for a version the broker does not know). A body that cannot be parsed closes the
 /// connection too. Nothing here can take the silo down: every failure is one connection's.
 /// </summary>
-public sealed partial class KafkaRequestProcessor : IKafkaRequestProcessor
+internal sealed partial class KafkaRequestProcessor : IKafkaRequestProcessor
 {
-    private readonly BrokerContext _broker;
+    private readonly BrokerIdentity _identity;
     private readonly ILogger _logger;
+    private readonly MetadataHandler _metadata;
     private readonly ProduceHandler _produce;
     private readonly FetchHandler _fetch;
+    private readonly ListOffsetsHandler _listOffsets;
     private readonly AdminHandlers _admin;
     private readonly GroupHandlers _groups;
 
-    public KafkaRequestProcessor(BrokerContext broker)
+    public KafkaRequestProcessor(BrokerIdentity identity, MetadataHandler metadata, ProduceHandler produce, FetchHandler fetch, ListOffsetsHandler listOffsets, AdminHandlers admin, GroupHandlers groups, ILogger<KafkaRequestProcessor> logger)
     {
-        _broker = broker;
-        _logger = broker.LoggerFactory.CreateLogger<KafkaRequestProcessor>();
-        _produce = new ProduceHandler(broker);
-        _fetch = new FetchHandler(broker);
-        _admin = new AdminHandlers(broker);
-        _groups = new GroupHandlers(broker);
+        _identity = identity;
+        _logger = logger;
+        _metadata = metadata;
+        _produce = produce;
+        _fetch = fetch;
+        _listOffsets = listOffsets;
+        _admin = admin;
+        _groups = groups;
     }
 
     public ValueTask ProcessAsync(ConnectionContext connection, ReadOnlyMemory<byte> frame, KafkaResponse response, CancellationToken cancellationToken)
@@ -60,10 +64,10 @@ public sealed partial class KafkaRequestProcessor : IKafkaRequestProcessor
             return header.ApiKey switch
             {
                 ApiKey.ApiVersions => Respond(response, header, ApiVersions(ApiVersionsRequest.Read(ref reader, header.ApiVersion))),
-                ApiKey.Metadata => MetadataHandler.HandleAsync(_broker, header, MetadataRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
+                ApiKey.Metadata => _metadata.HandleAsync(header, MetadataRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
                 ApiKey.Produce => _produce.HandleAsync(connection, header, ProduceRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
                 ApiKey.Fetch => _fetch.HandleAsync(header, FetchRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
-                ApiKey.ListOffsets => Respond(response, header, ListOffsetsHandler.Handle(_broker, ListOffsetsRequest.Read(ref reader, header.ApiVersion))),
+                ApiKey.ListOffsets => Respond(response, header, _listOffsets.Handle(ListOffsetsRequest.Read(ref reader, header.ApiVersion))),
                 ApiKey.CreateTopics => _admin.CreateTopicsAsync(header, CreateTopicsRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
                 ApiKey.DeleteTopics => _admin.DeleteTopicsAsync(header, DeleteTopicsRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
                 ApiKey.CreatePartitions => _admin.CreatePartitionsAsync(header, CreatePartitionsRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
@@ -127,7 +131,7 @@ public sealed partial class KafkaRequestProcessor : IKafkaRequestProcessor
             return new FindCoordinatorResponse { ErrorCode = ErrorCode.CoordinatorNotAvailable, ErrorMessage = "Transactions are not supported.", NodeId = -1, Host = "", Port = -1 };
         }
 
-        return new FindCoordinatorResponse { ErrorCode = ErrorCode.None, NodeId = _broker.NodeId, Host = _broker.AdvertisedHost, Port = _broker.AdvertisedPort };
+        return new FindCoordinatorResponse { ErrorCode = ErrorCode.None, NodeId = _identity.NodeId, Host = _identity.AdvertisedHost, Port = _identity.AdvertisedPort };
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka: unreadable request header from {Remote}: {Reason}; closing the connection")]

@@ -1,21 +1,32 @@
 using OrleansMQ.Protocol.Kafka;
+using OrleansMQ.Silo.Topics;
+using OrleansMQ.Storage.Engine;
 
 namespace OrleansMQ.Silo.Kafka.Handlers;
 
 /// <summary>ListOffsets: earliest (-2), latest (-1), or the first offset at or after a timestamp.</summary>
-internal static class ListOffsetsHandler
+internal sealed class ListOffsetsHandler
 {
     private const long Latest = -1;
     private const long Earliest = -2;
 
-    public static ListOffsetsResponse Handle(BrokerContext broker, ListOffsetsRequest request)
+    private readonly TopicCatalog _catalog;
+    private readonly StorageEngine _storage;
+
+    public ListOffsetsHandler(TopicCatalog catalog, StorageEngine storage)
+    {
+        _catalog = catalog;
+        _storage = storage;
+    }
+
+    public ListOffsetsResponse Handle(ListOffsetsRequest request)
     {
         var body = new ListOffsetsResponse();
         foreach (var t in request.Topics)
         {
             var topicResult = new ListOffsetsResponse.Topic { Name = t.Name };
             body.Topics.Add(topicResult);
-            broker.Topics.Catalog.TryGet(t.Name, out var topic);
+            _catalog.TryGet(t.Name, out var topic);
             foreach (var p in t.Partitions)
             {
                 var result = new ListOffsetsResponse.Partition { PartitionIndex = p.PartitionIndex, Timestamp = -1, Offset = -1, LeaderEpoch = 0 };
@@ -39,7 +50,7 @@ internal static class ListOffsetsHandler
                         result.ErrorCode = ErrorCode.InvalidRequest; // -3 (max timestamp) needs v7, which is not offered
                         break;
                     default:
-                        if (broker.Storage.FindOffsetByTimestamp(log, p.Timestamp) is { } found)
+                        if (_storage.FindOffsetByTimestamp(log, p.Timestamp) is { } found)
                         {
                             result.Offset = found.Offset;
                             result.Timestamp = found.Timestamp;

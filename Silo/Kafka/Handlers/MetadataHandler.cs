@@ -9,23 +9,32 @@ namespace OrleansMQ.Silo.Kafka.Handlers;
 /// partitions (leader, replicas and ISR are this node). Unknown topics are auto-created when the
 /// broker allows it and the request does (v4+ flag; earlier versions always ask).
 /// </summary>
-internal static class MetadataHandler
+internal sealed class MetadataHandler
 {
-    public static async ValueTask HandleAsync(BrokerContext broker, RequestHeader header, MetadataRequest request, KafkaResponse response, CancellationToken cancellationToken)
+    private readonly TopicService _topics;
+    private readonly BrokerIdentity _identity;
+
+    public MetadataHandler(TopicService topics, BrokerIdentity identity)
+    {
+        _topics = topics;
+        _identity = identity;
+    }
+
+    public async ValueTask HandleAsync(RequestHeader header, MetadataRequest request, KafkaResponse response, CancellationToken cancellationToken)
     {
         var body = new MetadataResponse
         {
-            Brokers = [new MetadataResponse.Broker { NodeId = broker.NodeId, Host = broker.AdvertisedHost, Port = broker.AdvertisedPort, Rack = null }],
-            ClusterId = broker.ClusterId,
-            ControllerId = broker.NodeId,
+            Brokers = [new MetadataResponse.Broker { NodeId = _identity.NodeId, Host = _identity.AdvertisedHost, Port = _identity.AdvertisedPort, Rack = null }],
+            ClusterId = _identity.ClusterId,
+            ControllerId = _identity.NodeId,
             ClusterAuthorizedOperations = int.MinValue,
         };
 
         if (request.Topics is null)
         {
-            foreach (var topic in broker.Topics.Catalog.All)
+            foreach (var topic in _topics.Catalog.All)
             {
-                body.Topics.Add(Describe(broker, topic));
+                body.Topics.Add(Describe(topic));
             }
         }
         else
@@ -33,17 +42,17 @@ internal static class MetadataHandler
             bool autoCreate = header.ApiVersion < 4 || request.AllowAutoTopicCreation;
             foreach (var name in request.Topics)
             {
-                var (topic, error) = await broker.Topics.GetOrAutoCreateAsync(name, autoCreate, cancellationToken).ConfigureAwait(false);
+                var (topic, error) = await _topics.GetOrAutoCreateAsync(name, autoCreate, cancellationToken).ConfigureAwait(false);
                 body.Topics.Add(topic is not null
-                    ? Describe(broker, topic)
-                    : new MetadataResponse.Topic { Name = name, ErrorCode = BrokerContext.ToErrorCode(error), IsInternal = TopicNames.IsInternal(name), TopicAuthorizedOperations = int.MinValue });
+                    ? Describe(topic)
+                    : new MetadataResponse.Topic { Name = name, ErrorCode = KafkaErrors.ToErrorCode(error), IsInternal = TopicNames.IsInternal(name), TopicAuthorizedOperations = int.MinValue });
             }
         }
 
         await KafkaRequestProcessor.Respond(response, header, body).ConfigureAwait(false);
     }
 
-    private static MetadataResponse.Topic Describe(BrokerContext broker, TopicMetadata topic)
+    private MetadataResponse.Topic Describe(TopicMetadata topic)
     {
         var result = new MetadataResponse.Topic
         {
@@ -58,10 +67,10 @@ internal static class MetadataHandler
             {
                 ErrorCode = ErrorCode.None,
                 PartitionIndex = i,
-                LeaderId = broker.NodeId,
+                LeaderId = _identity.NodeId,
                 LeaderEpoch = 0,
-                ReplicaNodes = [broker.NodeId],
-                IsrNodes = [broker.NodeId],
+                ReplicaNodes = [_identity.NodeId],
+                IsrNodes = [_identity.NodeId],
                 OfflineReplicas = [],
             });
         }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using OrleansMQ.Silo.Kafka.Network;
 using OrleansMQ.Protocol.Kafka;
 using OrleansMQ.Silo.Producers;
+using OrleansMQ.Silo.Topics;
 using OrleansMQ.Storage;
 using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Storage.CommitLog;
@@ -23,13 +24,19 @@ namespace OrleansMQ.Silo.Kafka.Handlers;
 /// </summary>
 internal sealed partial class ProduceHandler
 {
-    private readonly BrokerContext _broker;
+    private readonly TopicService _topics;
+    private readonly StorageEngine _storage;
+    private readonly ProducerStates _producerStates;
+    private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
-    public ProduceHandler(BrokerContext broker)
+    public ProduceHandler(TopicService topics, StorageEngine storage, ProducerStates producerStates, TimeProvider time, ILogger<ProduceHandler> logger)
     {
-        _broker = broker;
-        _logger = broker.LoggerFactory.CreateLogger<ProduceHandler>();
+        _topics = topics;
+        _storage = storage;
+        _producerStates = producerStates;
+        _time = time;
+        _logger = logger;
     }
 
     public async ValueTask HandleAsync(ConnectionContext connection, RequestHeader header, ProduceRequest request, KafkaResponse response, CancellationToken cancellationToken)
@@ -54,7 +61,7 @@ internal sealed partial class ProduceHandler
             {
                 var topicResult = new ProduceResponse.Topic { Name = t.Name };
                 body.Topics.Add(topicResult);
-                var (topic, topicError) = await _broker.Topics.GetOrAutoCreateAsync(t.Name, allowAutoCreate: true, cancellationToken).ConfigureAwait(false);
+                var (topic, topicError) = await _topics.GetOrAutoCreateAsync(t.Name, allowAutoCreate: true, cancellationToken).ConfigureAwait(false);
                 foreach (var p in t.Partitions)
                 {
                     var result = new ProduceResponse.Partition { Index = p.Index, BaseOffset = -1, LogAppendTimeMs = -1, LogStartOffset = -1 };
@@ -100,7 +107,7 @@ internal sealed partial class ProduceHandler
                         long appendTime = -1;
                         if (topic.Config.LogAppendTime)
                         {
-                            appendTime = _broker.Time.GetUtcNow().ToUnixTimeMilliseconds();
+                            appendTime = _time.GetUtcNow().ToUnixTimeMilliseconds();
                             StampLogAppendTime(records, appendTime);
                             result.LogAppendTimeMs = appendTime;
                         }
@@ -122,7 +129,7 @@ internal sealed partial class ProduceHandler
                     }
                     catch (StorageException ex)
                     {
-                        result.ErrorCode = BrokerContext.ToErrorCode(ex.Error);
+                        result.ErrorCode = KafkaErrors.ToErrorCode(ex.Error);
                         result.ErrorMessage = ex.Message;
                         LogRefused(_logger, t.Name, p.Index, ex.Message);
                     }
@@ -144,7 +151,7 @@ internal sealed partial class ProduceHandler
             }
             catch (StorageException ex)
             {
-                result.ErrorCode = BrokerContext.ToErrorCode(ex.Error);
+                result.ErrorCode = KafkaErrors.ToErrorCode(ex.Error);
                 result.ErrorMessage = ex.Message;
                 LogRefused(_logger, topicName, result.Index, ex.Message);
             }
@@ -172,7 +179,7 @@ internal sealed partial class ProduceHandler
     /// <summary>Writes now; the task completes at the flush policy's durability point.</summary>
     private Task<AppendResult> StartAppend(PartitionLog log, ReadOnlySpan<byte> records)
     {
-        var append = _broker.Storage.AppendAsync(log, records);
+        var append = _storage.AppendAsync(log, records);
         return append.IsCompletedSuccessfully ? Task.FromResult(append.Result) : append.AsTask();
     }
 
@@ -184,14 +191,14 @@ internal sealed partial class ProduceHandler
     {
         // Idempotent: check, append and record under the partition's gate so two in-flight
         // requests of one producer cannot interleave.
-        var state = _broker.ProducerState(log);
+        var state = _producerStates.For(log);
         await state.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             if (!state.Loaded)
             {
                 await WaitUntilIndexedAsync(log, cancellationToken).ConfigureAwait(false);
-                state.LoadFrom(_broker.Storage, log);
+                state.LoadFrom(_storage, log);
             }
 
             long firstBase = -1;
@@ -201,7 +208,7 @@ internal sealed partial class ProduceHandler
                 var batch = records[offset..];
                 if (RecordBatch.TryReadInfo(batch.Span, out var info) != BatchError.None)
                 {
-                    await _broker.Storage.AppendAsync(log, batch.Span).ConfigureAwait(false); // throws the validation error
+                    await _storage.AppendAsync(log, batch.Span).ConfigureAwait(false); // throws the validation error
                     break;
                 }
 
@@ -218,7 +225,7 @@ internal sealed partial class ProduceHandler
                     case SequenceCheck.UnknownProducer:
                         return (ErrorCode.UnknownProducerId, -1, $"No state for producer {info.ProducerId}; its sequence {info.BaseSequence} does not start at 0.");
                     default:
-                        var appended = await _broker.Storage.AppendAsync(log, batch.Span).ConfigureAwait(false);
+                        var appended = await _storage.AppendAsync(log, batch.Span).ConfigureAwait(false);
                         state.Record(info, appended.BaseOffset);
                         firstBase = firstBase < 0 ? appended.BaseOffset : firstBase;
                         break;

@@ -84,7 +84,7 @@ internal static class ConsumerTestKit
 {
     public static async Task<string> CreateTopicAsync(TestSilo silo, string name, int partitions)
     {
-        var created = await silo.Kafka.Broker.Topics.CreateAsync(name, partitions, 1, [], false);
+        var created = await silo.Topics.CreateAsync(name, partitions, 1, [], false);
         Assert.True(created.Error == OrleansMQ.Silo.Topics.TopicError.None, created.Message);
         return name;
     }

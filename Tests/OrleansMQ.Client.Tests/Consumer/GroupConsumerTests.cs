@@ -160,7 +160,7 @@ public sealed class GroupConsumerTests : GroupTestBase
         string topic = await CreateTopicAsync(_silo, "grow", Partitions);
         var c = Start(Options("g-grow", "c") with { Client = new ClientOptions { BootstrapServers = _silo.Bootstrap, ClientId = "c", MetadataMaxAge = TimeSpan.FromSeconds(1) } }, topic);
         await WaitBalancedAsync("g-grow", topic, "c");
-        var grown = await _silo.Kafka.Broker.Topics.AddPartitionsAsync(topic, 6, false);
+        var grown = await _silo.Topics.AddPartitionsAsync(topic, 6, false);
         Assert.True(grown.Error == OrleansMQ.Silo.Topics.TopicError.None, grown.Message);
         await WaitUntilAsync(() => c.Consumer.Assignment.Count == 6, Wait, () => $"{c.Consumer.Assignment.Count} partitions");
         await ProduceAsync(_silo, topic, ["k:on5"], partition: 5);

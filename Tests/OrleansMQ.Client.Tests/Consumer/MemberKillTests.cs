@@ -65,7 +65,7 @@ public sealed class MemberKillTests : IAsyncLifetime
         await WaitUntilAsync(
             () =>
             {
-                var d = _silo.Kafka.Groups.DescribeAsync(group).GetAwaiter().GetResult();
+                var d = _silo.Groups.DescribeAsync(group).GetAwaiter().GetResult();
                 return d.State == GroupState.Stable && d.Members.Count == members;
             },
             Wait,

@@ -24,7 +24,7 @@ public sealed class ProducerTests(ITestOutputHelper output) : IAsyncLifetime
 
     private async Task CreateTopicAsync(string name, int partitions, params KeyValuePair<string, string?>[] configs)
     {
-        var result = await _silo.Kafka.Broker.Topics.CreateAsync(name, partitions, 1, configs, false);
+        var result = await _silo.Topics.CreateAsync(name, partitions, 1, configs, false);
         Assert.True(result.IsOk, $"create {name}: {result.Error}");
     }
 
@@ -303,7 +303,7 @@ public sealed class ProducerTests(ITestOutputHelper output) : IAsyncLifetime
 
         // The partition and its producer state are gone: the next batch (sequence 3) gets
         // UNKNOWN_PRODUCER_ID, and the producer starts over with a new id, as Kafka does.
-        var deleted = await _silo.Kafka.Broker.Topics.DeleteAsync("lost");
+        var deleted = await _silo.Topics.DeleteAsync("lost");
         Assert.True(deleted.IsOk, deleted.Error.ToString());
         await CreateTopicAsync("lost", 1);
         var result = await producer.ProduceAsync("lost", null, "after"u8.ToArray());

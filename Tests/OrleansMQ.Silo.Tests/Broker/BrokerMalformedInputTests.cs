@@ -147,7 +147,7 @@ public sealed class BrokerMalformedInputTests(SiloFixture fixture) : IClassFixtu
     /// <summary>The bystander still gets answers, a new client too, and no connection but the bystander's is left open.</summary>
     private async Task AssertHealthyAsync(KafkaTestClient bystander)
     {
-        var metrics = Silo.Kafka.Listener.Metrics;
+        var metrics = Silo.Listener.Metrics;
         await BrokerKit.EventuallyAsync(() => metrics.ConnectionsOpen == 1, $"only the bystander is connected (open: {metrics.ConnectionsOpen})");
         var metadata = await BrokerKit.MetadataAsync(bystander, null);
         Assert.Equal(Silo.Port, Assert.Single(metadata.Brokers).Port);

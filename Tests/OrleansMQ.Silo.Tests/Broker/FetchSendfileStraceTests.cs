@@ -35,7 +35,7 @@ public sealed class FetchSendfileStraceTests(ITestOutputHelper output) : IDispos
         await using var silo = await TestSilo.StartAsync(new() { ["OrleansMQ:Broker:ZeroCopy"] = "false" });
         var (stored, fetched) = await ProduceAndFetchAsync(silo, traceFile: null);
         Assert.Equal(stored, fetched);
-        Assert.Equal(0, silo.Kafka.Listener.Metrics.BytesSentByFile);
+        Assert.Equal(0, silo.Listener.Metrics.BytesSentByFile);
     }
 
     /// <summary>Produces ~2 MiB in 32 batches, then fetches it all; returns the stored and the fetched record bytes.</summary>

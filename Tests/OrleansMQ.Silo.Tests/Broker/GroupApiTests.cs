@@ -22,7 +22,7 @@ public sealed class GroupApiTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _silo = await TestSilo.StartAsync(NoDelay);
-        await _silo.Kafka.Groups.WhenLoaded;
+        await _silo.Groups.WhenLoaded;
         _client = await _silo.ConnectAsync();
     }
 
@@ -35,7 +35,7 @@ public sealed class GroupApiTests : IAsyncLifetime
     private async Task<string> CreateTopicAsync(int partitions)
     {
         string topic = BrokerKit.NewTopic("grp");
-        var result = await _silo.Kafka.Broker.Topics.CreateAsync(topic, partitions, 1, [], validateOnly: false);
+        var result = await _silo.Topics.CreateAsync(topic, partitions, 1, [], validateOnly: false);
         Assert.True(result.IsOk, result.Message);
         return topic;
     }
@@ -258,13 +258,13 @@ public sealed class GroupApiTests : IAsyncLifetime
         var join = await JoinAndSyncAsync(group, 5, ConsumerProtocol.WriteAssignment([(topic, [0, 1])]));
         await _client.SendAsync<OffsetCommitRequest, OffsetCommitResponse>(new OffsetCommitRequest { GroupId = group, GenerationId = join.GenerationId, MemberId = join.MemberId, Topics = [new() { Name = topic, Partitions = [new() { PartitionIndex = 0, CommittedOffset = 6 }] }] }, 7);
 
-        var lag = await _silo.Kafka.Groups.DescribeLagAsync(group);
+        var lag = await _silo.Groups.DescribeLagAsync(group);
         Assert.NotNull(lag);
         Assert.Equal(GroupState.Stable, lag.State);
         Assert.Equal([(0, 6L, 10L, 4L), (1, -1L, 4L, -1L)], lag.Partitions.Select(p => (p.Partition, p.CommittedOffset ?? -1, p.LogEndOffset, p.Lag ?? -1)));
         Assert.All(lag.Partitions, p => Assert.Equal(join.MemberId, p.MemberId));
         Assert.Equal(4, lag.TotalLag);
-        Assert.Null(await _silo.Kafka.Groups.DescribeLagAsync("never-seen"));
+        Assert.Null(await _silo.Groups.DescribeLagAsync("never-seen"));
     }
 
     [Fact]
@@ -276,7 +276,7 @@ public sealed class GroupApiTests : IAsyncLifetime
 
         _client.Dispose();
         await _silo.RestartAsync();
-        await _silo.Kafka.Groups.WhenLoaded;
+        await _silo.Groups.WhenLoaded;
         _client = await _silo.ConnectAsync();
 
         // The member carries on in its generation: no rebalance needed.

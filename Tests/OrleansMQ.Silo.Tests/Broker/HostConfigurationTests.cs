@@ -1,4 +1,5 @@
 using OrleansMQ.Silo.Hosting;
+using OrleansMQ.Silo.Kafka;
 using Xunit;
 
 namespace OrleansMQ.Silo.Tests.Broker;

@@ -17,7 +17,7 @@ public sealed class ProduceOrderTests
     {
         await using var silo = await TestSilo.StartAsync(new() { ["OrleansMQ:Storage:Flush"] = flush });
         string topic = BrokerKit.NewTopic("order");
-        Assert.True((await silo.Kafka.Broker.Topics.CreateAsync(topic, 3, 1, [], validateOnly: false)).IsOk);
+        Assert.True((await silo.Topics.CreateAsync(topic, 3, 1, [], validateOnly: false)).IsOk);
         using var client = await silo.ConnectAsync();
 
         const int Requests = 200;

@@ -3,7 +3,11 @@ using Xunit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using OrleansMQ.Silo.Groups;
 using OrleansMQ.Silo.Hosting;
+using OrleansMQ.Silo.Kafka;
+using OrleansMQ.Silo.Kafka.Network;
+using OrleansMQ.Silo.Topics;
 using OrleansMQ.Protocol.Kafka;
 using OrleansMQ.Silo.Tests.Network;
 using OrleansMQ.Storage.Engine;
@@ -29,11 +33,11 @@ public sealed class TestSilo : IAsyncDisposable
 
     public string DataDirectory { get; }
 
-    public int Port => _host.Services.GetRequiredService<KafkaServerHostedService>().Port;
+    public int Port => Listener.Port;
 
     public string Bootstrap => $"127.0.0.1:{Port}";
 
-    public StorageEngine Engine => _host.Services.GetRequiredService<StorageHostedService>().Engine;
+    public StorageEngine Engine => _host.Services.GetRequiredService<StorageEngine>();
 
     /// <summary>The HTTP gateway's base address (a free port per silo).</summary>
     public Uri HttpBaseAddress => new($"http://127.0.0.1:{_host.Services.GetRequiredService<OrleansMQ.Silo.Http.HttpGatewayHostedService>().Port}/");
@@ -41,7 +45,15 @@ public sealed class TestSilo : IAsyncDisposable
     /// <summary>The silo host's services.</summary>
     public IServiceProvider Services => _host.Services;
 
-    public KafkaServerHostedService Kafka => _host.Services.GetRequiredService<KafkaServerHostedService>();
+    /// <summary>The Kafka listener (bound once the silo started).</summary>
+    public KafkaListener Listener => _host.Services.GetRequiredService<KafkaListener>();
+
+    /// <summary>The broker's node id, advertised address and cluster id.</summary>
+    public BrokerIdentity Identity => _host.Services.GetRequiredService<BrokerIdentity>();
+
+    public TopicService Topics => _host.Services.GetRequiredService<TopicService>();
+
+    public GroupService Groups => _host.Services.GetRequiredService<GroupService>();
 
     /// <summary>
     /// The headers of every batch storage holds for <paramref name="topic"/>-<paramref name="partition"/>,

@@ -205,7 +205,7 @@ public sealed class OffsetStoreTests : IDisposable
     {
         var gate = new TaskCompletionSource();
         await using var silo = await TestSilo.StartAsync(groupsLoadGate: gate.Task);
-        var groups = silo.Kafka.Groups;
+        var groups = silo.Groups;
         Assert.Equal(GroupError.CoordinatorLoadInProgress, groups.Availability);
         gate.SetResult();
         await groups.WhenLoaded;

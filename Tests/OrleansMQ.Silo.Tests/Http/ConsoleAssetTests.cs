@@ -70,7 +70,7 @@ public sealed class ConsoleAssetTests
     public async Task Stats_are_cumulative_counters_per_topic_and_for_the_silo()
     {
         await using var silo = await TestSilo.StartAsync();
-        var created = await silo.Kafka.Broker.Topics.CreateAsync("stats-topic", 2, 1, [], validateOnly: false);
+        var created = await silo.Topics.CreateAsync("stats-topic", 2, 1, [], validateOnly: false);
         Assert.True(created.IsOk, created.Message);
         using var http = Client(silo);
 

@@ -28,7 +28,7 @@ public sealed class ConsoleBrowserTests
     {
         await using var silo = await TestSilo.StartAsync();
         const string topic = "console-orders";
-        var created = await silo.Kafka.Broker.Topics.CreateAsync(topic, 3, 1, [new KeyValuePair<string, string?>("orleansmq.index.keys", "true")], validateOnly: false);
+        var created = await silo.Topics.CreateAsync(topic, 3, 1, [new KeyValuePair<string, string?>("orleansmq.index.keys", "true")], validateOnly: false);
         Assert.True(created.IsOk, created.Message);
 
         await using var browser = await ConsoleBrowser.LaunchAsync();
@@ -74,11 +74,11 @@ public sealed class ConsoleBrowserTests
         await page.WaitForFunctionAsync($"() => document.querySelector(\"#topics-body tr[data-topic='{topic}'] td[data-messages]\")?.dataset.messages === '{count}'", null, new() { Timeout = 10_000 });
 
         // A consumer group that committed offset 1 everywhere shows with its total lag; a click lists the lag per partition.
-        await silo.Kafka.Groups.WhenLoaded;
+        await silo.Groups.WhenLoaded;
         var commits = Enumerable.Range(0, 3).Select(p => new OrleansMQ.Silo.Groups.OffsetCommitItem(topic, p, 1, -1, null)).ToList();
-        var (commitError, _) = await silo.Kafka.Groups.CommitOffsetsAsync("console-group", "", null, -1, commits);
+        var (commitError, _) = await silo.Groups.CommitOffsetsAsync("console-group", "", null, -1, commits);
         Assert.Equal(OrleansMQ.Silo.Groups.GroupError.None, commitError);
-        long expectedLag = (await silo.Kafka.Groups.DescribeLagAsync("console-group", CancellationToken.None))!.TotalLag;
+        long expectedLag = (await silo.Groups.DescribeLagAsync("console-group", CancellationToken.None))!.TotalLag;
         Assert.True(expectedLag > 0);
         var groupRow = page.Locator($"#groups-body tr[data-group='console-group'] td[data-lag='{expectedLag}']");
         await groupRow.WaitForAsync(new() { Timeout = 15_000 });
@@ -133,7 +133,7 @@ public sealed class ConsoleBrowserTests
     {
         const string key = "browser-key-1";
         await using var silo = await TestSilo.StartAsync(new() { ["OrleansMQ:Http:ApiKeys:0"] = key });
-        var created = await silo.Kafka.Broker.Topics.CreateAsync("console-secured", 1, 1, [], validateOnly: false);
+        var created = await silo.Topics.CreateAsync("console-secured", 1, 1, [], validateOnly: false);
         Assert.True(created.IsOk, created.Message);
 
         await using var browser = await ConsoleBrowser.LaunchAsync();

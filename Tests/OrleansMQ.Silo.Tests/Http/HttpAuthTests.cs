@@ -95,7 +95,7 @@ public sealed class HttpAuthTests
     public async Task With_keys_the_probes_stay_open()
     {
         await using var silo = await StartWithKeysAsync();
-        await silo.Kafka.Groups.WhenLoaded;
+        await silo.Groups.WhenLoaded;
         using var health = await GetAsync(silo, "/healthz");
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         using var ready = await GetAsync(silo, "/readyz");
@@ -106,7 +106,7 @@ public sealed class HttpAuthTests
     public async Task A_read_only_key_reads_and_is_forbidden_to_write()
     {
         await using var silo = await TestSilo.StartAsync(new() { ["OrleansMQ:Http:ApiKeys:0"] = Key, ["OrleansMQ:Http:ReadOnlyApiKeys:0"] = "viewer-key" });
-        var created = await silo.Kafka.Broker.Topics.CreateAsync("ro-topic", 1, 1, [], validateOnly: false);
+        var created = await silo.Topics.CreateAsync("ro-topic", 1, 1, [], validateOnly: false);
         Assert.True(created.IsOk, created.Message);
         using var http = new HttpClient { BaseAddress = silo.HttpBaseAddress, Timeout = TimeSpan.FromSeconds(30) };
 
@@ -132,8 +132,8 @@ public sealed class HttpAuthTests
         Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
         Assert.Equal("application/problem+json", forbidden.Content.Headers.ContentType?.MediaType);
         Assert.Contains("read-only", await forbidden.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.Forbidden, (await SendAsync(HttpMethod.Delete, $"/v3/clusters/{silo.Kafka.Broker.ClusterId}/topics/ro-topic", "viewer-key")).StatusCode);
-        Assert.True(silo.Kafka.Broker.Topics.Catalog.TryGet("ro-topic", out var topic));
+        Assert.Equal(HttpStatusCode.Forbidden, (await SendAsync(HttpMethod.Delete, $"/v3/clusters/{silo.Identity.ClusterId}/topics/ro-topic", "viewer-key")).StatusCode);
+        Assert.True(silo.Topics.Catalog.TryGet("ro-topic", out var topic));
         Assert.Equal(0, topic.Partitions[0].HighWatermark);
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Post, "/topics/ro-topic", Key, """{"records":[{"value":1}]}""")).StatusCode);
         Assert.Equal(1, topic.Partitions[0].HighWatermark);

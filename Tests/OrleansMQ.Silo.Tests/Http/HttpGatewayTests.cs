@@ -39,7 +39,7 @@ public sealed partial class HttpGatewayTests : IAsyncLifetime, IDisposable
     private async Task CreateTopicAsync(string name, int partitions, bool indexKeys = false)
     {
         var configs = indexKeys ? new[] { new KeyValuePair<string, string?>("orleansmq.index.keys", "true") } : [];
-        var r = await _silo.Kafka.Broker.Topics.CreateAsync(name, partitions, 1, configs, validateOnly: false);
+        var r = await _silo.Topics.CreateAsync(name, partitions, 1, configs, validateOnly: false);
         Assert.True(r.IsOk, r.Message);
     }
 
@@ -57,7 +57,7 @@ public sealed partial class HttpGatewayTests : IAsyncLifetime, IDisposable
     public async Task Health_and_readiness()
     {
         Assert.Equal(HttpStatusCode.OK, (await _http.GetAsync(new Uri("/healthz", UriKind.Relative))).StatusCode);
-        await _silo.Kafka.Groups.WhenLoaded;
+        await _silo.Groups.WhenLoaded;
         Assert.Equal(HttpStatusCode.OK, (await _http.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
     }
 
@@ -66,7 +66,7 @@ public sealed partial class HttpGatewayTests : IAsyncLifetime, IDisposable
     {
         await CreateTopicAsync("metrics-topic", 2);
         await PostAsync("/topics/metrics-topic", """{"records":[{"value":"x"}]}""", JsonV2);
-        await _silo.Kafka.Groups.WhenLoaded;
+        await _silo.Groups.WhenLoaded;
         var response = await _http.GetAsync(new Uri("/metrics", UriKind.Relative));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/plain; version=0.0.4; charset=utf-8", response.Content.Headers.ContentType?.ToString());
@@ -172,12 +172,12 @@ public sealed partial class HttpGatewayTests : IAsyncLifetime, IDisposable
         Assert.Equal([0, 1], partitionList.EnumerateArray().Select(p => p.GetProperty("partition").GetInt32()));
         var one = await GetJsonAsync("/topics/rest-meta/partitions/1");
         Assert.Equal(1, one.GetProperty("partition").GetInt32());
-        Assert.Equal(_silo.Kafka.Broker.NodeId, one.GetProperty("leader").GetInt32());
+        Assert.Equal(_silo.Identity.NodeId, one.GetProperty("leader").GetInt32());
         Assert.True(one.GetProperty("replicas")[0].GetProperty("in_sync").GetBoolean());
         await AssertProblemAsync(await _http.GetAsync(new Uri("/topics/rest-meta/partitions/2", UriKind.Relative)), HttpStatusCode.NotFound, 40402);
         await AssertProblemAsync(await _http.GetAsync(new Uri("/topics/nope/partitions", UriKind.Relative)), HttpStatusCode.NotFound, 40401);
         var brokers = await GetJsonAsync("/brokers");
-        Assert.Equal([_silo.Kafka.Broker.NodeId], brokers.GetProperty("brokers").EnumerateArray().Select(b => b.GetInt32()));
+        Assert.Equal([_silo.Identity.NodeId], brokers.GetProperty("brokers").EnumerateArray().Select(b => b.GetInt32()));
     }
 
     [Fact]
@@ -187,7 +187,7 @@ public sealed partial class HttpGatewayTests : IAsyncLifetime, IDisposable
         var json = await JsonAsync(await PostAsync("/topics/rest-auto", """{"records":[{"value":"first"}]}""", JsonV2));
         Assert.Equal(0, json.GetProperty("offsets")[0].GetProperty("offset").GetInt64());
         var meta = await GetJsonAsync("/topics/rest-auto");
-        Assert.Equal(_silo.Kafka.Broker.Topics.DefaultPartitions, meta.GetProperty("partitions").GetArrayLength());
+        Assert.Equal(_silo.Topics.DefaultPartitions, meta.GetProperty("partitions").GetArrayLength());
 
         // Off: 404 40401 and no topic.
         await using var strict = await TestSilo.StartAsync(new() { ["OrleansMQ:Broker:AutoCreateTopics"] = "false" });
@@ -227,7 +227,7 @@ public sealed partial class HttpGatewayTests : IAsyncLifetime, IDisposable
         await AssertProblemAsync(await _http.GetAsync(new Uri("/orleansmq/v1/topics/rest-bad/messages?from=yesterday", UriKind.Relative)), HttpStatusCode.BadRequest);
         await AssertProblemAsync(await _http.GetAsync(new Uri("/orleansmq/v1/topics/rest-bad/messages", UriKind.Relative)), HttpStatusCode.BadRequest);
         await AssertProblemAsync(await _http.GetAsync(new Uri("/orleansmq/v1/topics/rest-bad/messages?key=a", UriKind.Relative)), HttpStatusCode.Conflict);
-        await _silo.Kafka.Groups.WhenLoaded;
+        await _silo.Groups.WhenLoaded;
         await AssertProblemAsync(await _http.GetAsync(new Uri("/orleansmq/v1/groups/no-such-group/lag", UriKind.Relative)), HttpStatusCode.NotFound);
     }
 
@@ -276,8 +276,8 @@ public sealed partial class HttpGatewayTests : IAsyncLifetime, IDisposable
     {
         await CreateTopicAsync("rest-lag", 1);
         await JsonAsync(await PostAsync("/topics/rest-lag", """{"records":[{"value":1},{"value":2},{"value":3}]}""", JsonV2));
-        await _silo.Kafka.Groups.WhenLoaded;
-        var (error, _) = await _silo.Kafka.Groups.CommitOffsetsAsync("http-group", "", null, -1, [new OrleansMQ.Silo.Groups.OffsetCommitItem("rest-lag", 0, 1, -1, null)]);
+        await _silo.Groups.WhenLoaded;
+        var (error, _) = await _silo.Groups.CommitOffsetsAsync("http-group", "", null, -1, [new OrleansMQ.Silo.Groups.OffsetCommitItem("rest-lag", 0, 1, -1, null)]);
         Assert.Equal(OrleansMQ.Silo.Groups.GroupError.None, error);
         var groups = await GetJsonAsync("/orleansmq/v1/groups");
         Assert.Contains("http-group", groups.EnumerateArray().Select(g => g.GetProperty("group_id").GetString()));

@@ -42,7 +42,7 @@ public sealed partial class HttpMetricsTests
         string kcat = ExternalTool.Require("kcat");
         await using var silo = await TestSilo.StartAsync(new() { ["OrleansMQ:Storage:Flush"] = "sync" });
         using var http = new HttpClient { BaseAddress = silo.HttpBaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        var created = await silo.Kafka.Broker.Topics.CreateAsync("metered", 1, 1, [], validateOnly: false);
+        var created = await silo.Topics.CreateAsync("metered", 1, 1, [], validateOnly: false);
         Assert.True(created.IsOk, created.Message);
 
         // 50 messages of 1000 bytes, one Produce request each (linger 0, batch of one).

@@ -38,7 +38,7 @@ public sealed class HttpReadinessTests
             gate.TrySetResult(); // never leave the silo stuck loading, even when an assertion failed
         }
 
-        await silo.Kafka.Groups.WhenLoaded;
+        await silo.Groups.WhenLoaded;
         using var ready = await http.GetAsync(new Uri("/readyz", UriKind.Relative));
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
     }

@@ -36,7 +36,7 @@ public sealed class RestConsumerTests : IAsyncLifetime, IDisposable
         overrides["OrleansMQ:Groups:InitialRebalanceDelayMs"] = "0";
         _silo = await TestSilo.StartAsync(overrides);
         _http = new HttpClient { BaseAddress = _silo.HttpBaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-        await _silo.Kafka.Groups.WhenLoaded;
+        await _silo.Groups.WhenLoaded;
     }
 
     private async Task RestartWithAsync(Dictionary<string, string?> overrides)
@@ -57,7 +57,7 @@ public sealed class RestConsumerTests : IAsyncLifetime, IDisposable
 
     private async Task CreateTopicAsync(string name, int partitions)
     {
-        var r = await _silo.Kafka.Broker.Topics.CreateAsync(name, partitions, 1, [], validateOnly: false);
+        var r = await _silo.Topics.CreateAsync(name, partitions, 1, [], validateOnly: false);
         Assert.True(r.IsOk, r.Message);
     }
 
@@ -187,7 +187,7 @@ public sealed class RestConsumerTests : IAsyncLifetime, IDisposable
         Assert.Empty(await CommittedAsync(instance, "rc-life", 2));
         await ExpectAsync(await SendAsync(HttpMethod.Post, instance + "/offsets"), HttpStatusCode.OK);
         Assert.Equal(new Dictionary<int, long> { [0] = 2, [1] = 1 }, await CommittedAsync(instance, "rc-life", 2));
-        var lag = await _silo.Kafka.Groups.DescribeLagAsync("g-life", CancellationToken.None);
+        var lag = await _silo.Groups.DescribeLagAsync("g-life", CancellationToken.None);
         Assert.Equal(0, lag!.TotalLag);
 
         Assert.Empty(await RecordsOnceAsync(instance, timeoutMs: 200));
@@ -486,7 +486,7 @@ public sealed class RestConsumerTests : IAsyncLifetime, IDisposable
         await AssertProblemAsync(await SendAsync(HttpMethod.Get, idle + "/subscription"), HttpStatusCode.NotFound, 40403);
         await UntilAsync(async () =>
         {
-            var lag = await _silo.Kafka.Groups.DescribeLagAsync("g-expire", CancellationToken.None);
+            var lag = await _silo.Groups.DescribeLagAsync("g-expire", CancellationToken.None);
             return lag is null || lag.State.ToString() == "Empty";
         }, "the expired member leaving its group");
 
@@ -508,7 +508,7 @@ public sealed class RestConsumerTests : IAsyncLifetime, IDisposable
         var records = await RecordsAsync(instance, 2);
         Assert.Equal(["behind-nat-0", "behind-nat-1"], records.Select(r => r.Value).Order(StringComparer.Ordinal));
         await ExpectAsync(await SendAsync(HttpMethod.Post, instance + "/offsets"), HttpStatusCode.OK);
-        var committed = await _silo.Kafka.Groups.DescribeLagAsync("nat-group");
+        var committed = await _silo.Groups.DescribeLagAsync("nat-group");
         Assert.NotNull(committed);
         Assert.All(committed.Partitions, p => Assert.Equal(1, p.CommittedOffset));
     }

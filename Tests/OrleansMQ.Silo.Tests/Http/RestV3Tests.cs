@@ -23,7 +23,7 @@ public sealed class RestV3Tests : IAsyncLifetime, IDisposable
     {
         _silo = await TestSilo.StartAsync();
         _http = new HttpClient { BaseAddress = _silo.HttpBaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-        _cluster = _silo.Kafka.Broker.ClusterId;
+        _cluster = _silo.Identity.ClusterId;
     }
 
     public async Task DisposeAsync()
@@ -57,8 +57,8 @@ public sealed class RestV3Tests : IAsyncLifetime, IDisposable
         var one = await GetAsync($"/v3/clusters/{_cluster}");
         Assert.Equal("KafkaCluster", one.GetProperty("kind").GetString());
         var broker = Assert.Single((await GetAsync($"/v3/clusters/{_cluster}/brokers")).GetProperty("data").EnumerateArray());
-        Assert.Equal(_silo.Kafka.Broker.NodeId, broker.GetProperty("broker_id").GetInt32());
-        Assert.Equal(_silo.Kafka.Broker.AdvertisedPort, broker.GetProperty("port").GetInt32());
+        Assert.Equal(_silo.Identity.NodeId, broker.GetProperty("broker_id").GetInt32());
+        Assert.Equal(_silo.Identity.AdvertisedPort, broker.GetProperty("port").GetInt32());
 
         await AssertProblemAsync(await _http.GetAsync(new Uri("/v3/clusters/not-this-one/topics", UriKind.Relative)), HttpStatusCode.NotFound, 404);
     }
@@ -71,7 +71,7 @@ public sealed class RestV3Tests : IAsyncLifetime, IDisposable
         Assert.Equal("KafkaTopic", created.GetProperty("kind").GetString());
         Assert.Equal(3, created.GetProperty("partitions_count").GetInt32());
         Assert.False(created.GetProperty("is_internal").GetBoolean());
-        Assert.True(_silo.Kafka.Broker.Topics.Catalog.TryGet("v3-orders", out var meta));
+        Assert.True(_silo.Topics.Catalog.TryGet("v3-orders", out var meta));
         Assert.Equal(3, meta.Partitions.Length);
 
         var list = await GetAsync(topics);
@@ -96,7 +96,7 @@ public sealed class RestV3Tests : IAsyncLifetime, IDisposable
         await AssertProblemAsync(await PostAsync(topics, """{"topic_name":"bad name!"}"""), HttpStatusCode.BadRequest, 400);
         await AssertProblemAsync(await PostAsync(topics, """{"partitions_count":1}"""), HttpStatusCode.BadRequest, 400);
         await AssertProblemAsync(await PostAsync(topics, "{oops"), HttpStatusCode.BadRequest, 400);
-        Assert.False(_silo.Kafka.Broker.Topics.Catalog.TryGet("v3-bad", out _));
+        Assert.False(_silo.Topics.Catalog.TryGet("v3-bad", out _));
 
         using (var delete = await _http.DeleteAsync(new Uri($"{topics}/v3-orders", UriKind.Relative)))
         {
@@ -112,7 +112,7 @@ public sealed class RestV3Tests : IAsyncLifetime, IDisposable
     public async Task One_record_with_types_headers_and_timestamp_is_stored_as_sent_and_kcat_reads_it()
     {
         string kcat = ExternalTool.Require("kcat");
-        var created = await _silo.Kafka.Broker.Topics.CreateAsync("v3-records", 2, 1, [], validateOnly: false);
+        var created = await _silo.Topics.CreateAsync("v3-records", 2, 1, [], validateOnly: false);
         Assert.True(created.IsOk, created.Message);
         string body = $$$"""
             {"partition_id":1,
@@ -148,7 +148,7 @@ public sealed class RestV3Tests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task Single_record_errors_are_problems_and_nothing_is_written()
     {
-        var created = await _silo.Kafka.Broker.Topics.CreateAsync("v3-errors", 1, 1, [], validateOnly: false);
+        var created = await _silo.Topics.CreateAsync("v3-errors", 1, 1, [], validateOnly: false);
         Assert.True(created.IsOk, created.Message);
         string path = $"/v3/clusters/{_cluster}/topics/v3-errors/records";
         await AssertProblemAsync(await PostAsync(path, """{"value":{"type":"BINARY","data":"!!!"}}"""), HttpStatusCode.BadRequest, 400);
@@ -172,7 +172,7 @@ public sealed class RestV3Tests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task Streamed_records_get_one_report_each_in_order_as_they_arrive()
     {
-        var created = await _silo.Kafka.Broker.Topics.CreateAsync("v3-stream", 1, 1, [], validateOnly: false);
+        var created = await _silo.Topics.CreateAsync("v3-stream", 1, 1, [], validateOnly: false);
         Assert.True(created.IsOk, created.Message);
         string path = $"/v3/clusters/{_cluster}/topics/v3-stream/records";
 
@@ -245,11 +245,11 @@ public sealed class RestV3Tests : IAsyncLifetime, IDisposable
     public async Task Consumer_groups_with_lags_and_summary_follow_a_kcat_group()
     {
         string kcat = ExternalTool.Require("kcat");
-        var created = await _silo.Kafka.Broker.Topics.CreateAsync("v3-lag", 2, 1, [], validateOnly: false);
+        var created = await _silo.Topics.CreateAsync("v3-lag", 2, 1, [], validateOnly: false);
         Assert.True(created.IsOk, created.Message);
         var produce = await ExternalTool.RunAsync(kcat, ["-b", _silo.Bootstrap, "-P", "-t", "v3-lag", "-p", "0"], "a\nb\nc\nd\n", TimeSpan.FromSeconds(60));
         Assert.True(produce.ExitCode == 0, produce.Stderr);
-        await _silo.Kafka.Groups.WhenLoaded;
+        await _silo.Groups.WhenLoaded;
 
         await using (var consumer = ExternalTool.StartCollecting(kcat, [
             "-b", _silo.Bootstrap, "-G", "v3-group", "-u", "-f", "%p %o %s\n", "-X", "client.id=v3-client", "-X", "auto.offset.reset=earliest", "v3-lag"]))

@@ -55,7 +55,7 @@ internal static class GroupInterop
     public static Task<GroupDescription> WaitBalancedAsync(TestSilo silo, string group, string topic, int partitions, IReadOnlyCollection<string> clientIds, TimeSpan timeout, Func<string>? diagnostics = null) =>
         PollAsync<GroupDescription>(async () =>
         {
-            var d = await silo.Kafka.Groups.DescribeAsync(group).ConfigureAwait(false);
+            var d = await silo.Groups.DescribeAsync(group).ConfigureAwait(false);
             var owned = Assignments(d, topic);
             bool balanced = d.State == GroupState.Stable
                 && d.ProtocolType == ConsumerProtocol.ProtocolType
@@ -70,7 +70,7 @@ internal static class GroupInterop
     public static Task<GroupLag> WaitLagZeroAsync(TestSilo silo, string group, string topic, int partitions, TimeSpan timeout, Func<string>? diagnostics = null) =>
         PollAsync<GroupLag>(async () =>
         {
-            var lag = await silo.Kafka.Groups.DescribeLagAsync(group).ConfigureAwait(false);
+            var lag = await silo.Groups.DescribeLagAsync(group).ConfigureAwait(false);
             var mine = lag?.Partitions.Where(p => p.Topic == topic).ToList() ?? [];
             bool zero = mine.Count == partitions && mine.All(p => p.CommittedOffset == p.LogEndOffset && p.LogEndOffset > 0);
             return (zero ? lag : null, string.Join(", ", mine.Select(p => $"p{p.Partition} committed {p.CommittedOffset?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"} end {p.LogEndOffset}")));

@@ -56,7 +56,7 @@ public sealed class KafkajsGroupTests : IAsyncLifetime
 
     private async Task<string> CreateTopicAsync(string name)
     {
-        var created = await _silo.Kafka.Broker.Topics.CreateAsync(name, Partitions, 1, [], false);
+        var created = await _silo.Topics.CreateAsync(name, Partitions, 1, [], false);
         Assert.True(created.Error == OrleansMQ.Silo.Topics.TopicError.None, created.Message);
         return name;
     }
@@ -131,7 +131,7 @@ public sealed class KafkajsGroupTests : IAsyncLifetime
         Assert.Equal(GroupState.Empty, (await WaitLagZeroAsync(_silo, group, topic, Partitions, TimeSpan.FromSeconds(5), Diagnostics)).State);
         await _silo.RestartAsync();
         var third = await ProduceAsync(_silo, topic, "c", 600, 200);
-        var restored = await _silo.Kafka.Groups.DescribeLagAsync(group);
+        var restored = await _silo.Groups.DescribeLagAsync(group);
         Assert.NotNull(restored);
         Assert.Equal(GroupState.Empty, restored.State);
         Assert.Equal(200, restored.TotalLag);

@@ -50,7 +50,7 @@ public sealed class KcatGroupTests : IAsyncLifetime
 
     private async Task<string> CreateTopicAsync(string name)
     {
-        var created = await _silo.Kafka.Broker.Topics.CreateAsync(name, Partitions, 1, [], false);
+        var created = await _silo.Topics.CreateAsync(name, Partitions, 1, [], false);
         Assert.True(created.Error == OrleansMQ.Silo.Topics.TopicError.None, created.Message);
         return name;
     }
@@ -168,7 +168,7 @@ public sealed class KcatGroupTests : IAsyncLifetime
         // The committed offsets survive a silo restart (same port); consumers started after it resume from them.
         await _silo.RestartAsync();
         var third = await ProduceAsync(_silo, topic, "c", 1800, 600);
-        var restored = await _silo.Kafka.Groups.DescribeLagAsync(group);
+        var restored = await _silo.Groups.DescribeLagAsync(group);
         Assert.NotNull(restored);
         Assert.Equal(GroupState.Empty, restored.State);
         Assert.Equal(600, restored.TotalLag);

@@ -1,7 +1,7 @@
 using System.Globalization;
 using OrleansMQ.Silo.Kafka.Network;
 
-namespace OrleansMQ.Silo.Hosting;
+namespace OrleansMQ.Silo.Kafka;
 
 /// <summary>
 /// The bindable <c>OrleansMQ:Broker</c> section: node identity, the Kafka listener and topic
