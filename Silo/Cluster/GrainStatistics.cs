@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using Orleans;
+using Orleans.Runtime;
 
 namespace OrleansMQ.Silo.Cluster;
 
@@ -19,7 +20,7 @@ public sealed class GrainStatistics : IIncomingGrainCallFilter, IDisposable
     private const string OrleansMeter = "Microsoft.Orleans";
     private const string GrainCounts = "orleans-grains";
 
-    private readonly ConcurrentDictionary<Type, StrongBox<long>> _calls = new();
+    private readonly ConcurrentDictionary<GrainType, (string Name, StrongBox<long> Count)> _calls = new();
     private readonly ConcurrentDictionary<string, StrongBox<long>> _activations = new(StringComparer.Ordinal);
     private readonly MeterListener _listener = new();
 
@@ -37,18 +38,18 @@ public sealed class GrainStatistics : IIncomingGrainCallFilter, IDisposable
         _listener.Start();
     }
 
-    /// <summary>Activations in memory by grain class name (Orleans' grain type names), busiest first.</summary>
+    /// <summary>Activations in memory by Orleans grain type ("topic", "consumergroup", ...).</summary>
     public IReadOnlyList<(string Type, long Count)> Activations() =>
         _activations.Select(kv => (kv.Key, Volatile.Read(ref kv.Value.Value))).Where(x => x.Item2 > 0).OrderBy(x => x.Key, StringComparer.Ordinal).ToList();
 
-    /// <summary>Calls received since start by grain class name.</summary>
+    /// <summary>Calls received since start by Orleans grain type (system targets included).</summary>
     public IReadOnlyList<(string Type, long Count)> Calls() =>
-        _calls.Select(kv => (kv.Key.Name, Volatile.Read(ref kv.Value.Value))).OrderBy(x => x.Name, StringComparer.Ordinal).ToList();
+        _calls.Values.Select(v => (v.Name, Volatile.Read(ref v.Count.Value))).OrderBy(x => x.Name, StringComparer.Ordinal).ToList();
 
     public async Task Invoke(IIncomingGrainCallContext context)
     {
-        var box = _calls.GetOrAdd(context.Grain.GetType(), static _ => new StrongBox<long>());
-        Interlocked.Increment(ref box.Value);
+        var entry = _calls.GetOrAdd(context.TargetId.Type, static t => (t.ToString() ?? "", new StrongBox<long>()));
+        Interlocked.Increment(ref entry.Count.Value);
         await context.Invoke().ConfigureAwait(true);
     }
 
@@ -57,7 +58,7 @@ public sealed class GrainStatistics : IIncomingGrainCallFilter, IDisposable
         string type = "unknown";
         foreach (var tag in tags)
         {
-            if (tag.Key == "type" && tag.Value is string t)
+            if (tag.Key == "grain_type" && tag.Value is string t)
             {
                 type = t;
             }

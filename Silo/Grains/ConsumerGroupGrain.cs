@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Orleans;
 using Orleans.Concurrency;
+using Orleans.Placement;
 using Orleans.Runtime;
 using OrleansMQ.Silo.Groups;
 
@@ -24,6 +25,7 @@ namespace OrleansMQ.Silo.Grains;
 /// </para>
 /// </summary>
 [Reentrant]
+[PreferLocalPlacement] // the first member's silo coordinates: its calls stay local
 public sealed class ConsumerGroupGrain : Grain, IConsumerGroupGrain, IDisposable
 {
     private readonly OffsetStore _store;

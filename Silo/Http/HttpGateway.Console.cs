@@ -101,6 +101,10 @@ internal sealed partial class HttpGateway
             ["kafka_requests"] = listener.Requests,
             ["kafka_connections_open"] = listener.ConnectionsOpen,
             ["http_requests"] = httpRequests,
+            // This silo's grains: activations in memory and calls received, per grain type.
+            ["grain_activations"] = _grains.Activations().Sum(a => a.Count),
+            ["grain_calls"] = _grains.Calls().Sum(c => c.Count),
+            ["grains"] = new JsonArray(_grains.Activations().Select(a => (JsonNode)new JsonObject { ["type"] = a.Type, ["activations"] = a.Count }).ToArray()),
             ["topics"] = topics,
         });
     }

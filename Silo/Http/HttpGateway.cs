@@ -144,7 +144,7 @@ internal sealed partial class HttpGateway
             Sample(sb, "orleansmq_grain_activations", $"type=\"{Escape(type)}\"", count);
         }
 
-        Header(sb, "orleansmq_grain_calls_total", "counter", "Grain calls received by this silo by grain class.");
+        Header(sb, "orleansmq_grain_calls_total", "counter", "Grain calls received by this silo by grain type.");
         foreach (var (type, count) in _grains.Calls())
         {
             Sample(sb, "orleansmq_grain_calls_total", $"type=\"{Escape(type)}\"", count);

@@ -59,6 +59,23 @@ public sealed class HostConfigurationTests
     }
 
     [Fact]
+    public async Task One_process_runs_one_host_for_storage_orleans_kafka_and_http()
+    {
+        await using var silo = new Cluster.SiloProcess("one-host", new Dictionary<string, string> { ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information" });
+        await silo.StartAsync();
+        using (var client = await silo.ConnectAsync())
+        {
+            // Kafka answers (StartAsync already saw HTTP's /readyz answer 200).
+            await BrokerKit.CreateTopicOkAsync(client, "one-host-topic");
+            Assert.Contains("one-host-topic", await BrokerKit.AllTopicNamesAsync(client));
+        }
+
+        await silo.StopAsync();
+        int started = silo.Output.Split('\n').Count(l => l.Contains("Application started", StringComparison.Ordinal));
+        Assert.Equal(1, started);
+    }
+
+    [Fact]
     public void Defaults_serve_one_embedded_node_on_9092()
     {
         var broker = new BrokerSettings();

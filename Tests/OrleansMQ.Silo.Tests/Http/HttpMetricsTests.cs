@@ -96,4 +96,42 @@ public sealed partial class HttpMetricsTests
         var second = Parse(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
         Assert.True(Value(second, "orleansmq_http_request_duration_seconds_count", "method=\"GET\"") >= 1);
     }
+
+    [Fact]
+    public async Task Grains_show_their_activations_and_calls_and_produce_calls_no_grain()
+    {
+        string kcat = ExternalTool.Require("kcat");
+        await using var silo = await TestSilo.StartAsync();
+        using var http = new HttpClient { BaseAddress = silo.HttpBaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        Assert.True((await silo.Topics.CreateAsync("granular", 1, 1, [], validateOnly: false)).IsOk);
+
+        static double Sum(List<(string Name, string Labels, double Value)> samples, string name, string type) =>
+            samples.Where(s => s.Name == name && s.Labels == $"type=\"{type}\"").Sum(s => s.Value);
+
+        var before = Parse(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
+        Assert.True(Sum(before, "orleansmq_grain_activations", "topic") >= 1, "the topic's grain is in memory after CreateTopics");
+        Assert.True(Sum(before, "orleansmq_grain_calls_total", "topic") >= 1, "CreateTopics called the topic's grain");
+
+        // 200 Produce requests and a fetch: the data path reads the silo's topic cache, not a grain.
+        string input = string.Concat(Enumerable.Range(0, 200).Select(i => $"m{i}\n"));
+        var produce = await ExternalTool.RunAsync(kcat, ["-b", silo.Bootstrap, "-P", "-t", "granular", "-X", "linger.ms=0", "-X", "batch.num.messages=1"], input, TimeSpan.FromSeconds(60));
+        Assert.True(produce.ExitCode == 0, produce.Stderr);
+        var consume = await ExternalTool.RunAsync(kcat, ["-b", silo.Bootstrap, "-C", "-t", "granular", "-o", "beginning", "-c", "200", "-e", "-q"], null, TimeSpan.FromSeconds(60));
+        Assert.Equal(200, consume.Lines.Length);
+        var after = Parse(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
+        double callsDuringData = after.Where(x => x.Name == "orleansmq_grain_calls_total").Sum(x => x.Value) - before.Where(x => x.Name == "orleansmq_grain_calls_total").Sum(x => x.Value);
+        Assert.True(callsDuringData < 10, $"{callsDuringData} grain calls during 200 produce requests and a fetch");
+
+        // A commit is a call to the group's grain, which is then in memory.
+        var (error, _) = await silo.Groups.CommitOffsetsAsync("metered-group", "", null, -1, [new OrleansMQ.Silo.Groups.OffsetCommitItem("granular", 0, 200, -1, null)]);
+        Assert.Equal(OrleansMQ.Silo.Groups.GroupError.None, error);
+        var grouped = Parse(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
+        Assert.True(Sum(grouped, "orleansmq_grain_activations", "consumergroup") >= 1, "the group's grain is in memory");
+        Assert.True(Sum(grouped, "orleansmq_grain_calls_total", "consumergroup") >= 1, "the commit called the group's grain");
+
+        // The console's stats carry the same figures.
+        using var stats = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(new Uri("/orleansmq/v1/stats", UriKind.Relative)));
+        Assert.True(stats.RootElement.GetProperty("grain_activations").GetInt64() >= 2);
+        Assert.True(stats.RootElement.GetProperty("grain_calls").GetInt64() >= 2);
+    }
 }

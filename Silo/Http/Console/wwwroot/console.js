@@ -287,6 +287,8 @@
         push(state.series.kafkaIn, rate(stats.kafka_bytes_in, prev.kafka_bytes_in));
         push(state.series.kafkaOut, rate(stats.kafka_bytes_out, prev.kafka_bytes_out));
         const total = rate(stats.records_in, prev.records_in);
+        const grainCard = $('sum-grains');
+        grainCard.dataset.rate = rate(stats.grain_calls, prev.grain_calls).toFixed(2);
         const card = $('rate-records');
         card.dataset.rate = total.toFixed(2);
         card.textContent = fmtShort(total);
@@ -303,6 +305,9 @@
     $('sum-messages').textContent = fmtShort(stats.topics.reduce((n, t) => n + t.messages, 0));
     $('sum-disk').textContent = fmtBytes(stats.storage_disk_bytes);
     $('sum-connections').textContent = fmtInt(stats.kafka_connections_open);
+    const grains = $('sum-grains');
+    grains.textContent = `${fmtInt(stats.grain_activations)} (${fmtShort(Number(grains.dataset.rate))})`;
+    grains.title = stats.grains.map((g) => `${g.type}: ${g.activations}`).join('\n');
     renderTopics(stats);
     fillTopicSelect(stats);
     redrawCharts();
