@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using OrleansMQ.Client;
 using OrleansMQ.Client.Admin;
+using OrleansMQ.Protocol.Kafka;
 using OrleansMQ.Silo.Tests.Interop;
 using Xunit;
 using Xunit.Abstractions;
@@ -185,5 +186,52 @@ public sealed class ClusterTests : IAsyncLifetime
         await ExternalTool.RunAsync(ExternalTool.Require("kcat"), ["-b", _b.Bootstrap, "-P", "-t", "orders", "-p", "3"], stdin: "after-a-left\n");
         await onB.WaitUntilAsync(lines => lines.Any(l => l.EndsWith("after-a-left", StringComparison.Ordinal)), Wait, "member-b receives a record produced after A left");
         _log.WriteLine(Diagnostics());
+    }
+
+    [Fact]
+    public async Task A_join_waiting_in_a_grain_whose_silo_is_killed_gets_a_retriable_error_and_the_group_lives_on()
+    {
+        await StartClusterAsync("Redis");
+        var join = new JoinGroupRequest
+        {
+            GroupId = "doomed",
+            SessionTimeoutMs = 10_000,
+            RebalanceTimeoutMs = 30_000,
+            ProtocolType = "consumer",
+            Protocols = [new JoinGroupRequest.Protocol { Name = "range", Metadata = OrleansMQ.Silo.Groups.ConsumerProtocol.WriteSubscription(["t"]) }],
+        };
+
+        // X joins through A: the group's grain is placed on A, the silo of its first caller.
+        using var onA = await _a.ConnectAsync();
+        var x = await onA.SendAsync<JoinGroupRequest, JoinGroupResponse>(join, 3);
+        Assert.Equal(ErrorCode.None, x.ErrorCode);
+        var xSync = await onA.SendAsync<SyncGroupRequest, SyncGroupResponse>(new SyncGroupRequest { GroupId = "doomed", GenerationId = x.GenerationId, MemberId = x.MemberId, Assignments = [new SyncGroupRequest.Assignment { MemberId = x.MemberId, AssignmentBytes = new byte[] { 1 } }] }, 3);
+        Assert.Equal(ErrorCode.None, xSync.ErrorCode);
+
+        // Y joins through B: a rebalance starts, and Y's JoinGroup waits in A's grain for X to rejoin.
+        using var onB = await _b.ConnectAsync();
+        int waiting = await onB.SendOnlyAsync(join, 3);
+        await Task.Delay(1_000);
+
+        // A dies in the middle of that call: B answers the waiting client with an error a Kafka
+        // client retries on — no hang until the rebalance timeout, no dropped connection.
+        _a.Kill();
+        var clock = Stopwatch.StartNew();
+        var answer = await onB.ReceiveAsync<JoinGroupResponse>(ApiKey.JoinGroup, 3, waiting);
+        _log.WriteLine($"answered {answer.ErrorCode} {clock.ElapsedMilliseconds} ms after A was killed");
+        Assert.Contains(answer.ErrorCode, new[] { ErrorCode.CoordinatorNotAvailable, ErrorCode.NotCoordinator, ErrorCode.RequestTimedOut });
+
+        // The client retries as Kafka clients do; the group's grain comes back on B and Y leads it alone.
+        JoinGroupResponse rejoined;
+        do
+        {
+            await Task.Delay(200);
+            rejoined = await onB.SendAsync<JoinGroupRequest, JoinGroupResponse>(join, 3);
+            Assert.True(clock.Elapsed < Wait, $"Y could not rejoin through B: {rejoined.ErrorCode}{Diagnostics()}");
+        }
+        while (rejoined.ErrorCode != ErrorCode.None);
+
+        Assert.Equal(rejoined.MemberId, rejoined.Leader);
+        Assert.Single(rejoined.Members);
     }
 }
