@@ -155,6 +155,10 @@ public sealed class KcatGroupTests : IAsyncLifetime
         // New messages while nobody consumes; new consumers start at the committed offsets.
         var second = await ProduceAsync(_silo, topic, "b", 1200, 600);
         var round2 = new[] { StartConsumer(group, topic, "r3"), StartConsumer(group, topic, "r4") };
+        // Both must be members before they are stopped: one that has not finished starting (on a
+        // loaded machine its partner can consume the whole batch first) dies of the SIGTERM
+        // before kcat installs its handler (exit 143).
+        await WaitBalancedAsync(_silo, group, topic, Partitions, ["r3", "r4"], Wait, Diagnostics);
         await WaitConsumedAsync(() => All(round2), second, Wait, "second batch", Diagnostics);
         AssertExactlyOnce(All(round2), second);
         Assert.DoesNotContain(All(round2), c => c.Value.StartsWith('a')); // nothing before the committed offsets
@@ -173,6 +177,7 @@ public sealed class KcatGroupTests : IAsyncLifetime
         Assert.Equal(GroupState.Empty, restored.State);
         Assert.Equal(600, restored.TotalLag);
         var round3 = new[] { StartConsumer(group, topic, "r5"), StartConsumer(group, topic, "r6") };
+        await WaitBalancedAsync(_silo, group, topic, Partitions, ["r5", "r6"], Wait, Diagnostics);
         await WaitConsumedAsync(() => All(round3), third, Wait, "third batch after the silo restart", Diagnostics);
         AssertExactlyOnce(All(round3), third);
         Assert.DoesNotContain(All(round3), c => c.Value.StartsWith('a') || c.Value.StartsWith('b'));
