@@ -16,4 +16,11 @@ public interface IClusterMetadataGrain : IGrainWithStringKey
 
     /// <summary>Reserves <paramref name="size"/> producer ids and returns the first; durable before it returns.</summary>
     Task<long> AllocateProducerIdsAsync(int size);
+
+    /// <summary>
+    /// Takes over facts kept before this grain existed (a data folder from the home-made grain
+    /// host): the cluster id if none was generated yet, and producer ids from
+    /// <paramref name="nextProducerId"/> on, so no id handed out then is handed out again.
+    /// </summary>
+    Task AdoptAsync(string? kafkaClusterId, long nextProducerId);
 }

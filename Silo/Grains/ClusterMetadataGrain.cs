@@ -33,6 +33,27 @@ public sealed class ClusterMetadataGrain : Grain, IClusterMetadataGrain
         return _state.State.KafkaClusterId;
     }
 
+    public async Task AdoptAsync(string? kafkaClusterId, long nextProducerId)
+    {
+        bool changed = false;
+        if (_state.State.KafkaClusterId.Length == 0 && !string.IsNullOrEmpty(kafkaClusterId))
+        {
+            _state.State.KafkaClusterId = kafkaClusterId;
+            changed = true;
+        }
+
+        if (nextProducerId > _state.State.NextProducerId)
+        {
+            _state.State.NextProducerId = nextProducerId;
+            changed = true;
+        }
+
+        if (changed)
+        {
+            await _state.WriteStateAsync().ConfigureAwait(true);
+        }
+    }
+
     public async Task<long> AllocateProducerIdsAsync(int size)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);

@@ -27,10 +27,12 @@ public sealed partial class KafkaServerHostedService : IHostedService, IAsyncDis
     private readonly GroupService _groups;
     private readonly ProducerIdAllocator _producerIds;
     private readonly KafkaListener _listener;
+    private readonly LegacyGrainStateImport _legacy;
     private readonly ILogger _logger;
 
-    public KafkaServerHostedService(BrokerSettings settings, BrokerIdentity identity, IGrainFactory grains, TopicCatalog catalog, TopicCatalogSubscription subscription, GroupService groups, ProducerIdAllocator producerIds, KafkaListener listener, ILogger<KafkaServerHostedService> logger)
+    public KafkaServerHostedService(BrokerSettings settings, BrokerIdentity identity, IGrainFactory grains, TopicCatalog catalog, TopicCatalogSubscription subscription, GroupService groups, ProducerIdAllocator producerIds, KafkaListener listener, LegacyGrainStateImport legacy, ILogger<KafkaServerHostedService> logger)
     {
+        _legacy = legacy;
         _settings = settings;
         _identity = identity;
         _grains = grains;
@@ -48,6 +50,7 @@ public sealed partial class KafkaServerHostedService : IHostedService, IAsyncDis
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await _subscription.StartAsync(cancellationToken).ConfigureAwait(false);
+        await _legacy.RunAsync(cancellationToken).ConfigureAwait(false);
         _identity.ClusterId = await _grains.GetGrain<IClusterMetadataGrain>(IClusterMetadataGrain.Key).GetKafkaClusterIdAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
 
         // Groups load in the background: the listener opens at once and group calls answer

@@ -94,6 +94,7 @@ public static class SiloHost
         services.AddSingleton<GroupDirectory>();
         services.AddSingleton(sp => new GroupService(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<OffsetStore>(), sp.GetRequiredService<GroupDirectory>(), groups, sp.GetRequiredService<StorageEngine>(), sp.GetRequiredService<ILogger<GroupService>>(), sp.GetRequiredService<TimeProvider>(), cluster.IsSingleSilo));
         services.AddSingleton<ProducerIdAllocator>();
+        services.AddSingleton(sp => new LegacyGrainStateImport(Path.Combine(storageOptions.DataDirectory, "grains"), sp.GetRequiredService<TopicService>(), sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<ILogger<LegacyGrainStateImport>>()));
         services.AddSingleton<ProducerStates>();
 
         // The Kafka broker: its identity (port and cluster id set at start), the request handlers
