@@ -5,10 +5,28 @@
 # machine over 127.0.0.1: the silo, the clients and the peer share its cores, so compare the
 # figures of one run with each other (ratios), not with another machine's.
 #
-#   infra/bench-broker.sh            full run (~6 min here, up to ~7 GB of temporary data)
-#   QUICK=1 infra/bench-broker.sh    smoke run with tiny volumes (~3 min)
+#   infra/bench-broker.sh                                full run (~6 min here, up to ~7 GB of temporary data)
+#   QUICK=1 infra/bench-broker.sh                        smoke run with tiny volumes (~3 min)
+#   BASELINE=ad91637 ONLY=produce infra/bench-broker.sh  kcat produce only, against commit ad91637's
+#                                                        silo and the current one, alternating (~5 min)
+#   BASELINE=ad91637 infra/bench-broker.sh               the same produce part, then the rest as usual
 #
-# Knobs (environment): RUNS (3), N100 (5000000), N1K (1000000), ZC_COPIES (2: the 1 KiB file
+# BASELINE=<commit> (default: none): builds that commit's silo (dotnet build -c Release) in a
+# temporary git worktree under the data folder (removed at the end; bench-lib.sh's
+# build_baseline, as in bench-groups.sh) and runs the kcat produce part (1) against both silos in
+# turn — baseline, current, baseline, current... (RUNS times each, RUNS default 5) — each run on a
+# fresh silo of that side: an untimed warm-up (WARMUP_N x 100 B into topic "warm", twice), then the
+# timed 100 B and 1 KiB files into new topics, then an untimed consume of "warm". The summary gives
+# both sides' medians and the ratio current ÷ baseline (target: 100 B within 5 %). /metrics is
+# scraped between these steps; the grain calls of the current silo (orleansmq_grain_calls_total)
+# are set against its Produce and Fetch requests in the same intervals (a silo without that metric
+# shows "n/a"). Without BASELINE, part 1 runs RUNS times on one silo, as before. The other parts
+# run against the current silo only; with BASELINE their consume reads the topics of current run 1
+# (its silo is restarted on them).
+# ONLY=produce: part 1 only (and only kcat is needed).
+#
+# Knobs (environment): BASELINE (none), ONLY (all), RUNS (3; 5 with BASELINE), N100 (5000000),
+# N1K (1000000), WARMUP_N (N100 / 5; with BASELINE only), ZC_COPIES (2: the 1 KiB file
 # is produced this many times into each zero-copy silo's topic), ZC_PASSES (5), LAT_SECONDS (20),
 # LAT_PEAK_SECONDS (10), LAT_BATCH (100), REDIS_N (2000000), BENCH_DATA (default a new temp
 # folder; deleted at the end unless BENCH_KEEP is set).
@@ -25,9 +43,14 @@ ROOT=$(pwd)
 if [ "${QUICK:-0}" = 1 ]; then
   : "${RUNS:=1}" "${ZC_PASSES:=2}" "${N100:=200000}" "${N1K:=50000}" "${ZC_COPIES:=2}" "${LAT_SECONDS:=3}" "${LAT_PEAK_SECONDS:=2}" "${REDIS_N:=200000}"
 fi
+BASELINE=${BASELINE:-}
+ONLY=${ONLY:-}
+case "$ONLY" in "" | produce) ;; *) die "ONLY=$ONLY: the only part that runs alone is ONLY=produce" ;; esac
+[ -n "$BASELINE" ] && : "${RUNS:=5}"
 RUNS=${RUNS:-3}
 N100=${N100:-5000000}
 N1K=${N1K:-1000000}
+WARMUP_N=${WARMUP_N:-$((N100 / 5))}
 ZC_COPIES=${ZC_COPIES:-2}
 ZC_PASSES=${ZC_PASSES:-5}
 LAT_SECONDS=${LAT_SECONDS:-20}
@@ -43,9 +66,12 @@ KCAT_CONSUME_FLAGS=(-o beginning -e -q -f '%s\n')
 command -v dotnet >/dev/null 2>&1 || die "dotnet SDK 10 is required (see README)"
 need_apt=()
 command -v kcat >/dev/null 2>&1 || need_apt+=(kcat)
-command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
-command -v redis-benchmark >/dev/null 2>&1 || need_apt+=(redis-tools)
-command -v strace >/dev/null 2>&1 || need_apt+=(strace)
+if [ -z "$ONLY" ]; then
+  command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+  command -v redis-benchmark >/dev/null 2>&1 || need_apt+=(redis-tools)
+  command -v strace >/dev/null 2>&1 || need_apt+=(strace)
+fi
+command -v curl >/dev/null 2>&1 || [ -z "$BASELINE" ] || need_apt+=(curl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     log "installing ${need_apt[*]} (apt-get)"
@@ -57,10 +83,15 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 # --- machine --------------------------------------------------------------------------------
+resolve_revs
+declare -A SIDE_NAME=([current]="current ($CURRENT_REV)" [baseline]="baseline ($BASE_REV)")
 make_data_dir
-machine_info "$(df -h "$DATA" | sed 's/^/disk: /')" \
-  "dotnet $(dotnet --version); $(kcat -V 2>&1 | awk '/librdkafka/{print; exit}' || true); $(redis-server --version | awk '{print $1, $2, $3}')" \
+INFO=("$(df -h "$DATA" | sed 's/^/disk: /')"
+  "dotnet $(dotnet --version); $(kcat -V 2>&1 | awk '/librdkafka/{print; exit}' || true)$(command -v redis-server >/dev/null && redis-server --version | awk '{print "; " $1, $2, $3}')"
   "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+  "current: $CURRENT_REV $(git log -1 --format=%s HEAD 2>/dev/null | cut -c1-100)")
+[ -n "$BASE_REV" ] && INFO+=("baseline: $BASE_REV $(git log -1 --format=%s "$BASE_REV" | cut -c1-100)")
+machine_info "${INFO[@]}"
 
 # --- build ----------------------------------------------------------------------------------
 build_release
@@ -71,6 +102,17 @@ REDIS_PID=""
 TICKS=$(getconf CLK_TCK)
 cleanup_extra() { [ -n "$REDIS_PID" ] && kill -TERM "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null; }
 install_cleanup
+
+# The baseline's silo (after install_cleanup: its worktree goes at exit, whatever happens).
+declare -A SILO_OF=([current]=$SILO_BIN)
+SIDES=(current)
+if [ -n "$BASELINE" ]; then
+  build_baseline
+  SILO_OF[baseline]=$BASE_SILO_BIN
+  SIDES=(baseline current)
+fi
+# use_side SIDE : points start_silo at that side's silo.
+use_side() { SILO_BIN=${SILO_OF[$1]}; }
 
 # utime + stime of a process, in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -102,24 +144,170 @@ log "generating $N100 x 100 B and $N1K x 1 KiB messages"
 head -c $((N100 * 75)) /dev/urandom | base64 -w 100 >"$DATA/m100.txt"
 head -c $((N1K * 768)) /dev/urandom | base64 -w 1024 >"$DATA/m1k.txt"
 
-start_silo main --zero-copy true --flush async
+# --- summary (print_summary: at the end, or after part 1 with ONLY=produce) -------------------
+# ratio A B : A ÷ B with 2 decimals, "-" if either is missing.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "-"}'; }
+# slash "V1 V2 ..." : "V1 / V2 / ...".
+slash() { local v; v=$(tr -s ' ' <<<"$1"); v=${v# }; echo "${v// / / }"; }
+# pair_ratios KEY : current ÷ baseline of each run (run r of one side against run r of the other).
+pair_ratios() {
+  paste -d' ' <(tr ' ' '\n' <<<"${PRODUCE_RATE[current:$1]}" | grep .) <(tr ' ' '\n' <<<"${PRODUCE_RATE[baseline:$1]}" | grep .) |
+    awk '{printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $2}'
+}
+print_summary() {
+  echo "## Summary"
+  echo
+  if [ -n "$BASELINE" ]; then
+    local size bytes b c bu cu pr target verdict
+    echo "### kcat produce, baseline ($BASE_REV) vs current ($CURRENT_REV): medians over $RUNS run(s) each, a fresh silo per run, silos alternating"
+    echo
+    echo "| measure | ${SIDE_NAME[baseline]} | ${SIDE_NAME[current]} | current ÷ baseline | per-run ratios (median) | target |"
+    echo "|---|---:|---:|---:|---|---|"
+    for size in 100 1k; do
+      bytes=100
+      [ "$size" = 1k ] && bytes=1024
+      b=$(median "${PRODUCE_RATE[baseline:$size]}" 0)
+      c=$(median "${PRODUCE_RATE[current:$size]}" 0)
+      pr=$(pair_ratios "$size")
+      target=""
+      if [ "$size" = 100 ]; then
+        verdict=$(awk -v r="$(ratio "$c" "$b")" 'BEGIN{print (r >= 0.95 ? "**met**" : "**missed**")}')
+        target="within 5 % (≥ 0.95): $verdict"
+      fi
+      echo "| kcat produce $bytes B, msg/s | $(fmt "$b") | $(fmt "$c") | **$(ratio "$c" "$b")** | $pr ($(median "$pr" 2)) | $target |"
+      bu=$(median "${PRODUCE_SILO_US[baseline:$size]}" 3)
+      cu=$(median "${PRODUCE_SILO_US[current:$size]}" 3)
+      echo "| … silo CPU µs per message | $bu | $cu | $(ratio "$cu" "$bu") | | |"
+    done
+    echo
+    for size in 100 1k; do
+      for side in "${SIDES[@]}"; do
+        echo "- ${SIDE_NAME[$side]}, $size: msg/s${PRODUCE_RATE[$side:$size]}; silo µs/msg${PRODUCE_SILO_US[$side:$size]}"
+      done
+    done
+    echo
+    echo "### Grain calls vs Kafka requests, ${SIDE_NAME[current]} (deltas of its /metrics around each step; runs 1 / 2 / ...)"
+    echo
+    echo "| step | Produce requests | Fetch requests | Metadata requests | **grain calls** | by grain class (last run) |"
+    echo "|---|---|---|---|---|---|"
+    local step k
+    declare -A STEP_NAME=([warm1]="first warm-up produce, $(fmt "$WARMUP_N") x 100 B (creates topic warm)" [warm2]="second warm-up produce, the same (topic exists)"
+      [p100]="timed produce, $(fmt "$N100") x 100 B (creates p100-R)" [p1k]="timed produce, $(fmt "$N1K") x 1 KiB (creates p1k-R)" [fetch]="consume of warm (topic exists)")
+    for step in "${GRAIN_STEPS[@]}"; do
+      k="current:$step"
+      echo "| ${STEP_NAME[$step]} | $(slash "${GRAIN_PRODUCE[$k]}") | $(slash "${GRAIN_FETCH[$k]}") | $(slash "${GRAIN_METADATA[$k]}") | **$(slash "${GRAIN_CALLS[$k]}")** | ${GRAIN_TYPES[$k]} |"
+    done
+    echo
+    echo "${SIDE_NAME[baseline]}: grain calls $(slash "${GRAIN_CALLS[baseline:p100]:-n/a}") in the timed 100 B produce ${GRAIN_TYPES[baseline:p100]:-}."
+    echo
+  fi
+  echo "| test | volume | time | rate | throughput | notes |"
+  echo "|---|---:|---:|---:|---:|---|"
+  printf '%s\n' "${ROWS[@]}"
+  echo
+  echo "kcat produce flags: ${KCAT_PRODUCE_FLAGS[*]} -l FILE; consume flags: -C ${KCAT_CONSUME_FLAGS[*]} >/dev/null"
+  echo "MB = 10^6 bytes of message payload; the silo, the clients and the peer share $(nproc) cores; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+}
 
 # --- 1. kcat produce ------------------------------------------------------------------------
-declare -A PRODUCE_RATE
-for size in 100 1k; do
-  n=$N100; bytes=100; file="$DATA/m100.txt"
-  [ $size = 1k ] && { n=$N1K; bytes=1024; file="$DATA/m1k.txt"; }
-  for r in $(seq 1 "$RUNS"); do
-    topic="p$size-$r"
-    log "kcat produce $n x $bytes B -> $topic (run $r)"
-    timed /dev/null kcat -P -b "127.0.0.1:$PORT" -t "$topic" "${KCAT_PRODUCE_FLAGS[@]}" -l "$file"
-    got=$(end_offset "$topic")
-    [ "$got" = "$n" ] || die "$topic holds $got messages, expected $n"
-    m=$(rate "$n" "$ELAPSED")
-    PRODUCE_RATE[$size]="${PRODUCE_RATE[$size]:-} $m"
-    row ROWS "kcat produce $bytes B, run $r" "$(fmt "$n") msgs" "$ELAPSED s" "$(fmt "$m") msg/s" "$(mbps "$n" "$bytes" "$ELAPSED") MB/s" "kcat CPU $CLIENT_CPU s, silo CPU $SILO_CPU s"
+declare -A PRODUCE_RATE PRODUCE_SILO_US
+# produce_timed SIZE TOPIC LABEL : kcat produces the SIZE (100 or 1k) file into TOPIC, timed; checks
+# the count; adds the rate to PRODUCE_RATE[SIZE] (and with BASELINE to PRODUCE_RATE[SIDE:SIZE] and
+# the silo's CPU µs per message to PRODUCE_SILO_US[SIDE:SIZE]) and a summary row.
+produce_timed() {
+  local size=$1 topic=$2 label=$3 n=$N100 bytes=100 file="$DATA/m100.txt" got m us
+  [ "$size" = 1k ] && { n=$N1K; bytes=1024; file="$DATA/m1k.txt"; }
+  log "kcat produce $n x $bytes B -> $topic ($label)"
+  timed /dev/null kcat -P -b "127.0.0.1:$PORT" -t "$topic" "${KCAT_PRODUCE_FLAGS[@]}" -l "$file"
+  got=$(end_offset "$topic")
+  [ "$got" = "$n" ] || die "$topic holds $got messages, expected $n"
+  m=$(rate "$n" "$ELAPSED")
+  us=$(awk -v c="$SILO_CPU" -v n="$n" 'BEGIN{printf "%.3f", c * 1e6 / n}')
+  PRODUCE_RATE[$size]="${PRODUCE_RATE[$size]:-} $m"
+  if [ -n "$BASELINE" ]; then
+    PRODUCE_RATE[$SIDE:$size]="${PRODUCE_RATE[$SIDE:$size]:-} $m"
+    PRODUCE_SILO_US[$SIDE:$size]="${PRODUCE_SILO_US[$SIDE:$size]:-} $us"
+  fi
+  row ROWS "kcat produce $bytes B, $label" "$(fmt "$n") msgs" "$ELAPSED s" "$(fmt "$m") msg/s" "$(mbps "$n" "$bytes" "$ELAPSED") MB/s" \
+    "kcat CPU $CLIENT_CPU s, silo CPU $SILO_CPU s ($us µs/msg)"
+}
+
+# scrape NAME : the silo's /metrics into $DATA/metrics-NAME.txt (empty if it has none).
+scrape() { curl -s -m 10 "http://127.0.0.1:$HTTP_PORT/metrics" >"$DATA/metrics-$1.txt" 2>/dev/null || : >"$DATA/metrics-$1.txt"; }
+# counters FILE : "name{labels} value" of the counters compared below, one a line.
+counters() { grep -E '^orleansmq_(grain_calls_total|kafka_api_requests_total\{api="(Produce|Fetch|Metadata)"\})' "$1" | awk '{print $1, $2}'; }
+# delta A B : per counter of B, its value minus A's (A's missing counters count 0); "name value" lines.
+delta() { awk 'NR == FNR {a[$1] = $2; next} {d = $2 - a[$1]; printf "%s %.0f\n", $1, d}' <(counters "$DATA/metrics-$1.txt") <(counters "$DATA/metrics-$2.txt"); }
+# grain_step SIDE STEP A B : between scrapes A and B, the Produce/Fetch/Metadata requests and the
+# grain calls (sum, and by grain class) of the silo, added to the GRAIN_* arrays under SIDE:STEP
+# (one value per run); grain calls "n/a" if the silo has no such metric (the pre-Orleans one).
+declare -A GRAIN_PRODUCE GRAIN_FETCH GRAIN_METADATA GRAIN_CALLS GRAIN_TYPES
+GRAIN_STEPS=()
+grain_step() {
+  local key="$1:$2" d calls types
+  [ "$1" = current ] && [[ " ${GRAIN_STEPS[*]} " != *" $2 "* ]] && GRAIN_STEPS+=("$2")
+  d=$(delta "$3" "$4")
+  get_api() { awk -v k="orleansmq_kafka_api_requests_total{api=\"$1\"}" '$1 == k {v = $2} END {print v + 0}' <<<"$d"; }
+  GRAIN_PRODUCE[$key]+=" $(get_api Produce)"
+  GRAIN_FETCH[$key]+=" $(get_api Fetch)"
+  GRAIN_METADATA[$key]+=" $(get_api Metadata)"
+  if grep -q '^# TYPE orleansmq_grain_calls_total' "$DATA/metrics-$4.txt"; then
+    calls=$(awk '$1 ~ /^orleansmq_grain_calls_total/ {s += $2} END {print s + 0}' <<<"$d")
+    types=$(awk '$1 ~ /^orleansmq_grain_calls_total/ && $2 != 0 {t = $1; sub(/.*type="/, "", t); sub(/".*/, "", t); printf "%s%s %s", sep, t, $2; sep = ", "}' <<<"$d")
+  else
+    calls=n/a types="(no grain call metric)"
+  fi
+  GRAIN_CALLS[$key]+=" $calls"
+  GRAIN_TYPES[$key]=${types:-none}   # the last run's
+}
+
+if [ -z "$BASELINE" ]; then
+  MAIN=main
+  start_silo "$MAIN" --zero-copy true --flush async
+  SIDE=current
+  for size in 100 1k; do
+    for r in $(seq 1 "$RUNS"); do
+      produce_timed "$size" "p$size-$r" "run $r"
+    done
   done
-done
+else
+  # A fresh silo per run and side, baseline and current alternating. Before each: the previous
+  # silo's data deleted (dropping its dirty pages) and sync, so one side's write-back does not run
+  # in the other's window.
+  head -n "$WARMUP_N" "$DATA/m100.txt" >"$DATA/warm.txt"
+  MAIN=produce-current-1
+  for r in $(seq 1 "$RUNS"); do
+    for SIDE in "${SIDES[@]}"; do
+      use_side "$SIDE"
+      sync
+      start_silo "produce-$SIDE-$r" --zero-copy true --flush async
+      name="$SIDE-$r"
+      scrape "$name-0"
+      log "$SIDE: warm-up, $WARMUP_N x 100 B into topic warm, twice (untimed)"
+      kcat -P -b "127.0.0.1:$PORT" -t warm "${KCAT_PRODUCE_FLAGS[@]}" -l "$DATA/warm.txt" || die "warm-up produce failed"
+      scrape "$name-1"
+      kcat -P -b "127.0.0.1:$PORT" -t warm "${KCAT_PRODUCE_FLAGS[@]}" -l "$DATA/warm.txt" || die "warm-up produce failed"
+      scrape "$name-2"
+      sync
+      produce_timed 100 "p100-$r" "${SIDE_NAME[$SIDE]}, run $r"
+      scrape "$name-3"
+      produce_timed 1k "p1k-$r" "${SIDE_NAME[$SIDE]}, run $r"
+      scrape "$name-4"
+      kcat -C -b "127.0.0.1:$PORT" -t warm -o beginning -e -q -f '' >/dev/null || die "consume of warm failed"
+      scrape "$name-5"
+      grain_step "$SIDE" warm1 "$name-0" "$name-1"
+      grain_step "$SIDE" warm2 "$name-1" "$name-2"
+      grain_step "$SIDE" p100 "$name-2" "$name-3"
+      grain_step "$SIDE" p1k "$name-3" "$name-4"
+      grain_step "$SIDE" fetch "$name-4" "$name-5"
+      stop_silo
+      # Current run 1's topics stay for the consume part (unless that part is skipped).
+      [ "$SIDE-$r" = current-1 ] && [ -z "$ONLY" ] || rm -rf "$DATA/produce-$SIDE-$r"
+    done
+  done
+  if [ -z "$ONLY" ]; then start_silo "$MAIN" --zero-copy true --flush async; fi
+fi
+[ "$ONLY" = produce ] && { print_summary; exit 0; }
 
 # --- 1b. kcat consume -----------------------------------------------------------------------
 # Untimed warm-up so the first timed run does not include JIT-compiling the fetch path.
@@ -187,7 +375,7 @@ REDIS_PID=""
 # their consumes can alternate (on, off, on, off, ...) without restarts: the VM's noise then
 # hits both modes alike. Each silo gets one untimed warm-up pass (JIT) first.
 stop_silo
-rm -rf "$DATA/main"
+rm -rf "${DATA:?}/$MAIN"
 declare -A ZC_PORT ZC_PID
 for mode in true false; do
   start_silo "zc-$mode" --zero-copy "$mode" --flush async
@@ -303,12 +491,4 @@ lat "flush sync, half its own peak"
 stop_silo
 rm -rf "$DATA/lat-sync"
 
-# --- summary --------------------------------------------------------------------------------
-echo "## Summary"
-echo
-echo "| test | volume | time | rate | throughput | notes |"
-echo "|---|---:|---:|---:|---:|---|"
-printf '%s\n' "${ROWS[@]}"
-echo
-echo "kcat produce flags: ${KCAT_PRODUCE_FLAGS[*]} -l FILE; consume flags: -C ${KCAT_CONSUME_FLAGS[*]} >/dev/null"
-echo "MB = 10^6 bytes of message payload; the silo, the clients and the peer share $(nproc) cores."
+print_summary

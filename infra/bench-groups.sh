@@ -75,29 +75,16 @@ START_UNCLEAN=${START_UNCLEAN:-1}
 READY_TIMEOUT=${READY_TIMEOUT:-120}
 
 command -v dotnet >/dev/null 2>&1 || die "dotnet SDK 10 is required (see README)"
-command -v git >/dev/null 2>&1 || [ -z "$BASELINE" ] || die "BASELINE needs git"
 # 1,000 members keep 1,000 connections open on each side.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 # --- commits ---------------------------------------------------------------------------------
-CURRENT_REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-[ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] && CURRENT_REV+="+changes"
-BASE_REV=""
-if [ -n "$BASELINE" ]; then
-  BASE_REV=$(git rev-parse --short "$BASELINE^{commit}" 2>/dev/null) || die "BASELINE=$BASELINE is not a commit of this repository"
-fi
+resolve_revs   # CURRENT_REV, BASE_REV (bench-lib.sh)
 declare -A SIDE_NAME=([current]="current ($CURRENT_REV)" [baseline]="baseline ($BASE_REV)")
 
 # --- machine --------------------------------------------------------------------------------
 make_data_dir
-BASE_SRC=""
-# At exit (after the silos stop): the baseline's worktree goes, whatever happened.
-cleanup_extra() {
-  if [ -n "$BASE_SRC" ] && [ -d "$BASE_SRC" ]; then
-    git -C "$ROOT" worktree remove --force "$BASE_SRC" >/dev/null 2>&1 || rm -rf "$BASE_SRC"
-    git -C "$ROOT" worktree prune >/dev/null 2>&1
-  fi
-}
+# At exit (after the silos stop): the baseline's worktree goes too, whatever happened.
 install_cleanup
 INFO=("dotnet $(dotnet --version)" "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   "current: $CURRENT_REV $(git log -1 --format=%s HEAD 2>/dev/null | cut -c1-100)")
@@ -110,12 +97,8 @@ build_release
 declare -A SILO_OF=([current]=$SILO_BIN)
 SIDES=(current)
 if [ -n "$BASELINE" ]; then
-  BASE_SRC="$DATA/baseline-src"
-  log "baseline $BASE_REV: worktree in $BASE_SRC, building its silo (Release)"
-  git -C "$ROOT" worktree add --detach --quiet "$BASE_SRC" "$BASE_REV" >&2 || die "git worktree add $BASE_REV failed"
-  dotnet build "$BASE_SRC/Silo/OrleansMQ.Silo.csproj" -c Release -nologo -v quiet -clp:ErrorsOnly >&2 || die "baseline silo build failed"
-  SILO_OF[baseline]="$BASE_SRC/Silo/bin/Release/net10.0/OrleansMQ.Silo"
-  [ -x "${SILO_OF[baseline]}" ] || die "${SILO_OF[baseline]} missing"
+  build_baseline   # bench-lib.sh: a temporary worktree of BASE_REV, removed at exit
+  SILO_OF[baseline]=$BASE_SILO_BIN
   SIDES=(baseline current)
 fi
 

@@ -44,6 +44,40 @@ build_release() {
   [ -x "$SILO_BIN" ] || die "$SILO_BIN missing"
 }
 
+# --- baseline (BASELINE=<commit>) -----------------------------------------------------------
+# resolve_revs : sets CURRENT_REV (HEAD's short hash, "+changes" if tracked files differ from it)
+# and BASE_REV ($BASELINE's short hash; empty without BASELINE); dies if BASELINE names no commit.
+resolve_revs() {
+  CURRENT_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  [ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ] && CURRENT_REV+="+changes"
+  BASE_REV=""
+  if [ -n "${BASELINE:-}" ]; then
+    command -v git >/dev/null 2>&1 || die "BASELINE needs git"
+    BASE_REV=$(git -C "$ROOT" rev-parse --short "$BASELINE^{commit}" 2>/dev/null) || die "BASELINE=$BASELINE is not a commit of this repository"
+  fi
+}
+
+# build_baseline : builds BASE_REV's silo (dotnet build -c Release) in a temporary git worktree,
+# $DATA/baseline-src, which cleanup removes at exit (also with BENCH_KEEP); sets BASE_SILO_BIN.
+# Only the silo: the load generator and the scripts of the current tree serve both silos.
+BASE_SRC=""
+build_baseline() {
+  BASE_SRC="$DATA/baseline-src"
+  remove_baseline   # a leftover of an interrupted run with the same BENCH_DATA
+  log "baseline $BASE_REV: worktree in $BASE_SRC, building its silo (Release)"
+  # --force: also over the entry of a leftover whose folder is gone.
+  git -C "$ROOT" worktree add --force --detach --quiet "$BASE_SRC" "$BASE_REV" >&2 || die "git worktree add $BASE_REV failed"
+  dotnet build "$BASE_SRC/Silo/OrleansMQ.Silo.csproj" -c Release -nologo -v quiet -clp:ErrorsOnly >&2 || die "baseline silo build failed"
+  BASE_SILO_BIN="$BASE_SRC/Silo/bin/Release/net10.0/OrleansMQ.Silo"
+  [ -x "$BASE_SILO_BIN" ] || die "$BASE_SILO_BIN missing"
+}
+# remove_baseline : removes that worktree (its folder and its entry in git's worktree list).
+remove_baseline() {
+  if [ -n "$BASE_SRC" ] && [ -d "$BASE_SRC" ]; then
+    git -C "$ROOT" worktree remove --force "$BASE_SRC" >/dev/null 2>&1 || { rm -rf "$BASE_SRC"; git -C "$ROOT" worktree prune >/dev/null 2>&1; }
+  fi
+}
+
 # --- processes ------------------------------------------------------------------------------
 SILO_PID=""
 PORT=""
@@ -57,6 +91,7 @@ cleanup() {
   local pid
   for pid in "${ALL_SILOS[@]}"; do kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
   cleanup_extra
+  remove_baseline
   if [ -z "${BENCH_KEEP:-}" ]; then rm -rf "$DATA"; fi
 }
 # install_cleanup : from here on, exit (also on Ctrl-C or TERM) stops the silos and deletes DATA.
@@ -87,9 +122,13 @@ free_port() {
 }
 
 # start_silo NAME ARGS... : the silo $SILO_BIN on 127.0.0.1 with a free port (--port 0), data in
-# $DATA/NAME; sets SILO_PID, PORT and HTTP_PORT (the gateway's free port), read from its log. An
-# Orleans silo also gets free ports of its own (OrleansMQ__Cluster__SiloPort and GatewayPort; a
-# silo without Orleans ignores them). Returns once /readyz answers 200 (or 404: no such probe).
+# $DATA/NAME; sets SILO_PID, PORT (read from its log) and HTTP_PORT (the gateway's, a free port
+# chosen here: the Orleans silo's web host does not log the gateway's line any more). An Orleans
+# silo also gets free ports of its own (OrleansMQ__Cluster__SiloPort and GatewayPort; a silo
+# without Orleans ignores them). Logging__LogLevel__OrleansMQ=Information: the silo's
+# appsettings.json sets "Orleans": "Warning" since the Orleans change, and a logging category
+# rule matches by plain prefix, so it also silenced OrleansMQ.* (the "Kafka listener on" line
+# read here). Returns once /readyz answers 200 (or 404: no such probe).
 start_silo() {
   local name=$1
   shift
@@ -97,8 +136,9 @@ start_silo() {
   : >"$logf"
   free_port silo_port
   free_port gateway_port
-  OrleansMQ__Cluster__SiloPort=$silo_port OrleansMQ__Cluster__GatewayPort=$gateway_port \
-    "$SILO_BIN" --data "$DATA/$name" --port 0 --listen 127.0.0.1 --http-port 0 "$@" >"$logf" 2>&1 &
+  free_port HTTP_PORT
+  Logging__LogLevel__OrleansMQ=Information OrleansMQ__Cluster__SiloPort=$silo_port OrleansMQ__Cluster__GatewayPort=$gateway_port \
+    "$SILO_BIN" --data "$DATA/$name" --port 0 --listen 127.0.0.1 --http-port "$HTTP_PORT" "$@" >"$logf" 2>&1 &
   SILO_PID=$!
   ALL_SILOS+=("$SILO_PID")
   for _ in $(seq 1 600); do
@@ -107,13 +147,8 @@ start_silo() {
     kill -0 "$SILO_PID" 2>/dev/null || { cat "$logf" >&2; die "silo exited"; }
     sleep 0.1
   done
-  [ -n "$PORT" ] || die "silo did not start"
-  for _ in $(seq 1 100); do
-    HTTP_PORT=$(sed -n 's/.*HTTP gateway on [0-9.]*:\([0-9]*\).*/\1/p' "$logf" | head -1)
-    [ -n "$HTTP_PORT" ] && break
-    sleep 0.1
-  done
-  if [ -n "$HTTP_PORT" ] && command -v curl >/dev/null 2>&1; then
+  [ -n "$PORT" ] || die "silo did not start (no \"Kafka listener on\" line in $logf after 60 s)"
+  if command -v curl >/dev/null 2>&1; then
     for _ in $(seq 1 1200); do
       code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/readyz")
       [ "$code" = 200 ] || [ "$code" = 404 ] && break
