@@ -10,6 +10,7 @@ namespace OrleansMQ.Silo.Tests.Broker;
 /// Hostile and broken input against the whole broker: each costs the sender its connection and
 /// nothing else. A bystander connected before keeps working, and the silo's memory stays put.
 /// </summary>
+[Collection(ProcessWideMeasurementGroup.Name)]
 public sealed class BrokerMalformedInputTests(SiloFixture fixture) : IClassFixture<SiloFixture>
 {
     private const long MemoryBound = 256L << 20;
