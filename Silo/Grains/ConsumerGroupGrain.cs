@@ -67,88 +67,24 @@ public sealed class ConsumerGroupGrain : Grain, IConsumerGroupGrain, IDisposable
         return Task.CompletedTask;
     }
 
-    public async Task<JoinGroupOutcome> JoinAsync(JoinGroupCall join)
-    {
-        Task<JoinGroupOutcome> answer;
-        await _machine.WaitAsync().ConfigureAwait(true);
-        try
-        {
-            answer = await _group.JoinAsync(join).ConfigureAwait(true);
-            AfterCall();
-        }
-        finally
-        {
-            _machine.Release();
-        }
+    public Task<JoinGroupOutcome> JoinAsync(JoinGroupCall join) =>
+        RunThenAwaitAsync(() => _group.JoinAsync(join));
 
-        return await answer.ConfigureAwait(true);
-    }
+    public Task<SyncGroupOutcome> SyncAsync(SyncGroupCall sync) =>
+        RunThenAwaitAsync(() => _group.SyncAsync(sync.MemberId, sync.GroupInstanceId, sync.GenerationId, sync.ProtocolType, sync.ProtocolName, sync.Assignments));
 
-    public async Task<SyncGroupOutcome> SyncAsync(SyncGroupCall sync)
-    {
-        Task<SyncGroupOutcome> answer;
-        await _machine.WaitAsync().ConfigureAwait(true);
-        try
-        {
-            answer = await _group.SyncAsync(sync.MemberId, sync.GroupInstanceId, sync.GenerationId, sync.ProtocolType, sync.ProtocolName, sync.Assignments).ConfigureAwait(true);
-            AfterCall();
-        }
-        finally
-        {
-            _machine.Release();
-        }
+    public Task<GroupError> HeartbeatAsync(string memberId, string? groupInstanceId, int generationId) =>
+        RunAsync(() => Task.FromResult(_group.Heartbeat(memberId, groupInstanceId, generationId)));
 
-        return await answer.ConfigureAwait(true);
-    }
+    public Task<List<GroupError>> LeaveAsync(List<LeavingMember> members) =>
+        RunAsync(() => Task.FromResult(_group.Leave(members)));
 
-    public async Task<GroupError> HeartbeatAsync(string memberId, string? groupInstanceId, int generationId)
-    {
-        await _machine.WaitAsync().ConfigureAwait(true);
-        try
-        {
-            var error = _group.Heartbeat(memberId, groupInstanceId, generationId);
-            AfterCall();
-            return error;
-        }
-        finally
-        {
-            _machine.Release();
-        }
-    }
-
-    public async Task<List<GroupError>> LeaveAsync(List<LeavingMember> members)
-    {
-        await _machine.WaitAsync().ConfigureAwait(true);
-        try
-        {
-            var errors = _group.Leave(members);
-            AfterCall();
-            return errors;
-        }
-        finally
-        {
-            _machine.Release();
-        }
-    }
-
-    public async Task<(GroupError Error, List<GroupError> PerItem)> CommitOffsetsAsync(OffsetCommitCall commit)
-    {
-        Task<(GroupError Error, List<GroupError> PerItem)> durable;
-        await _machine.WaitAsync().ConfigureAwait(true);
-        try
-        {
-            // The checks and the append's start happen in order with the other calls; the wait for
-            // the flush does not hold the machine, so concurrent commits share one group commit.
-            durable = _group.CommitOffsetsAsync(commit.MemberId, commit.GroupInstanceId, commit.GenerationId, commit.Items, commit.RetentionMs);
-            AfterCall();
-        }
-        finally
-        {
-            _machine.Release();
-        }
-
-        return await durable.ConfigureAwait(true);
-    }
+    /// <summary>
+    /// The checks and the append's start happen in order with the other calls; the wait for the
+    /// flush does not hold the machine, so concurrent commits share one group commit.
+    /// </summary>
+    public Task<(GroupError Error, List<GroupError> PerItem)> CommitOffsetsAsync(OffsetCommitCall commit) =>
+        RunThenAwaitAsync(() => Task.FromResult(_group.CommitOffsetsAsync(commit.MemberId, commit.GroupInstanceId, commit.GenerationId, commit.Items, commit.RetentionMs)));
 
     public Task<List<FetchedOffset>> FetchOffsetsAsync(List<TopicPartitions>? topics) =>
         Task.FromResult(_group.FetchOffsets(topics?.Select(t => (t.Topic, (IReadOnlyList<int>)t.Partitions)).ToList()));
@@ -193,6 +129,13 @@ public sealed class ConsumerGroupGrain : Grain, IConsumerGroupGrain, IDisposable
             _machine.Release();
         }
     }
+
+    /// <summary>
+    /// A call whose answer comes later (the rebalance reaching the member, a commit's flush): its
+    /// part of the machine runs holding it, the answer is awaited after releasing it.
+    /// </summary>
+    private async Task<T> RunThenAwaitAsync<T>(Func<Task<Task<T>>> call) =>
+        await (await RunAsync(call).ConfigureAwait(true)).ConfigureAwait(true);
 
     private ConsumerGroup NewGroup() => new(GroupId, _settings, _time, _store, _store.GetOrAdd(GroupId));
 

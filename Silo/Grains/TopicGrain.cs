@@ -17,6 +17,7 @@ public sealed class TopicGrain : Grain, ITopicGrain
 
     private readonly IPersistentState<TopicState> _state;
     private readonly TimeProvider _time;
+    private long _version; // the directory version of this topic as this activation last published it
 
     public TopicGrain([PersistentState("topic")] IPersistentState<TopicState> state, TimeProvider time)
     {
@@ -33,8 +34,9 @@ public sealed class TopicGrain : Grain, ITopicGrain
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // A crash between this grain's write and the directory's leaves the directory behind:
-        // republishing on activation mends it (the directory ignores a change it already has).
-        if (State.Exists && State.Version == 0)
+        // republishing on activation mends it (the directory answers a change it already has with
+        // the version it has, without a write), and gives this activation the directory version.
+        if (State.Exists)
         {
             await PublishAsync().ConfigureAwait(true);
         }
@@ -124,7 +126,6 @@ public sealed class TopicGrain : Grain, ITopicGrain
         }
 
         State.Partitions = totalCount;
-        State.Version = 0;
         await _state.WriteStateAsync().ConfigureAwait(true);
         return new TopicResult(TopicError.None, null, await PublishAsync().ConfigureAwait(true));
     }
@@ -149,27 +150,22 @@ public sealed class TopicGrain : Grain, ITopicGrain
         }
 
         State.Configs = new Dictionary<string, string>(updated.Values, StringComparer.Ordinal);
-        State.Version = 0;
         await _state.WriteStateAsync().ConfigureAwait(true);
         return new TopicResult(TopicError.None, null, await PublishAsync().ConfigureAwait(true));
     }
 
     public Task<TopicSnapshot?> GetAsync() =>
-        Task.FromResult(State.Exists ? Snapshot(State.Version) : null);
+        Task.FromResult(State.Exists ? Snapshot(_version) : null);
 
     public async Task<TopicSnapshot?> RepublishAsync() => State.Exists ? await PublishAsync().ConfigureAwait(true) : null;
 
     private TopicSnapshot Snapshot(long version) => new(Name, State.TopicId, State.Partitions, new Dictionary<string, string>(State.Configs, StringComparer.Ordinal), version, Deleted: false);
 
-    /// <summary>
-    /// Tells the directory (which tells every silo), then remembers the version it was given, so
-    /// an activation after a crash between the two writes republishes.
-    /// </summary>
+    /// <summary>Tells the directory (which tells every silo) and remembers the version it was given.</summary>
     private async Task<TopicSnapshot> PublishAsync()
     {
         var published = await Directory.PublishAsync(Snapshot(0)).ConfigureAwait(true);
-        State.Version = published.Version;
-        await _state.WriteStateAsync().ConfigureAwait(true);
+        _version = published.Version;
         return published;
     }
 }

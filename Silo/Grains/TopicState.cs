@@ -20,8 +20,4 @@ public sealed class TopicState
 
     [Id(4)]
     public DateTimeOffset CreatedAt { get; set; }
-
-    /// <summary>The directory version of the last change published (0: never published).</summary>
-    [Id(5)]
-    public long Version { get; set; }
 }

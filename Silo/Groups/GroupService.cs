@@ -156,9 +156,8 @@ public sealed partial class GroupService : IAsyncDisposable
         }
     }
 
-    private static bool IsClusterFailure(Exception ex) =>
-        ex is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException or OrleansException
-        || (ex is ObjectDisposedException or InvalidOperationException && ex.Source?.StartsWith("Orleans", StringComparison.Ordinal) == true);
+    // SiloUnavailableException and OrleansMessageRejectionException are OrleansExceptions.
+    private static bool IsClusterFailure(Exception ex) => ex is TimeoutException or OrleansException;
 
     /// <summary>
     /// DescribeGroups: a group this coordinator does not know is reported Dead with no members, as

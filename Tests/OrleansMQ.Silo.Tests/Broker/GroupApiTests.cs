@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using OrleansMQ.Silo.Groups;
 using OrleansMQ.Protocol.Kafka;
 using OrleansMQ.Silo.Tests.Network;
@@ -295,8 +293,9 @@ public sealed class GroupApiTests : IAsyncLifetime
         int port = TestSilo.FreePort();
         try
         {
-            using (var silo = await SiloProcess.StartAsync(data, port))
+            await using (var silo = new Cluster.SiloProcess("kill9", new Dictionary<string, string>(), data, port))
             {
+                await silo.StartAsync();
                 using var client = new KafkaTestClient(await RawKafkaClient.ConnectAsync(port));
                 var created = await client.SendAsync<CreateTopicsRequest, CreateTopicsResponse>(new CreateTopicsRequest { TimeoutMs = 5000, Topics = [new() { Name = "k9", NumPartitions = 4, ReplicationFactor = 1 }] }, 5);
                 Assert.Equal(ErrorCode.None, created.Topics.Single().ErrorCode);
@@ -309,8 +308,9 @@ public sealed class GroupApiTests : IAsyncLifetime
                 silo.Kill(); // SIGKILL right after the last acknowledgement: no snapshot, no clean marker
             }
 
-            using (var silo = await SiloProcess.StartAsync(data, port))
+            await using (var silo = new Cluster.SiloProcess("kill9-after", new Dictionary<string, string>(), data, port))
             {
+                await silo.StartAsync();
                 using var client = new KafkaTestClient(await RawKafkaClient.ConnectAsync(port));
                 for (int g = 0; g < 10; g++)
                 {
@@ -336,66 +336,6 @@ public sealed class GroupApiTests : IAsyncLifetime
         finally
         {
             Directory.Delete(data, recursive: true);
-        }
-    }
-
-    /// <summary>The silo executable as a child process (so it can be SIGKILLed).</summary>
-    private sealed class SiloProcess : IDisposable
-    {
-        private readonly Process _process;
-
-        private SiloProcess(Process process) => _process = process;
-
-        public static async Task<SiloProcess> StartAsync(string data, int port)
-        {
-            var info = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "OrleansMQ.Silo"))
-            {
-                WorkingDirectory = AppContext.BaseDirectory,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            foreach (var arg in new[] { "--data", data, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--listen", "127.0.0.1", "--segment-size", "16777216", "--http-port", "0", "--silo-port", "0", "--gateway-port", "0" })
-            {
-                info.ArgumentList.Add(arg);
-            }
-
-            info.Environment["Logging__LogLevel__Default"] = "Warning";
-            var process = Process.Start(info)!;
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (true)
-            {
-                Assert.False(process.HasExited, "the silo process exited at start");
-                try
-                {
-                    using var probe = new TcpClient();
-                    await probe.ConnectAsync(IPAddress.Loopback, port);
-                    return new SiloProcess(process);
-                }
-                catch (SocketException) when (DateTime.UtcNow < deadline)
-                {
-                    await Task.Delay(100);
-                }
-            }
-        }
-
-        public void Kill()
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit();
-        }
-
-        public void Dispose()
-        {
-            if (!_process.HasExited)
-            {
-                Kill();
-            }
-
-            _process.Dispose();
         }
     }
 }

@@ -31,8 +31,8 @@ public sealed class AzuriteTables : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(_location);
-        var main = FindTableMain();
-        var psi = new ProcessStartInfo("node")
+        var main = Storage.Tests.Tiering.AzuriteFixture.FindAzuriteMain("table");
+        var psi = new ProcessStartInfo(Storage.Tests.Tiering.AzuriteFixture.FindNode())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -43,16 +43,7 @@ public sealed class AzuriteTables : IAsyncLifetime
             psi.ArgumentList.Add(arg);
         }
 
-        Process process;
-        try
-        {
-            process = Process.Start(psi)!;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            Assert.Fail("node is not installed, so Azurite cannot run; infra/test.sh installs it (apt-get install nodejs npm).");
-            return;
-        }
+        var process = Process.Start(psi)!;
 
         process.OutputDataReceived += (_, e) => Collect(e.Data);
         process.ErrorDataReceived += (_, e) => Collect(e.Data);
@@ -104,22 +95,5 @@ public sealed class AzuriteTables : IAsyncLifetime
                 _output.AppendLine(line);
             }
         }
-    }
-
-    private static string FindTableMain()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var folder = Path.Combine(dir.FullName, "Tests", "interop", "azurite");
-            if (File.Exists(Path.Combine(folder, "package.json")))
-            {
-                var main = Path.Combine(folder, "node_modules", "azurite", "dist", "src", "table", "main.js");
-                Assert.True(File.Exists(main), $"Azurite is not installed in {folder}; run 'npm ci' there (infra/test.sh does).");
-                return main;
-            }
-        }
-
-        Assert.Fail("Tests/interop/azurite not found above " + AppContext.BaseDirectory);
-        return "";
     }
 }

@@ -16,13 +16,17 @@ namespace OrleansMQ.Silo.Tests.Cluster;
 public sealed class SiloProcess : IAsyncDisposable
 {
     private readonly StringBuilder _output = new();
+    private readonly bool _ownsData;
     private Process? _process;
 
-    public SiloProcess(string name, IReadOnlyDictionary<string, string> settings)
+    /// <param name="dataDirectory">A folder that outlives this process (a restart on the same data); null: a temp folder deleted at dispose.</param>
+    /// <param name="kafkaPort">A fixed Kafka port (clients reconnect to it after a restart); null: a free one.</param>
+    public SiloProcess(string name, IReadOnlyDictionary<string, string> settings, string? dataDirectory = null, int? kafkaPort = null)
     {
         Name = name;
-        DataDirectory = Path.Combine(Path.GetTempPath(), "omq-" + name + "-" + Guid.NewGuid().ToString("N")[..8]);
-        KafkaPort = TestSilo.FreePort();
+        _ownsData = dataDirectory is null;
+        DataDirectory = dataDirectory ?? Path.Combine(Path.GetTempPath(), "omq-" + name + "-" + Guid.NewGuid().ToString("N")[..8]);
+        KafkaPort = kafkaPort ?? TestSilo.FreePort();
         HttpPort = TestSilo.FreePort();
         SiloPort = TestSilo.FreePort();
         Settings = new Dictionary<string, string>(settings)
@@ -148,6 +152,11 @@ public sealed class SiloProcess : IAsyncDisposable
         Kill();
         _process?.Dispose();
         await Task.Yield();
+        if (!_ownsData)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(DataDirectory, recursive: true);

@@ -5,11 +5,14 @@ namespace OrleansMQ.Silo.Tests.Groups;
 /// <summary>
 /// A clock the test moves: <see cref="Advance"/> moves time and fires every timer that falls due,
 /// in due order, on the calling thread. Timestamps follow the same time, so elapsed-time checks agree.
+/// It starts at the real time of its creation (whole seconds), never at a fixed date: anything a
+/// test compares with file times or records written by real clocks stays consistent however long
+/// after the test was written it runs.
 /// </summary>
 public sealed class FakeClock : TimeProvider
 {
     private readonly List<FakeTimer> _timers = [];
-    private DateTimeOffset _now = new(2026, 11, 21, 8, 0, 0, TimeSpan.Zero);
+    private DateTimeOffset _now = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds());
 
     public override DateTimeOffset GetUtcNow()
     {

@@ -217,7 +217,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static string FindNode()
+    internal static string FindNode()
     {
         foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -232,15 +232,15 @@ public sealed class AzuriteFixture : IAsyncLifetime
         return "";
     }
 
-    /// <summary>Azurite's blob-only entry point under Tests/interop/azurite/node_modules, found by walking up from the test binaries.</summary>
-    internal static string FindAzuriteMain()
+    /// <summary>The entry point of one Azurite service ("blob", "table", "queue") under Tests/interop/azurite/node_modules, found by walking up from the test binaries.</summary>
+    internal static string FindAzuriteMain(string service = "blob")
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             var folder = Path.Combine(dir.FullName, "Tests", "interop", "azurite");
             if (File.Exists(Path.Combine(folder, "package.json")))
             {
-                var main = Path.Combine(folder, "node_modules", "azurite", "dist", "src", "blob", "main.js");
+                var main = Path.Combine(folder, "node_modules", "azurite", "dist", "src", service, "main.js");
                 if (!File.Exists(main))
                 {
                     Assert.Fail($"Azurite is not installed in {folder}; run 'npm ci' there (infra/test.sh does).");
