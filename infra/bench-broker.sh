@@ -99,7 +99,6 @@ build_release
 # --- processes ------------------------------------------------------------------------------
 # The silos (start_silo, stop_silo, cleanup at exit) are bench-lib.sh's; the Redis peer is ours.
 REDIS_PID=""
-TICKS=$(getconf CLK_TCK)
 cleanup_extra() { [ -n "$REDIS_PID" ] && kill -TERM "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null; }
 install_cleanup
 
@@ -113,23 +112,6 @@ if [ -n "$BASELINE" ]; then
 fi
 # use_side SIDE : points start_silo at that side's silo.
 use_side() { SILO_BIN=${SILO_OF[$1]}; }
-
-# utime + stime of a process, in clock ticks.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
-# timed OUT CMD... : runs CMD with stdout to OUT; sets ELAPSED, CLIENT_CPU (user+sys of CMD), SILO_CPU (s).
-timed() {
-  local out=$1
-  shift
-  local s0 s1
-  s0=$(cpu_ticks "$SILO_PID")
-  local times
-  times=$( { TIMEFORMAT='%R %U %S'; time "$@" >"$out" 2>"$DATA/cmd.err"; } 2>&1 ) || { cat "$DATA/cmd.err" >&2; die "failed: $*"; }
-  s1=$(cpu_ticks "$SILO_PID")
-  read -r ELAPSED u s <<<"$times"
-  CLIENT_CPU=$(awk -v u="$u" -v s="$s" 'BEGIN{printf "%.2f", u + s}')
-  SILO_CPU=$(awk -v a="$s0" -v b="$s1" -v t="$TICKS" 'BEGIN{printf "%.2f", (b - a) / t}')
-}
 
 end_offset() { kcat -b "127.0.0.1:$PORT" -Q -t "$1:0:-1" 2>/dev/null | awk '{print $NF}'; }
 

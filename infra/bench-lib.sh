@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Helpers shared by infra/bench-broker.sh and infra/bench-groups.sh; sourced, not run:
+# Helpers shared by infra/bench-broker.sh, bench-groups.sh, bench-http.sh, bench-client.sh and
+# bench-compare.sh; sourced, not run:
 #
 #   BENCH_NAME=bench-broker            # the stderr log prefix and the temp folder's name
 #   . "$(dirname "$0")/bench-lib.sh"   # before the cd: $0 may be relative to the caller's folder
@@ -178,6 +179,26 @@ stop_silo() {
   for pid in "${ALL_SILOS[@]}"; do [ "$pid" = "$SILO_PID" ] || kept+=("$pid"); done
   ALL_SILOS=("${kept[@]}")
   SILO_PID=""
+}
+
+# --- timing -------------------------------------------------------------------------------
+TICKS=$(getconf CLK_TCK)
+# utime + stime of a process, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# timed OUT CMD... : runs CMD with stdout to OUT (stderr to $DATA/cmd.err); sets ELAPSED, CLIENT_CPU
+# (user+sys of CMD) and SILO_CPU (s, of SILO_PID); dies if CMD fails.
+timed() {
+  local out=$1
+  shift
+  local s0 s1
+  s0=$(cpu_ticks "$SILO_PID")
+  local times
+  times=$( { TIMEFORMAT='%R %U %S'; time "$@" >"$out" 2>"$DATA/cmd.err"; } 2>&1 ) || { cat "$DATA/cmd.err" >&2; die "failed: $*"; }
+  s1=$(cpu_ticks "$SILO_PID")
+  read -r ELAPSED u s <<<"$times"
+  CLIENT_CPU=$(awk -v u="$u" -v s="$s" 'BEGIN{printf "%.2f", u + s}')
+  SILO_CPU=$(awk -v a="$s0" -v b="$s1" -v t="$TICKS" 'BEGIN{printf "%.2f", (b - a) / t}')
 }
 
 # --- figures and markdown -------------------------------------------------------------------
