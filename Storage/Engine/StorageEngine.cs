@@ -5,6 +5,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Storage.CommitLog;
 using OrleansMQ.Storage.ConsumeQueue;
+using OrleansMQ.Storage.Engine.Dispatch;
+using OrleansMQ.Storage.Engine.Partitions;
 using OrleansMQ.Storage.Index;
 using OrleansMQ.Storage.Tiering;
 using Log = OrleansMQ.Storage.CommitLog.CommitLog;
@@ -34,28 +36,19 @@ public sealed partial class StorageEngine : IDisposable
     private readonly string _root;
     private readonly Log _log;
     private readonly IndexStore _index;
-    private readonly PartitionRegistry _registry;
-    private readonly Lock _partitionsLock = new();
-    private readonly Dictionary<(string Topic, int Partition), PartitionLog> _byName = new();
-    private PartitionLog?[] _byId = new PartitionLog?[16];   // copy-on-grow; read lock-free by the dispatcher
-    private HashSet<int> _deletedIds = new();                // copy-on-write; ids of deleted partitions
-    private readonly ManualResetEventSlim _dispatchWake = new(false, spinCount: 0);
+    private readonly PartitionTable _partitions;
+    private readonly CommitLogDispatcher _dispatcher;
     private readonly ManualResetEventSlim _housekeepingWake = new(false, spinCount: 0);
-    private readonly Thread _dispatcher;
     private readonly Thread _housekeeper;
     private readonly Func<string, (long Total, long Available)> _diskProbe;
-    private long _dispatched;
-    private long _indexFrom;                      // recovery: positions below are already in the index
-    private Segment? _dispatchSegment;            // dispatcher only: the segment of the last entry dispatched
     private Checkpoint _lastCheckpoint = new(-1, -1);
     private readonly Lock _checkpointLock = new(); // housekeeping and Flush() may both write it
-    private int _dispatcherSleeping;
     private volatile bool _stopping;
     private volatile bool _storageFull;
     private int _disposed;
-    private TieredStorage? _tier;
+    private readonly TieredStorage? _tier;
 
-    private StorageEngine(StorageOptions options, ILogger logger, TimeProvider time, string root, Log log, IndexStore index, PartitionRegistry registry, long dispatched, Func<string, (long, long)> diskProbe)
+    private StorageEngine(StorageOptions options, ILogger logger, TimeProvider time, string root, Log log, IndexStore index, PartitionTable partitions, CommitLogDispatcher dispatcher, TieredStorage? tier, Func<string, (long, long)> diskProbe)
     {
         _options = options;
         _logger = logger;
@@ -63,10 +56,10 @@ public sealed partial class StorageEngine : IDisposable
         _root = root;
         _log = log;
         _index = index;
-        _registry = registry;
-        _dispatched = dispatched;
+        _partitions = partitions;
+        _dispatcher = dispatcher;
+        _tier = tier;
         _diskProbe = diskProbe;
-        _dispatcher = new Thread(DispatchLoop) { IsBackground = true, Name = "omq-dispatch" };
         _housekeeper = new Thread(HousekeepingLoop) { IsBackground = true, Name = "omq-housekeeping" };
     }
 
@@ -77,7 +70,7 @@ public sealed partial class StorageEngine : IDisposable
     public Log CommitLog => _log;
 
     /// <summary>CommitLog position below which every entry is in the ConsumeQueues and index.</summary>
-    public long DispatchedPosition => Volatile.Read(ref _dispatched);
+    public long DispatchedPosition => _dispatcher.Position;
 
     /// <summary>The blob tier, or null when tiering is off.</summary>
     public TieredStorage? Tier => _tier;
@@ -89,16 +82,7 @@ public sealed partial class StorageEngine : IDisposable
     public bool IsStorageFull => _storageFull;
 
     /// <summary>Every partition known to the engine.</summary>
-    public IReadOnlyList<PartitionLog> Partitions
-    {
-        get
-        {
-            lock (_partitionsLock)
-            {
-                return _byName.Values.ToList();
-            }
-        }
-    }
+    public IReadOnlyList<PartitionLog> Partitions => _partitions.Snapshot();
 
     /// <summary>
     /// Opens (and recovers) the engine in <see cref="StorageOptions.DataDirectory"/>.
@@ -110,6 +94,7 @@ public sealed partial class StorageEngine : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         loggerFactory ??= NullLoggerFactory.Instance;
+        time ??= TimeProvider.System;
         var logger = loggerFactory.CreateLogger("OrleansMQ.Storage");
         var sw = Stopwatch.StartNew();
         string root = Path.GetFullPath(options.DataDirectory);
@@ -145,16 +130,19 @@ public sealed partial class StorageEngine : IDisposable
         }
 
         var registry = PartitionRegistry.Load(Path.Combine(root, "partitions"), logger);
-        var engine = new StorageEngine(options, logger, time ?? TimeProvider.System, root, log, index, registry, replayFrom, diskProbe ?? DefaultDiskProbe);
+        var partitions = new PartitionTable(registry, Path.Combine(root, "consumequeue"), options.ConsumeQueueEntriesPerFile, logger);
+        CommitLogDispatcher? dispatcher = null;
+        TieredStorage? tier = null;
         if (options.Tiering is { } tiering)
         {
-            engine._tier = new TieredStorage(tiering, Path.Combine(root, "tier"), log, () => engine.DispatchedPosition, loggerFactory.CreateLogger("OrleansMQ.Storage.Tiering"), engine._time);
+            tier = new TieredStorage(tiering, Path.Combine(root, "tier"), log, () => dispatcher!.Position, loggerFactory.CreateLogger("OrleansMQ.Storage.Tiering"), time);
         }
+
         bool queueDamaged = false;
         foreach (var r in registry.Records.Where(r => r.Deleted))
         {
-            engine.MarkDeletedId(r.Id);
-            var dir = engine.QueueDirectory(r.Id);
+            partitions.MarkDeletedId(r.Id);
+            var dir = partitions.QueueDirectory(r.Id);
             if (Directory.Exists(dir))
             {
                 Directory.Delete(dir, recursive: true);
@@ -163,9 +151,9 @@ public sealed partial class StorageEngine : IDisposable
 
         foreach (var r in registry.Records.Where(r => !r.Deleted))
         {
-            var queue = Queue.Open(engine.QueueDirectory(r.Id), options.ConsumeQueueEntriesPerFile, loggerFactory.CreateLogger("OrleansMQ.Storage.ConsumeQueue"));
+            var queue = Queue.Open(partitions.QueueDirectory(r.Id), options.ConsumeQueueEntriesPerFile, loggerFactory.CreateLogger("OrleansMQ.Storage.ConsumeQueue"));
             queue.TruncateFromPosition(replayFrom);
-            if (engine._tier is null)
+            if (tier is null)
             {
                 queue.DeleteBefore(log.MinPosition);
             }
@@ -173,7 +161,7 @@ public sealed partial class StorageEngine : IDisposable
             // With tiering, entries below the local log may point into the blob tier, whose table is
             // only known once the manifests are listed: housekeeping trims the queues after that,
             // never blind here (cut entries cannot come back).
-            if (!LastEntryMatchesLog(queue, r.Id, log, engine._tier is not null))
+            if (!LastEntryMatchesLog(queue, r.Id, log, tier is not null))
             {
                 // Queue entries carry no checksum (as in RocketMQ); the log's header is the truth.
                 LogQueueMismatch(logger, r.Topic, r.Partition);
@@ -182,26 +170,27 @@ public sealed partial class StorageEngine : IDisposable
             }
 
             queueDamaged |= queue.Damaged;
-            engine.AddPartition(new PartitionLog(r.Id, r.Topic, r.Partition, new PartitionOptions { IndexKeys = r.IndexKeys, MaxBatchBytes = r.MaxBatchBytes }, queue));
+            partitions.Add(new PartitionLog(r.Id, r.Topic, r.Partition, new PartitionOptions { IndexKeys = r.IndexKeys, MaxBatchBytes = r.MaxBatchBytes }, queue));
         }
 
         // A queue that lost entries may have lost them below the checkpoint: re-dispatch the whole
         // log. Intact queues skip what they already hold; the index keeps what it has below the
         // checkpoint (it was truncated there), so only positions past it are indexed again.
-        engine._indexFrom = replayFrom;
+        long dispatchFrom = replayFrom;
         if (queueDamaged)
         {
             LogFullReplay(logger, log.MinPosition);
-            Volatile.Write(ref engine._dispatched, log.MinPosition);
+            dispatchFrom = log.MinPosition;
         }
+
+        dispatcher = new CommitLogDispatcher(log, partitions, index, time, logger, dispatchFrom, indexFrom: replayFrom);
 
         // Time retention measures each segment by its largest record timestamp. The replay below and
         // the dispatcher after it see every entry from the dispatch start on; a segment begun before it
         // gets one scan of its entry headers when its age first matters (lazily: recovery stays as
         // fast as the checkpoint allows). Segments found sealed here age from this open when they
         // hold no record timestamp at all.
-        long dispatchFrom = Volatile.Read(ref engine._dispatched);
-        long openedMs = engine._time.GetUtcNow().ToUnixTimeMilliseconds();
+        long openedMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         var segments = log.Segments;
         for (int i = 0; i < segments.Count; i++)
         {
@@ -217,15 +206,16 @@ public sealed partial class StorageEngine : IDisposable
         }
 
         // Rebuild queues and index past the checkpoint before anyone can read or write.
-        long replayed = engine.DispatchAvailable(int.MaxValue, restoreOffsets: true);
+        long replayed = dispatcher.DispatchAvailable(int.MaxValue, restoreOffsets: true);
+        var engine = new StorageEngine(options, logger, time, root, log, index, partitions, dispatcher, tier, diskProbe ?? DefaultDiskProbe);
         engine.Recovery = new RecoveryReport(clean, haveCheckpoint, logRecovery, replayed, sw.Elapsed);
         LogReady(logger, sw.ElapsedMilliseconds, clean ? "clean" : "unclean", replayed, replayFrom, log.CommittedPosition, registry.Records.Count);
 
-        log.SetCommitListener(engine.OnCommitted);
+        log.SetCommitListener(dispatcher.OnCommitted);
         engine.CheckDisk();
-        engine._dispatcher.Start();
+        dispatcher.Start();
         engine._housekeeper.Start();
-        engine._tier?.Start();
+        tier?.Start();
         return engine;
     }
 
@@ -256,42 +246,12 @@ public sealed partial class StorageEngine : IDisposable
             && EntryFormat.ReadCount(entry) == e.LastOffsetDelta + 1;
     }
 
-    private string QueueDirectory(int id) => Path.Combine(_root, "consumequeue", id.ToString(System.Globalization.CultureInfo.InvariantCulture));
-
-    private void AddPartition(PartitionLog p)
-    {
-        lock (_partitionsLock)
-        {
-            _byName[(p.Topic, p.Partition)] = p;
-            var arr = _byId;
-            if (p.Id >= arr.Length)
-            {
-                Array.Resize(ref arr, Math.Max(arr.Length * 2, p.Id + 1));
-            }
-
-            arr[p.Id] = p;
-            Volatile.Write(ref _byId, arr);
-        }
-    }
-
     /// <summary>The partition, creating and registering it durably on first use.</summary>
     public PartitionLog GetOrCreatePartition(string topic, int partition, PartitionOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(topic);
         ArgumentOutOfRangeException.ThrowIfNegative(partition);
-        lock (_partitionsLock)
-        {
-            if (_byName.TryGetValue((topic, partition), out var existing))
-            {
-                return existing;
-            }
-
-            var record = _registry.Add(topic, partition, options ?? PartitionOptions.Default);
-            var queue = Queue.Open(QueueDirectory(record.Id), _options.ConsumeQueueEntriesPerFile, _logger);
-            var p = new PartitionLog(record.Id, topic, partition, options ?? PartitionOptions.Default, queue);
-            AddPartition(p);
-            return p;
-        }
+        return _partitions.GetOrCreate(topic, partition, options);
     }
 
     /// <summary>
@@ -304,28 +264,9 @@ public sealed partial class StorageEngine : IDisposable
     public void DeletePartition(PartitionLog partition)
     {
         ArgumentNullException.ThrowIfNull(partition);
-        lock (_partitionsLock)
+        if (_partitions.Delete(partition))
         {
-            if (partition.IsDeleted)
-            {
-                return;
-            }
-
-            partition.IsDeleted = true;
-            _registry.MarkDeleted(partition.Id);
-            _byName.Remove((partition.Topic, partition.Partition));
-            MarkDeletedId(partition.Id);
-        }
-
-        partition.NotifyData();
-    }
-
-    private void MarkDeletedId(int id)
-    {
-        lock (_partitionsLock)
-        {
-            var ids = new HashSet<int>(_deletedIds) { id };
-            Volatile.Write(ref _deletedIds, ids);
+            partition.NotifyData();
         }
     }
 
@@ -334,20 +275,10 @@ public sealed partial class StorageEngine : IDisposable
     {
         ArgumentNullException.ThrowIfNull(partition);
         ArgumentNullException.ThrowIfNull(options);
-        lock (_partitionsLock)
-        {
-            _registry.Update(new PartitionRegistry.Record(partition.Id, partition.Topic, partition.Partition, options.IndexKeys, options.MaxBatchBytes));
-            partition.Options = options;
-        }
+        _partitions.UpdateOptions(partition, options);
     }
 
-    public bool TryGetPartition(string topic, int partition, out PartitionLog log)
-    {
-        lock (_partitionsLock)
-        {
-            return _byName.TryGetValue((topic, partition), out log!);
-        }
-    }
+    public bool TryGetPartition(string topic, int partition, out PartitionLog log) => _partitions.TryGet(topic, partition, out log);
 
     /// <summary>
     /// Appends the RecordBatch(es) in <paramref name="batches"/> to the partition. Every batch is
@@ -868,159 +799,6 @@ public sealed partial class StorageEngine : IDisposable
         WriteCheckpoint();
     }
 
-    private void OnCommitted()
-    {
-        // An atomic exchange (full fence) pairs with the dispatcher's own exchange before it re-checks
-        // the committed position, so a wake-up is never lost.
-        if (Volatile.Read(ref _dispatcherSleeping) == 1 && Interlocked.Exchange(ref _dispatcherSleeping, 0) == 1)
-        {
-            _dispatchWake.Set();
-        }
-    }
-
-    private void DispatchLoop()
-    {
-        while (!_stopping)
-        {
-            try
-            {
-                if (DispatchAvailable(4096, restoreOffsets: false) > 0)
-                {
-                    continue;
-                }
-
-                Interlocked.Exchange(ref _dispatcherSleeping, 1);
-                if (Volatile.Read(ref _dispatched) < _log.CommittedPosition)
-                {
-                    Volatile.Write(ref _dispatcherSleeping, 0);
-                    continue;
-                }
-
-                _dispatchWake.Wait(100);
-                _dispatchWake.Reset();
-                Volatile.Write(ref _dispatcherSleeping, 0);
-            }
-            catch (Exception ex) when (ex is IOException or InvalidOperationException or InvalidDataException)
-            {
-                LogDispatcherFailed(_logger, ex, Volatile.Read(ref _dispatched));
-                Thread.Sleep(100);
-            }
-        }
-    }
-
-    /// <summary>Dispatches up to <paramref name="max"/> entries from the dispatched position. Returns how many.</summary>
-    private long DispatchAvailable(int max, bool restoreOffsets)
-    {
-        long pos = Volatile.Read(ref _dispatched);
-        long count = 0;
-        var byId = Volatile.Read(ref _byId);
-        PartitionLog? lastNotified = null;
-        while (count < max && _log.TryReadEntry(pos, out long entryPos, out var entry, out var segment))
-        {
-            if (segment != _dispatchSegment)
-            {
-                // The dispatcher only moves forward, so the segment it leaves is sealed: a segment
-                // without record timestamps ages from now. Once per segment.
-                _dispatchSegment?.MarkSealed(_time.GetUtcNow().ToUnixTimeMilliseconds());
-                _dispatchSegment = segment;
-            }
-
-            segment.ObserveTimestamp(EntryFormat.ReadMaxTimestamp(entry));
-            int id = EntryFormat.ReadPartition(entry);
-            var p = (uint)id < (uint)byId.Length ? byId[id] : null;
-            if (p is null)
-            {
-                byId = Volatile.Read(ref _byId);
-                p = (uint)id < (uint)byId.Length ? byId[id] : null;
-            }
-
-            long baseOffset = EntryFormat.ReadBaseOffset(entry);
-            int entryCount = EntryFormat.ReadCount(entry);
-            if (p is null || p.IsDeleted)
-            {
-                if (!Volatile.Read(ref _deletedIds).Contains(id))
-                {
-                    LogUnknownPartition(_logger, entryPos, id);
-                }
-            }
-            else if (baseOffset < p.Queue.NextOffset)
-            {
-                // Already in the queue (replay overlapping what was flushed); nothing to do.
-            }
-            else
-            {
-                long batchPos = entryPos + EntryFormat.HeaderSize;
-                int batchLen = entry.Length - EntryFormat.HeaderSize;
-                p.Queue.Append(new QueueEntry(baseOffset, batchPos, batchLen, entryCount - 1, EntryFormat.ReadMaxTimestamp(entry)));
-                if (restoreOffsets && p.NextOffset < baseOffset + entryCount)
-                {
-                    p.NextOffset = baseOffset + entryCount;
-                }
-
-                if (p.Options.IndexKeys && batchPos >= _indexFrom)
-                {
-                    IndexKeys(p, entry[EntryFormat.HeaderSize..], baseOffset, batchPos);
-                }
-
-                if (lastNotified != p)
-                {
-                    lastNotified?.NotifyData();
-                    lastNotified = p;
-                }
-            }
-
-            pos = entryPos + entry.Length;
-            Volatile.Write(ref _dispatched, pos);
-            count++;
-        }
-
-        lastNotified?.NotifyData();
-        if (count == 0 && pos != Volatile.Read(ref _dispatched))
-        {
-            Volatile.Write(ref _dispatched, pos); // skipped blank padding only
-        }
-
-        return count;
-    }
-
-    private void IndexKeys(PartitionLog p, ReadOnlySpan<byte> batch, long baseOffset, long batchPos)
-    {
-        if (RecordBatch.TryReadInfo(batch, out var info) != BatchError.None || info.IsControl)
-        {
-            return;
-        }
-
-        if (!RecordBatchRecords.TryGetRecords(batch, info, out var section))
-        {
-            if (p.MarkUnindexableLogged())
-            {
-                LogNotIndexed(_logger, p, info.Compression);
-            }
-
-            return;
-        }
-
-        using (section)
-        {
-            try
-            {
-                var reader = new RecordReader(section.Span, info.RecordCount);
-                while (reader.TryReadNext(out var record))
-                {
-                    if (!record.KeyIsNull)
-                    {
-                        long ts = info.IsLogAppendTime ? info.MaxTimestamp : info.FirstTimestamp + record.TimestampDelta;
-                        _index.Put(p.Id, record.Key, baseOffset + record.OffsetDelta, batchPos, ts);
-                    }
-                }
-            }
-            catch (InvalidDataException ex)
-            {
-                LogMalformedRecords(_logger, ex, p, batchPos);
-            }
-        }
-    }
-
     private void HousekeepingLoop()
     {
         long lastCheckpoint = Environment.TickCount64;
@@ -1137,7 +915,7 @@ public sealed partial class StorageEngine : IDisposable
 
                 return false;
             },
-            Volatile.Read(ref _dispatched));
+            _dispatcher.Position);
         if (min == before)
         {
             return;
@@ -1166,7 +944,7 @@ public sealed partial class StorageEngine : IDisposable
 
     private void DropOffloadedLocalSegments(TieredStorage tier)
     {
-        _ = _log.DeleteOldest(seg => tier.IsRemote(seg.StartPosition), Volatile.Read(ref _dispatched));
+        _ = _log.DeleteOldest(seg => tier.IsRemote(seg.StartPosition), _dispatcher.Position);
 
         // The index keeps the entries of offloaded segments (key lookups read them from the tier);
         // TrimQueues cuts it at the oldest byte either tier holds.
@@ -1202,7 +980,7 @@ public sealed partial class StorageEngine : IDisposable
         // Take the dispatched position before flushing the queues: every queue entry below it is then
         // on disk when the checkpoint names it. Cap at the CommitLog's flushed position so recovery
         // never trusts queue entries that point at unflushed log bytes.
-        long dispatched = Volatile.Read(ref _dispatched);
+        long dispatched = _dispatcher.Position;
         foreach (var p in Partitions)
         {
             p.Queue.Flush();
@@ -1233,17 +1011,14 @@ public sealed partial class StorageEngine : IDisposable
 
         _log.StopAppends(); // refuses new appends and flushes what was committed
         _stopping = true;
-        _dispatchWake.Set();
+        _dispatcher.Stop();
         _housekeepingWake.Set();
-        _dispatcher.Join();
         _housekeeper.Join();
         _tier?.Dispose();   // after housekeeping, its only other caller; an upload in flight is abandoned and redone next run
-        while (DispatchAvailable(int.MaxValue, restoreOffsets: false) > 0)
-        {
-        }
+        _dispatcher.DrainAll();
 
         WriteCheckpoint();
-        foreach (var p in Volatile.Read(ref _byId))
+        foreach (var p in _partitions.ById)
         {
             p?.Queue.Dispose();
         }
@@ -1251,7 +1026,7 @@ public sealed partial class StorageEngine : IDisposable
         _index.Dispose();
         _log.Dispose();
         File.WriteAllBytes(Path.Combine(_root, CleanShutdownFile), []);
-        _dispatchWake.Dispose();
+        _dispatcher.Dispose();
         _housekeepingWake.Dispose();
         LogClosed(_logger, _log.CommittedPosition);
     }
@@ -1276,18 +1051,6 @@ public sealed partial class StorageEngine : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Storage ready in {ElapsedMs} ms: {Kind} stop, replayed {Replayed} entries from position {From} to {End}, {Partitions} partitions")]
     private static partial void LogReady(ILogger logger, long elapsedMs, string kind, long replayed, long from, long end, int partitions);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Dispatcher failed at CommitLog position {Position}; retrying")]
-    private static partial void LogDispatcherFailed(ILogger logger, Exception ex, long position);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Dispatcher: entry at {Position} names unknown partition id {Id}; skipped")]
-    private static partial void LogUnknownPartition(ILogger logger, long position, int id);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {Partition}: {Codec} batches are stored and served but not key-indexed (codec not in the BCL)")]
-    private static partial void LogNotIndexed(ILogger logger, PartitionLog partition, CompressionCodec codec);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {Partition}: batch at {Position} has malformed records; not indexed")]
-    private static partial void LogMalformedRecords(ILogger logger, Exception ex, PartitionLog partition, long position);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Storage housekeeping failed; will retry")]
     private static partial void LogHousekeepingFailed(ILogger logger, Exception ex);
