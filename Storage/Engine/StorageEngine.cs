@@ -7,6 +7,7 @@ using OrleansMQ.Storage.CommitLog;
 using OrleansMQ.Storage.ConsumeQueue;
 using OrleansMQ.Storage.Engine.Dispatch;
 using OrleansMQ.Storage.Engine.Partitions;
+using OrleansMQ.Storage.Engine.Recovery;
 using OrleansMQ.Storage.Index;
 using OrleansMQ.Storage.Tiering;
 using Log = OrleansMQ.Storage.CommitLog.CommitLog;
@@ -27,9 +28,6 @@ namespace OrleansMQ.Storage.Engine;
 /// </remarks>
 public sealed partial class StorageEngine : IDisposable
 {
-    private const string CheckpointFile = "checkpoint";
-    private const string CleanShutdownFile = "clean-shutdown";
-
     private readonly StorageOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -48,17 +46,18 @@ public sealed partial class StorageEngine : IDisposable
     private int _disposed;
     private readonly TieredStorage? _tier;
 
-    private StorageEngine(StorageOptions options, ILogger logger, TimeProvider time, string root, Log log, IndexStore index, PartitionTable partitions, CommitLogDispatcher dispatcher, TieredStorage? tier, Func<string, (long, long)> diskProbe)
+    private StorageEngine(StorageOptions options, ILogger logger, TimeProvider time, string root, RecoveredStore recovered, Func<string, (long, long)> diskProbe)
     {
         _options = options;
         _logger = logger;
         _time = time;
         _root = root;
-        _log = log;
-        _index = index;
-        _partitions = partitions;
-        _dispatcher = dispatcher;
-        _tier = tier;
+        _log = recovered.Log;
+        _index = recovered.Index;
+        _partitions = recovered.Partitions;
+        _dispatcher = recovered.Dispatcher;
+        _tier = recovered.Tier;
+        Recovery = recovered.Report;
         _diskProbe = diskProbe;
         _housekeeper = new Thread(HousekeepingLoop) { IsBackground = true, Name = "omq-housekeeping" };
     }
@@ -76,7 +75,7 @@ public sealed partial class StorageEngine : IDisposable
     public TieredStorage? Tier => _tier;
 
     /// <summary>What recovery found at the last open.</summary>
-    public RecoveryReport Recovery { get; private set; } = null!;
+    public RecoveryReport Recovery { get; }
 
     /// <summary>True while appends are refused because the disk is above the threshold.</summary>
     public bool IsStorageFull => _storageFull;
@@ -101,149 +100,20 @@ public sealed partial class StorageEngine : IDisposable
         Directory.CreateDirectory(root);
         LogOpening(logger, options);
 
-        string checkpointPath = Path.Combine(root, CheckpointFile);
-        string markerPath = Path.Combine(root, CleanShutdownFile);
-        bool clean = File.Exists(markerPath);
-        bool haveCheckpoint = Checkpoint.TryRead(checkpointPath, out var checkpoint);
-        if (!haveCheckpoint && File.Exists(checkpointPath))
-        {
-            LogBadCheckpoint(logger, checkpointPath);
-        }
-
-        long recoverFrom = haveCheckpoint ? checkpoint.DispatchedPosition : 0;
-        var log = Log.Open(Path.Combine(root, "commitlog"), options, recoverFrom, loggerFactory.CreateLogger("OrleansMQ.Storage.CommitLog"), out var logRecovery);
-
-        // From here on a crash is an unclean stop again.
-        if (clean)
-        {
-            File.Delete(markerPath);
-        }
-
-        long replayFrom = logRecovery.ScannedFrom;
-        var index = IndexStore.Open(Path.Combine(root, "index"), options.IndexSlotCount, options.IndexEntriesPerFile, loggerFactory.CreateLogger("OrleansMQ.Storage.Index"));
-        index.TruncateFromPosition(replayFrom);
-        if (options.Tiering is null)
-        {
-            // With tiering, entries of offloaded segments stay: key lookups confirm them in the blob
-            // tier. Housekeeping trims the index with the queues once the remote table is known.
-            index.DeleteBefore(log.MinPosition);
-        }
-
-        var registry = PartitionRegistry.Load(Path.Combine(root, "partitions"), logger);
-        var partitions = new PartitionTable(registry, Path.Combine(root, "consumequeue"), options.ConsumeQueueEntriesPerFile, logger);
-        CommitLogDispatcher? dispatcher = null;
-        TieredStorage? tier = null;
-        if (options.Tiering is { } tiering)
-        {
-            tier = new TieredStorage(tiering, Path.Combine(root, "tier"), log, () => dispatcher!.Position, loggerFactory.CreateLogger("OrleansMQ.Storage.Tiering"), time);
-        }
-
-        bool queueDamaged = false;
-        foreach (var r in registry.Records.Where(r => r.Deleted))
-        {
-            partitions.MarkDeletedId(r.Id);
-            var dir = partitions.QueueDirectory(r.Id);
-            if (Directory.Exists(dir))
-            {
-                Directory.Delete(dir, recursive: true);
-            }
-        }
-
-        foreach (var r in registry.Records.Where(r => !r.Deleted))
-        {
-            var queue = Queue.Open(partitions.QueueDirectory(r.Id), options.ConsumeQueueEntriesPerFile, loggerFactory.CreateLogger("OrleansMQ.Storage.ConsumeQueue"));
-            queue.TruncateFromPosition(replayFrom);
-            if (tier is null)
-            {
-                queue.DeleteBefore(log.MinPosition);
-            }
-
-            // With tiering, entries below the local log may point into the blob tier, whose table is
-            // only known once the manifests are listed: housekeeping trims the queues after that,
-            // never blind here (cut entries cannot come back).
-            if (!LastEntryMatchesLog(queue, r.Id, log, tier is not null))
-            {
-                // Queue entries carry no checksum (as in RocketMQ); the log's header is the truth.
-                LogQueueMismatch(logger, r.Topic, r.Partition);
-                queue.TruncateFromPosition(0);
-                queueDamaged = true;
-            }
-
-            queueDamaged |= queue.Damaged;
-            partitions.Add(new PartitionLog(r.Id, r.Topic, r.Partition, new PartitionOptions { IndexKeys = r.IndexKeys, MaxBatchBytes = r.MaxBatchBytes }, queue));
-        }
-
-        // A queue that lost entries may have lost them below the checkpoint: re-dispatch the whole
-        // log. Intact queues skip what they already hold; the index keeps what it has below the
-        // checkpoint (it was truncated there), so only positions past it are indexed again.
-        long dispatchFrom = replayFrom;
-        if (queueDamaged)
-        {
-            LogFullReplay(logger, log.MinPosition);
-            dispatchFrom = log.MinPosition;
-        }
-
-        dispatcher = new CommitLogDispatcher(log, partitions, index, time, logger, dispatchFrom, indexFrom: replayFrom);
-
-        // Time retention measures each segment by its largest record timestamp. The replay below and
-        // the dispatcher after it see every entry from the dispatch start on; a segment begun before it
-        // gets one scan of its entry headers when its age first matters (lazily: recovery stays as
-        // fast as the checkpoint allows). Segments found sealed here age from this open when they
-        // hold no record timestamp at all.
-        long openedMs = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var segments = log.Segments;
-        for (int i = 0; i < segments.Count; i++)
-        {
-            if (segments[i].StartPosition < dispatchFrom)
-            {
-                segments[i].MarkUnobserved();
-            }
-
-            if (i < segments.Count - 1)
-            {
-                segments[i].MarkSealed(openedMs);
-            }
-        }
-
-        // Rebuild queues and index past the checkpoint before anyone can read or write.
-        long replayed = dispatcher.DispatchAvailable(int.MaxValue, restoreOffsets: true);
-        var engine = new StorageEngine(options, logger, time, root, log, index, partitions, dispatcher, tier, diskProbe ?? DefaultDiskProbe);
-        engine.Recovery = new RecoveryReport(clean, haveCheckpoint, logRecovery, replayed, sw.Elapsed);
-        LogReady(logger, sw.ElapsedMilliseconds, clean ? "clean" : "unclean", replayed, replayFrom, log.CommittedPosition, registry.Records.Count);
-
-        log.SetCommitListener(dispatcher.OnCommitted);
-        engine.CheckDisk();
-        dispatcher.Start();
-        engine._housekeeper.Start();
-        tier?.Start();
+        var recovered = LogRecovery.Run(options, root, loggerFactory, logger, time, sw);
+        var engine = new StorageEngine(options, logger, time, root, recovered, diskProbe ?? DefaultDiskProbe);
+        engine.Start();
         return engine;
     }
 
-    /// <summary>Does the queue's newest entry point at a CommitLog entry of this partition with the same offsets?</summary>
-    private static bool LastEntryMatchesLog(Queue queue, int partitionId, Log log, bool tiered)
+    /// <summary>Recovery is done: the writer may wake the dispatcher; threads and the tier's loop start.</summary>
+    private void Start()
     {
-        if (queue.EntryCount <= queue.FirstIndex || !queue.TryGet(queue.EntryCount - 1, out var e))
-        {
-            return true;
-        }
-
-        long entryPos = e.BatchPosition - EntryFormat.HeaderSize;
-        if (tiered && entryPos < log.MinPosition)
-        {
-            return true; // offloaded: not checkable here; every remote read validates the entry header and checksums
-        }
-
-        if (entryPos < log.MinPosition || e.BatchPosition + e.Size > log.CommittedPosition)
-        {
-            return false;
-        }
-
-        return log.TryReadEntry(entryPos, out long at, out var entry)
-            && at == entryPos
-            && entry.Length == e.Size + EntryFormat.HeaderSize
-            && EntryFormat.ReadPartition(entry) == partitionId
-            && EntryFormat.ReadBaseOffset(entry) == e.BaseOffset
-            && EntryFormat.ReadCount(entry) == e.LastOffsetDelta + 1;
+        _log.SetCommitListener(_dispatcher.OnCommitted);
+        CheckDisk();
+        _dispatcher.Start();
+        _housekeeper.Start();
+        _tier?.Start();
     }
 
     /// <summary>The partition, creating and registering it durably on first use.</summary>
@@ -994,7 +864,7 @@ public sealed partial class StorageEngine : IDisposable
             return; // an idle silo does not fsync a file every second
         }
 
-        checkpoint.Write(Path.Combine(_root, CheckpointFile));
+        checkpoint.Write(Path.Combine(_root, Checkpoint.FileName));
         _lastCheckpoint = checkpoint;
     }
 
@@ -1025,7 +895,7 @@ public sealed partial class StorageEngine : IDisposable
 
         _index.Dispose();
         _log.Dispose();
-        File.WriteAllBytes(Path.Combine(_root, CleanShutdownFile), []);
+        LogRecovery.MarkCleanShutdown(_root);
         _dispatcher.Dispose();
         _housekeepingWake.Dispose();
         LogClosed(_logger, _log.CommittedPosition);
@@ -1040,18 +910,6 @@ public sealed partial class StorageEngine : IDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "Partition {Partition}: remote entry for offset {Offset} at position {Position} does not match its ConsumeQueue entry or checksums; read refused")]
     private static partial void LogRemoteEntryMismatch(ILogger logger, PartitionLog partition, long offset, long position);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "ConsumeQueue of {Topic}-{Partition} disagrees with the CommitLog; rebuilding it")]
-    private static partial void LogQueueMismatch(ILogger logger, string topic, int partition);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A ConsumeQueue was damaged; re-dispatching the CommitLog from position {Position}")]
-    private static partial void LogFullReplay(ILogger logger, long position);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Checkpoint {Path} is damaged; validating the whole CommitLog")]
-    private static partial void LogBadCheckpoint(ILogger logger, string path);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Storage ready in {ElapsedMs} ms: {Kind} stop, replayed {Replayed} entries from position {From} to {End}, {Partitions} partitions")]
-    private static partial void LogReady(ILogger logger, long elapsedMs, string kind, long replayed, long from, long end, int partitions);
-
     [LoggerMessage(Level = LogLevel.Error, Message = "Storage housekeeping failed; will retry")]
     private static partial void LogHousekeepingFailed(ILogger logger, Exception ex);
 
@@ -1064,9 +922,3 @@ public sealed partial class StorageEngine : IDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Storage closed cleanly at position {Position}")]
     private static partial void LogClosed(ILogger logger, long position);
 }
-
-/// <summary>A record found by key.</summary>
-public readonly record struct KeyLookupHit(long Offset, long Timestamp, byte[] Value);
-
-/// <summary>What the last open's recovery did.</summary>
-public sealed record RecoveryReport(bool CleanShutdown, bool CheckpointValid, CommitLogRecovery CommitLog, long EntriesReplayed, TimeSpan Elapsed);
