@@ -6,6 +6,7 @@ using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Storage.CommitLog;
 using OrleansMQ.Storage.ConsumeQueue;
 using OrleansMQ.Storage.Engine.Dispatch;
+using OrleansMQ.Storage.Engine.Housekeeping;
 using OrleansMQ.Storage.Engine.Partitions;
 using OrleansMQ.Storage.Engine.Recovery;
 using OrleansMQ.Storage.Index;
@@ -36,17 +37,14 @@ public sealed partial class StorageEngine : IDisposable
     private readonly IndexStore _index;
     private readonly PartitionTable _partitions;
     private readonly CommitLogDispatcher _dispatcher;
-    private readonly ManualResetEventSlim _housekeepingWake = new(false, spinCount: 0);
-    private readonly Thread _housekeeper;
-    private readonly Func<string, (long Total, long Available)> _diskProbe;
-    private Checkpoint _lastCheckpoint = new(-1, -1);
-    private readonly Lock _checkpointLock = new(); // housekeeping and Flush() may both write it
-    private volatile bool _stopping;
-    private volatile bool _storageFull;
+    private readonly DiskGuard _disk;
+    private readonly CheckpointWriter _checkpoints;
+    private readonly RetentionEnforcer _retention;
+    private readonly Housekeeper _housekeeper;
     private int _disposed;
     private readonly TieredStorage? _tier;
 
-    private StorageEngine(StorageOptions options, ILogger logger, TimeProvider time, string root, RecoveredStore recovered, Func<string, (long, long)> diskProbe)
+    private StorageEngine(StorageOptions options, ILogger logger, TimeProvider time, string root, RecoveredStore recovered, Func<string, (long Total, long Available)>? diskProbe)
     {
         _options = options;
         _logger = logger;
@@ -58,8 +56,10 @@ public sealed partial class StorageEngine : IDisposable
         _dispatcher = recovered.Dispatcher;
         _tier = recovered.Tier;
         Recovery = recovered.Report;
-        _diskProbe = diskProbe;
-        _housekeeper = new Thread(HousekeepingLoop) { IsBackground = true, Name = "omq-housekeeping" };
+        _disk = new DiskGuard(diskProbe, root, options.DiskFullThreshold, logger);
+        _checkpoints = new CheckpointWriter(root, _log, _partitions, _index, _dispatcher);
+        _retention = new RetentionEnforcer(options, _log, _partitions, _index, _dispatcher, _tier, time);
+        _housekeeper = new Housekeeper(options, _disk, _checkpoints, _retention, logger);
     }
 
     /// <summary>The options in force.</summary>
@@ -78,7 +78,7 @@ public sealed partial class StorageEngine : IDisposable
     public RecoveryReport Recovery { get; }
 
     /// <summary>True while appends are refused because the disk is above the threshold.</summary>
-    public bool IsStorageFull => _storageFull;
+    public bool IsStorageFull => _disk.IsFull;
 
     /// <summary>Every partition known to the engine.</summary>
     public IReadOnlyList<PartitionLog> Partitions => _partitions.Snapshot();
@@ -101,7 +101,7 @@ public sealed partial class StorageEngine : IDisposable
         LogOpening(logger, options);
 
         var recovered = LogRecovery.Run(options, root, loggerFactory, logger, time, sw);
-        var engine = new StorageEngine(options, logger, time, root, recovered, diskProbe ?? DefaultDiskProbe);
+        var engine = new StorageEngine(options, logger, time, root, recovered, diskProbe);
         engine.Start();
         return engine;
     }
@@ -164,7 +164,7 @@ public sealed partial class StorageEngine : IDisposable
             throw new StorageException(StorageError.UnknownPartition, $"Partition {partition} was deleted.");
         }
 
-        if (_storageFull)
+        if (_disk.IsFull)
         {
             throw new StorageException(StorageError.StorageFull, $"Storage is full: disk usage of {_root} is above {_options.DiskFullThreshold:P0}; appends resume when space is freed.");
         }
@@ -666,207 +666,24 @@ public sealed partial class StorageEngine : IDisposable
     public void Flush()
     {
         _log.FlushCommitted();
-        WriteCheckpoint();
-    }
-
-    private void HousekeepingLoop()
-    {
-        long lastCheckpoint = Environment.TickCount64;
-        long lastCleanup = Environment.TickCount64;
-        while (!_stopping)
-        {
-            _housekeepingWake.Wait(TimeSpan.FromMilliseconds(250));
-            if (_stopping)
-            {
-                return;
-            }
-
-            try
-            {
-                CheckDisk();
-                if (_tier is { } tier && tier.TakeChanged())
-                {
-                    // Segments just became remote: their local files may go now, not at the next cleanup.
-                    DropOffloadedLocalSegments(tier);
-                    TrimQueues(tier);
-                }
-
-                long now = Environment.TickCount64;
-                if (now - lastCheckpoint >= _options.CheckpointInterval.TotalMilliseconds)
-                {
-                    WriteCheckpoint();
-                    lastCheckpoint = now;
-                }
-
-                if (now - lastCleanup >= _options.CleanupInterval.TotalMilliseconds)
-                {
-                    EnforceRetention();
-                    lastCleanup = now;
-                }
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or StorageException)
-            {
-                LogHousekeepingFailed(_logger, ex);
-            }
-        }
+        _checkpoints.Write();
     }
 
     /// <summary>Size of the data folder's file system at the last disk check (bytes; 0 before the first).</summary>
-    public long DiskTotalBytes => Volatile.Read(ref _diskTotal);
+    public long DiskTotalBytes => _disk.TotalBytes;
 
     /// <summary>Space available on the data folder's file system at the last disk check (bytes).</summary>
-    public long DiskAvailableBytes => Volatile.Read(ref _diskAvailable);
-
-    private long _diskTotal;
-    private long _diskAvailable;
+    public long DiskAvailableBytes => _disk.AvailableBytes;
 
     /// <summary>Re-reads disk usage and sets or clears the storage-full state.</summary>
-    public void CheckDisk()
-    {
-        var (total, available) = _diskProbe(_root);
-        Volatile.Write(ref _diskTotal, total);
-        Volatile.Write(ref _diskAvailable, available);
-        if (total <= 0)
-        {
-            return;
-        }
-
-        double used = 1.0 - ((double)available / total);
-        bool full = used > _options.DiskFullThreshold;
-        if (full != _storageFull)
-        {
-            _storageFull = full;
-            if (full)
-            {
-                LogStorageFull(_logger, _root, used, _options.DiskFullThreshold);
-            }
-            else
-            {
-                LogStorageRecovered(_logger, _root, used);
-            }
-        }
-    }
-
-    private static (long Total, long Available) DefaultDiskProbe(string path)
-    {
-        var drive = new DriveInfo(path);
-        return (drive.TotalSize, drive.AvailableFreeSpace);
-    }
+    public void CheckDisk() => _disk.Check();
 
     /// <summary>
     /// Deletes whole segments past retention time or the size budget, oldest first, and moves each
     /// partition's log start. A segment's age is the engine clock's now minus its largest record
     /// timestamp (Kafka's rule; see <see cref="Segment.RetentionTimestamp"/>), never its file time.
     /// </summary>
-    public void EnforceRetention()
-    {
-        if (_tier is { } tier)
-        {
-            EnforceTieredRetention(tier);
-            return;
-        }
-
-        long nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        long total = _log.DiskBytes;
-        long budget = _options.RetentionBytes ?? long.MaxValue;
-        var maxAge = _options.RetentionTime;
-        long before = _log.MinPosition;
-        long min = _log.DeleteOldest(
-            seg =>
-            {
-                // Size first: a segment over the budget goes without its timestamps being looked at.
-                bool tooBig = total > budget;
-                bool tooOld = !tooBig && maxAge is { } age && nowMs - seg.RetentionTimestamp(nowMs) > age.TotalMilliseconds;
-                if (tooBig || tooOld)
-                {
-                    total -= seg.File.Size;
-                    return true;
-                }
-
-                return false;
-            },
-            _dispatcher.Position);
-        if (min == before)
-        {
-            return;
-        }
-
-        foreach (var p in Partitions)
-        {
-            p.Queue.DeleteBefore(min);
-        }
-
-        _index.DeleteBefore(min);
-    }
-
-    /// <summary>
-    /// Retention with tiering on. Local: a segment file goes only once it is in the tier (its
-    /// upload already waited for the local retention time); nothing local is deleted while the
-    /// blob service is away. Total: the engine's retention time and size count both tiers and
-    /// delete the oldest remote segments; queues and log start offsets follow.
-    /// </summary>
-    private void EnforceTieredRetention(TieredStorage tier)
-    {
-        DropOffloadedLocalSegments(tier);
-        tier.ApplyRetention(_time.GetUtcNow().ToUnixTimeMilliseconds(), _options.RetentionTime, _options.RetentionBytes ?? long.MaxValue, _log.DiskBytes);
-        TrimQueues(tier);
-    }
-
-    private void DropOffloadedLocalSegments(TieredStorage tier)
-    {
-        _ = _log.DeleteOldest(seg => tier.IsRemote(seg.StartPosition), _dispatcher.Position);
-
-        // The index keeps the entries of offloaded segments (key lookups read them from the tier);
-        // TrimQueues cuts it at the oldest byte either tier holds.
-    }
-
-    /// <summary>Moves every queue's start (the partitions' log start offsets) to the oldest byte held in either tier.</summary>
-    private void TrimQueues(TieredStorage tier)
-    {
-        if (!tier.IsLoaded)
-        {
-            return; // the remote table is not known yet: never cut entries that may point into it
-        }
-
-        long start = tier.FirstPosition is { } first ? Math.Min(first, _log.MinPosition) : _log.MinPosition;
-        foreach (var p in Partitions)
-        {
-            p.Queue.DeleteBefore(start);
-        }
-
-        _index.DeleteBefore(start);
-    }
-
-    private void WriteCheckpoint()
-    {
-        lock (_checkpointLock)
-        {
-            WriteCheckpointLocked();
-        }
-    }
-
-    private void WriteCheckpointLocked()
-    {
-        // Take the dispatched position before flushing the queues: every queue entry below it is then
-        // on disk when the checkpoint names it. Cap at the CommitLog's flushed position so recovery
-        // never trusts queue entries that point at unflushed log bytes.
-        long dispatched = _dispatcher.Position;
-        foreach (var p in Partitions)
-        {
-            p.Queue.Flush();
-        }
-
-        _index.Flush();
-        long flushed = _log.FlushedPosition;
-        var checkpoint = new Checkpoint(flushed, Math.Min(dispatched, flushed));
-        if (checkpoint == _lastCheckpoint)
-        {
-            return; // an idle silo does not fsync a file every second
-        }
-
-        checkpoint.Write(Path.Combine(_root, Checkpoint.FileName));
-        _lastCheckpoint = checkpoint;
-    }
+    public void EnforceRetention() => _retention.Enforce();
 
     /// <summary>
     /// Clean shutdown: refuse new appends, let the dispatcher catch up, flush the CommitLog, queues
@@ -880,14 +697,12 @@ public sealed partial class StorageEngine : IDisposable
         }
 
         _log.StopAppends(); // refuses new appends and flushes what was committed
-        _stopping = true;
+        _housekeeper.Stop();
         _dispatcher.Stop();
-        _housekeepingWake.Set();
-        _housekeeper.Join();
         _tier?.Dispose();   // after housekeeping, its only other caller; an upload in flight is abandoned and redone next run
         _dispatcher.DrainAll();
 
-        WriteCheckpoint();
+        _checkpoints.Write();
         foreach (var p in _partitions.ById)
         {
             p?.Queue.Dispose();
@@ -897,7 +712,7 @@ public sealed partial class StorageEngine : IDisposable
         _log.Dispose();
         LogRecovery.MarkCleanShutdown(_root);
         _dispatcher.Dispose();
-        _housekeepingWake.Dispose();
+        _housekeeper.Dispose();
         LogClosed(_logger, _log.CommittedPosition);
     }
 
@@ -909,15 +724,6 @@ public sealed partial class StorageEngine : IDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Partition {Partition}: remote entry for offset {Offset} at position {Position} does not match its ConsumeQueue entry or checksums; read refused")]
     private static partial void LogRemoteEntryMismatch(ILogger logger, PartitionLog partition, long offset, long position);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Storage housekeeping failed; will retry")]
-    private static partial void LogHousekeepingFailed(ILogger logger, Exception ex);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Storage full: {Root} is {Used:P1} used (threshold {Threshold:P0}); appends are refused, reads continue")]
-    private static partial void LogStorageFull(ILogger logger, string root, double used, double threshold);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Storage space recovered: {Root} is {Used:P1} used; appends resume")]
-    private static partial void LogStorageRecovered(ILogger logger, string root, double used);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Storage closed cleanly at position {Position}")]
     private static partial void LogClosed(ILogger logger, long position);
