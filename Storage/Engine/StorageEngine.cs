@@ -4,15 +4,15 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Storage.CommitLog;
-using OrleansMQ.Storage.ConsumeQueue;
 using OrleansMQ.Storage.Engine.Dispatch;
 using OrleansMQ.Storage.Engine.Housekeeping;
 using OrleansMQ.Storage.Engine.Partitions;
+using OrleansMQ.Storage.Engine.Queries;
+using OrleansMQ.Storage.Engine.Reads;
 using OrleansMQ.Storage.Engine.Recovery;
 using OrleansMQ.Storage.Index;
 using OrleansMQ.Storage.Tiering;
 using Log = OrleansMQ.Storage.CommitLog.CommitLog;
-using Queue = OrleansMQ.Storage.ConsumeQueue.ConsumeQueue;
 
 namespace OrleansMQ.Storage.Engine;
 
@@ -22,16 +22,19 @@ namespace OrleansMQ.Storage.Engine;
 /// the writer; reads resolve offsets through the ConsumeQueue to CommitLog spans.
 /// </summary>
 /// <remarks>
-/// Start-up runs recovery (<see cref="Open"/>): the checkpoint says how far queues and index are
-/// known durable; the CommitLog is validated from there, a torn tail truncated, and everything
-/// past the checkpoint re-dispatched. <see cref="Dispose"/> is the clean shutdown: it drains the
-/// dispatcher, flushes everything, writes the checkpoint and the clean-shutdown marker.
+/// This type holds the append path and wires the jobs, each in its own folder:
+/// <c>Recovery/</c> (<see cref="Open"/>: checkpoint, CommitLog validation, queue and index cut-back,
+/// replay), <c>Partitions/</c> (the partition table and its durable registry), <c>Dispatch/</c>
+/// (the dispatcher thread), <c>Reads/</c> (reads by offset through segment sources: the local files,
+/// then the blob tier behind them), <c>Queries/</c> (by time, by key) and <c>Housekeeping/</c>
+/// (the disk guard, retention, the checkpoint, and their thread). <see cref="Dispose"/> is the
+/// clean shutdown: it drains the dispatcher, flushes everything, writes the checkpoint and the
+/// clean-shutdown marker.
 /// </remarks>
 public sealed partial class StorageEngine : IDisposable
 {
     private readonly StorageOptions _options;
     private readonly ILogger _logger;
-    private readonly TimeProvider _time;
     private readonly string _root;
     private readonly Log _log;
     private readonly IndexStore _index;
@@ -41,14 +44,15 @@ public sealed partial class StorageEngine : IDisposable
     private readonly CheckpointWriter _checkpoints;
     private readonly RetentionEnforcer _retention;
     private readonly Housekeeper _housekeeper;
-    private int _disposed;
+    private readonly PartitionReader _reader;
+    private readonly IndexQueries _queries;
     private readonly TieredStorage? _tier;
+    private int _disposed;
 
     private StorageEngine(StorageOptions options, ILogger logger, TimeProvider time, string root, RecoveredStore recovered, Func<string, (long Total, long Available)>? diskProbe)
     {
         _options = options;
         _logger = logger;
-        _time = time;
         _root = root;
         _log = recovered.Log;
         _index = recovered.Index;
@@ -60,6 +64,12 @@ public sealed partial class StorageEngine : IDisposable
         _checkpoints = new CheckpointWriter(root, _log, _partitions, _index, _dispatcher);
         _retention = new RetentionEnforcer(options, _log, _partitions, _index, _dispatcher, _tier, time);
         _housekeeper = new Housekeeper(options, _disk, _checkpoints, _retention, logger);
+
+        // Reads ask the local files first, then the source behind them (the blob tier, if any).
+        var local = new LocalSegmentSource(_log);
+        ISegmentSource? offloaded = _tier is null ? null : new TieredSegmentSource(_tier);
+        _reader = new PartitionReader(local, offloaded, logger);
+        _queries = new IndexQueries(_index, local, offloaded);
     }
 
     /// <summary>The options in force.</summary>
@@ -234,132 +244,15 @@ public sealed partial class StorageEngine : IDisposable
     {
         ArgumentNullException.ThrowIfNull(partition);
         ArgumentNullException.ThrowIfNull(spans);
-        var queue = partition.Queue;
-        long hw = queue.NextOffset;
-        // Offsets between the high watermark and the log end are written but not yet indexed: not
-        // out of range, just not readable yet (a long-poll fetch waits for them).
-        if (offset < queue.FirstOffset || offset > Math.Max(hw, partition.LogEndOffset))
-        {
-            return ReadStatus.OffsetOutOfRange;
-        }
-
-        if (offset >= hw)
-        {
-            return ReadStatus.Ok;
-        }
-
-        long index = queue.FindByOffset(offset);
-        long total = 0;
-        for (long end = queue.EntryCount; index >= 0 && index < end; index++)
-        {
-            if (!queue.TryGet(index, out var e))
-            {
-                break;
-            }
-
-            if (spans.Count > 0 && total + e.Size > maxBytes)
-            {
-                break;
-            }
-
-            var seg = _log.RetainSegment(e.BatchPosition);
-            if (seg is null)
-            {
-                // Offloaded (remote entries all lie below the local ones, so this is the first), or
-                // retention removed it between the lookup and now.
-                if (spans.Count == 0)
-                {
-                    return _tier is { } tier && e.BatchPosition < _log.MinPosition && (!tier.IsLoaded || tier.Find(e.BatchPosition) is not null)
-                        ? ReadStatus.Remote
-                        : ReadStatus.OffsetOutOfRange;
-                }
-
-                break;
-            }
-
-            var span = new LogSpan(seg, e.BatchPosition - seg.StartPosition, e.Size, e.BaseOffset);
-            if (!HeaderMatches(span, partition.Id, e))
-            {
-                // The queue points somewhere wrong (queue entries carry no checksum): refuse rather
-                // than serve another partition's bytes.
-                span.Release();
-                LogQueueEntryMismatch(_logger, partition, e.BaseOffset, e.BatchPosition);
-                if (spans.Count == 0)
-                {
-                    return ReadStatus.StorageError;
-                }
-
-                break;
-            }
-
-            spans.Add(span);
-            total += e.Size;
-            if (total >= maxBytes)
-            {
-                break;
-            }
-        }
-
-        return ReadStatus.Ok;
-    }
-
-    private static bool HeaderMatches(in LogSpan span, int partitionId, in QueueEntry e)
-    {
-        if (span.FilePosition < EntryFormat.HeaderSize || span.FilePosition + span.Length > span.Segment.File.Size)
-        {
-            return false;
-        }
-
-        var header = span.Segment.File.GetSpan(span.FilePosition - EntryFormat.HeaderSize, EntryFormat.HeaderSize);
-        return EntryFormat.ReadMagic(header) == EntryFormat.DataMagic
-            && EntryFormat.ReadLength(header) == e.Size + EntryFormat.HeaderSize
-            && EntryFormat.ReadPartition(header) == partitionId
-            && EntryFormat.ReadBaseOffset(header) == e.BaseOffset;
+        return _reader.ReadSpans(partition, offset, maxBytes, spans);
     }
 
     /// <summary>Copying read: the same batches as <see cref="ReadSpans"/>, written to <paramref name="output"/>. Returns bytes written.</summary>
     public int Read(PartitionLog partition, long offset, int maxBytes, IBufferWriter<byte> output, out ReadStatus status)
     {
+        ArgumentNullException.ThrowIfNull(partition);
         ArgumentNullException.ThrowIfNull(output);
-        var spans = new List<LogSpan>();
-        status = ReadSpans(partition, offset, maxBytes, spans);
-        if (status == ReadStatus.Remote)
-        {
-            // Rare callers (offset-store load, HTTP gateway) use this synchronous form; blocking on
-            // the remote read keeps their code unchanged. The Kafka fetch path awaits instead.
-            try
-            {
-                var (bytes, remoteStatus) = ReadRemoteAsync(partition, offset, maxBytes, output, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-                status = remoteStatus;
-                return bytes;
-            }
-            catch (StorageException ex) when (ex.Error == StorageError.TierUnavailable)
-            {
-                status = ReadStatus.StorageError;
-                return 0;
-            }
-        }
-
-        int written = 0;
-        try
-        {
-            foreach (var s in spans)
-            {
-                var src = s.Bytes;
-                src.CopyTo(output.GetSpan(src.Length));
-                output.Advance(src.Length);
-                written += src.Length;
-            }
-        }
-        finally
-        {
-            foreach (var s in spans)
-            {
-                s.Release();
-            }
-        }
-
-        return written;
+        return _reader.Read(partition, offset, maxBytes, output, out status);
     }
 
     /// <summary>
@@ -370,23 +263,7 @@ public sealed partial class StorageEngine : IDisposable
     public long FirstLocalOffset(PartitionLog partition)
     {
         ArgumentNullException.ThrowIfNull(partition);
-        var queue = partition.Queue;
-        long min = _log.MinPosition;
-        long lo = queue.FirstIndex, hi = queue.EntryCount;
-        while (lo < hi)
-        {
-            long mid = lo + ((hi - lo) / 2);
-            if (!queue.TryGet(mid, out var e) || e.BatchPosition - EntryFormat.HeaderSize >= min)
-            {
-                hi = mid;
-            }
-            else
-            {
-                lo = mid + 1;
-            }
-        }
-
-        return lo < queue.EntryCount && queue.TryGet(lo, out var first) ? first.BaseOffset : partition.HighWatermark;
+        return _reader.FirstLocalOffset(partition);
     }
 
     /// <summary>
@@ -399,90 +276,11 @@ public sealed partial class StorageEngine : IDisposable
     /// Throws <see cref="StorageException"/> with <see cref="StorageError.TierUnavailable"/> when the
     /// blob service cannot be read.
     /// </summary>
-    public async ValueTask<(int Bytes, ReadStatus Status)> ReadRemoteAsync(PartitionLog partition, long offset, int maxBytes, IBufferWriter<byte> output, CancellationToken cancellationToken)
+    public ValueTask<(int Bytes, ReadStatus Status)> ReadRemoteAsync(PartitionLog partition, long offset, int maxBytes, IBufferWriter<byte> output, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(partition);
         ArgumentNullException.ThrowIfNull(output);
-        var tier = _tier ?? throw new InvalidOperationException("Tiering is off.");
-        var queue = partition.Queue;
-        if (offset < queue.FirstOffset || offset > queue.NextOffset)
-        {
-            return (0, ReadStatus.OffsetOutOfRange);
-        }
-
-        int total = 0;
-        for (long index = queue.FindByOffset(offset); index >= 0 && index < queue.EntryCount; index++)
-        {
-            if (!queue.TryGet(index, out var e))
-            {
-                break;
-            }
-
-            long entryPos = e.BatchPosition - EntryFormat.HeaderSize;
-            if ((total > 0 && total + e.Size > maxBytes) || entryPos >= _log.MinPosition)
-            {
-                break;
-            }
-
-            var segment = tier.Find(entryPos);
-            if (segment is null || entryPos + EntryFormat.HeaderSize + e.Size > segment.StartPosition + segment.DataLength)
-            {
-                if (total > 0)
-                {
-                    break;
-                }
-
-                if (!tier.IsLoaded)
-                {
-                    throw new StorageException(StorageError.TierUnavailable, $"Offset {offset} of {partition} is in the blob tier, whose manifests are not listed yet (blob service unreachable since start?).");
-                }
-
-                return (0, ReadStatus.OffsetOutOfRange);
-            }
-
-            int length = EntryFormat.HeaderSize + e.Size;
-            var buffer = ArrayPool<byte>.Shared.Rent(length);
-            try
-            {
-                await tier.ReadAsync(segment, entryPos, buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
-                if (!RemoteEntryValid(buffer, length, partition.Id, e))
-                {
-                    LogRemoteEntryMismatch(_logger, partition, e.BaseOffset, e.BatchPosition);
-                    if (total > 0)
-                    {
-                        break;
-                    }
-
-                    return (0, ReadStatus.StorageError);
-                }
-
-                var batch = buffer.AsSpan(EntryFormat.HeaderSize, e.Size);
-                batch.CopyTo(output.GetSpan(e.Size));
-                output.Advance(e.Size);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-
-            total += e.Size;
-            if (total >= maxBytes)
-            {
-                break;
-            }
-        }
-
-        return (total, ReadStatus.Ok);
-    }
-
-    private static bool RemoteEntryValid(byte[] buffer, int length, int partitionId, in QueueEntry e)
-    {
-        var entry = buffer.AsSpan(0, length);
-        return EntryFormat.ReadMagic(entry) == EntryFormat.DataMagic
-            && EntryFormat.ReadLength(entry) == length
-            && EntryFormat.ReadPartition(entry) == partitionId
-            && EntryFormat.ReadBaseOffset(entry) == e.BaseOffset
-            && Log.CheckEntry(entry) is null;
+        return _reader.ReadRemoteAsync(partition, offset, maxBytes, output, cancellationToken);
     }
 
     /// <summary>
@@ -494,44 +292,7 @@ public sealed partial class StorageEngine : IDisposable
     public (long Offset, long Timestamp)? FindOffsetByTimestamp(PartitionLog partition, long timestamp)
     {
         ArgumentNullException.ThrowIfNull(partition);
-        var queue = partition.Queue;
-        long index = queue.FindByTimestamp(timestamp);
-        if (index < 0 || !queue.TryGet(index, out var e))
-        {
-            return null;
-        }
-
-        var seg = _log.RetainSegment(e.BatchPosition);
-        if (seg is null)
-        {
-            return (e.BaseOffset, e.Timestamp);
-        }
-
-        try
-        {
-            var span = new LogSpan(seg, e.BatchPosition - seg.StartPosition, e.Size, e.BaseOffset).Bytes;
-            if (RecordBatch.TryReadInfo(span, out var info) == BatchError.None && RecordBatchRecords.TryGetRecords(span, info, out var section))
-            {
-                using (section)
-                {
-                    var reader = new RecordReader(section.Span, info.RecordCount);
-                    while (reader.TryReadNext(out var record))
-                    {
-                        long ts = info.IsLogAppendTime ? info.MaxTimestamp : info.FirstTimestamp + record.TimestampDelta;
-                        if (ts >= timestamp)
-                        {
-                            return (e.BaseOffset + record.OffsetDelta, ts);
-                        }
-                    }
-                }
-            }
-
-            return (e.BaseOffset, e.Timestamp);
-        }
-        finally
-        {
-            seg.Release();
-        }
+        return _queries.FindOffsetByTimestamp(partition, timestamp);
     }
 
     /// <summary>
@@ -544,122 +305,7 @@ public sealed partial class StorageEngine : IDisposable
     {
         ArgumentNullException.ThrowIfNull(partition);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxResults, 1);
-        var hits = new IndexHit[Math.Min(maxResults * 4, 4096)];
-        int n = _index.Query(partition.Id, key, fromTimestamp, toTimestamp, hits);
-        var results = new List<KeyLookupHit>();
-        for (int i = 0; i < n && results.Count < maxResults; i++)
-        {
-            if (ConfirmKey(hits[i], key, out var hit))
-            {
-                results.Add(hit);
-            }
-        }
-
-        return results;
-    }
-
-    private bool ConfirmKey(in IndexHit hit, ReadOnlySpan<byte> key, out KeyLookupHit result)
-    {
-        result = default;
-        var seg = _log.RetainSegment(hit.BatchPosition);
-        if (seg is null)
-        {
-            return ConfirmRemoteKey(hit, key, out result);
-        }
-
-        try
-        {
-            long off = hit.BatchPosition - seg.StartPosition;
-            var header = new LogSpan(seg, off, RecordBatch.HeaderSize, 0).Bytes;
-            long total = (long)System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(header[RecordBatch.BatchLength..]) + 12;
-            if (total < RecordBatch.HeaderSize || off + total > seg.File.Size)
-            {
-                return false;
-            }
-
-            return ConfirmKeyInBatch(new LogSpan(seg, off, (int)total, 0).Bytes, hit, key, out result);
-        }
-        catch (InvalidDataException)
-        {
-            return false;
-        }
-        finally
-        {
-            seg.Release();
-        }
-    }
-
-    /// <summary>
-    /// A hit in an offloaded segment: the entry is read from the blob tier (through its cache) and
-    /// checked as remote fetches check it. Blocks, as the synchronous <see cref="Read"/> does; an
-    /// unreachable tier makes the hit unconfirmed (the lookup answers what it can confirm).
-    /// </summary>
-    private bool ConfirmRemoteKey(in IndexHit hit, ReadOnlySpan<byte> key, out KeyLookupHit result)
-    {
-        result = default;
-        long entryPos = hit.BatchPosition - EntryFormat.HeaderSize;
-        if (_tier is not { } tier || tier.Find(entryPos) is not { } segment)
-        {
-            return false;
-        }
-
-        var header = new byte[EntryFormat.HeaderSize];
-        try
-        {
-            tier.ReadAsync(segment, entryPos, header, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-            int length = EntryFormat.ReadLength(header);
-            if (EntryFormat.ReadMagic(header) != EntryFormat.DataMagic || length <= EntryFormat.HeaderSize || entryPos + length > segment.StartPosition + segment.DataLength)
-            {
-                return false;
-            }
-
-            byte[] entry = ArrayPool<byte>.Shared.Rent(length);
-            try
-            {
-                tier.ReadAsync(segment, entryPos, entry.AsMemory(0, length), CancellationToken.None).AsTask().GetAwaiter().GetResult();
-                return Log.CheckEntry(entry.AsSpan(0, length)) is null
-                    && ConfirmKeyInBatch(entry.AsSpan(EntryFormat.HeaderSize, length - EntryFormat.HeaderSize), hit, key, out result);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(entry);
-            }
-        }
-        catch (StorageException ex) when (ex.Error == StorageError.TierUnavailable)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>Is the record at the hit's offset in <paramref name="batch"/> keyed <paramref name="key"/>? Its value when so.</summary>
-    private static bool ConfirmKeyInBatch(ReadOnlySpan<byte> batch, in IndexHit hit, ReadOnlySpan<byte> key, out KeyLookupHit result)
-    {
-        result = default;
-        if (RecordBatch.TryReadInfo(batch, out var info) != BatchError.None || !RecordBatchRecords.TryGetRecords(batch, info, out var section))
-        {
-            return false;
-        }
-
-        long baseOffset = RecordBatch.ReadBaseOffset(batch);
-        using (section)
-        {
-            var reader = new RecordReader(section.Span, info.RecordCount);
-            while (reader.TryReadNext(out var record))
-            {
-                if (baseOffset + record.OffsetDelta == hit.Offset)
-                {
-                    if (record.KeyIsNull || !record.Key.SequenceEqual(key))
-                    {
-                        return false;
-                    }
-
-                    result = new KeyLookupHit(hit.Offset, hit.Timestamp, record.Value.ToArray());
-                    return true;
-                }
-            }
-        }
-
-        return false;
+        return _queries.LookupByKey(partition, key, fromTimestamp, toTimestamp, maxResults);
     }
 
     /// <summary>Flushes the CommitLog now (whatever the policy), then queues and index, and writes the checkpoint.</summary>
@@ -718,12 +364,6 @@ public sealed partial class StorageEngine : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Storage opening: {Options}")]
     private static partial void LogOpening(ILogger logger, StorageOptions options);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Partition {Partition}: ConsumeQueue entry for offset {Offset} points at position {Position}, which holds another entry; read refused")]
-    private static partial void LogQueueEntryMismatch(ILogger logger, PartitionLog partition, long offset, long position);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Partition {Partition}: remote entry for offset {Offset} at position {Position} does not match its ConsumeQueue entry or checksums; read refused")]
-    private static partial void LogRemoteEntryMismatch(ILogger logger, PartitionLog partition, long offset, long position);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Storage closed cleanly at position {Position}")]
     private static partial void LogClosed(ILogger logger, long position);
