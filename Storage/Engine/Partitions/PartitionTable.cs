@@ -28,9 +28,6 @@ internal sealed class PartitionTable
         _logger = logger;
     }
 
-    /// <summary>The durable records (recovery opens a queue per live one).</summary>
-    public IReadOnlyList<PartitionRegistry.Record> Records => _registry.Records;
-
     /// <summary>Partitions by registry id (entries may be null); the array is replaced, never changed in place, so a reader's copy stays valid.</summary>
     public PartitionLog?[] ById => Volatile.Read(ref _byId);
 

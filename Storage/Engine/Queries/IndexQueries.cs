@@ -94,8 +94,10 @@ internal sealed class IndexQueries
     {
         result = default;
         long entryPos = hit.BatchPosition - EntryFormat.HeaderSize;
-        ISegmentSource? source = _local.Locate(entryPos, 0) == EntryPlace.Held ? _local : _offloaded;
-        if (source is null || source.Locate(entryPos, 0) != EntryPlace.Held)
+        ISegmentSource? source = _local.Locate(entryPos, 0) == EntryPlace.Held ? _local
+            : _offloaded?.Locate(entryPos, 0) == EntryPlace.Held ? _offloaded
+            : null;
+        if (source is null)
         {
             return false;
         }

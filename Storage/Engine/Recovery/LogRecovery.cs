@@ -65,6 +65,8 @@ internal static partial class LogRecovery
         TieredStorage? tier = null;
         if (options.Tiering is { } tiering)
         {
+            // The tier uploads only what the dispatcher has passed; it asks for that position once
+            // started, after the dispatcher below exists.
             tier = new TieredStorage(tiering, Path.Combine(root, "tier"), log, () => dispatcher!.Position, loggerFactory.CreateLogger("OrleansMQ.Storage.Tiering"), time);
         }
 
