@@ -11,6 +11,9 @@ namespace OrleansMQ.Storage.Engine;
 /// </summary>
 internal readonly record struct Checkpoint(long FlushedPosition, long DispatchedPosition)
 {
+    /// <summary>The checkpoint's file name in the data directory.</summary>
+    public const string FileName = "checkpoint";
+
     private const uint Magic = 0x43514D4F; // "OMQC"
     private const int Version = 1;
     private const int Size = 32;

@@ -4,11 +4,15 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Storage.CommitLog;
-using OrleansMQ.Storage.ConsumeQueue;
+using OrleansMQ.Storage.Engine.Dispatch;
+using OrleansMQ.Storage.Engine.Housekeeping;
+using OrleansMQ.Storage.Engine.Partitions;
+using OrleansMQ.Storage.Engine.Queries;
+using OrleansMQ.Storage.Engine.Reads;
+using OrleansMQ.Storage.Engine.Recovery;
 using OrleansMQ.Storage.Index;
 using OrleansMQ.Storage.Tiering;
 using Log = OrleansMQ.Storage.CommitLog.CommitLog;
-using Queue = OrleansMQ.Storage.ConsumeQueue.ConsumeQueue;
 
 namespace OrleansMQ.Storage.Engine;
 
@@ -18,56 +22,54 @@ namespace OrleansMQ.Storage.Engine;
 /// the writer; reads resolve offsets through the ConsumeQueue to CommitLog spans.
 /// </summary>
 /// <remarks>
-/// Start-up runs recovery (<see cref="Open"/>): the checkpoint says how far queues and index are
-/// known durable; the CommitLog is validated from there, a torn tail truncated, and everything
-/// past the checkpoint re-dispatched. <see cref="Dispose"/> is the clean shutdown: it drains the
-/// dispatcher, flushes everything, writes the checkpoint and the clean-shutdown marker.
+/// This type holds the append path and wires the jobs, each in its own folder:
+/// <c>Recovery/</c> (<see cref="Open"/>: checkpoint, CommitLog validation, queue and index cut-back,
+/// replay), <c>Partitions/</c> (the partition table and its durable registry), <c>Dispatch/</c>
+/// (the dispatcher thread), <c>Reads/</c> (reads by offset through segment sources: the local files,
+/// then the blob tier behind them), <c>Queries/</c> (by time, by key) and <c>Housekeeping/</c>
+/// (the disk guard, retention, the checkpoint, and their thread). <see cref="Dispose"/> is the
+/// clean shutdown: it drains the dispatcher, flushes everything, writes the checkpoint and the
+/// clean-shutdown marker.
 /// </remarks>
 public sealed partial class StorageEngine : IDisposable
 {
-    private const string CheckpointFile = "checkpoint";
-    private const string CleanShutdownFile = "clean-shutdown";
-
     private readonly StorageOptions _options;
     private readonly ILogger _logger;
-    private readonly TimeProvider _time;
     private readonly string _root;
     private readonly Log _log;
     private readonly IndexStore _index;
-    private readonly PartitionRegistry _registry;
-    private readonly Lock _partitionsLock = new();
-    private readonly Dictionary<(string Topic, int Partition), PartitionLog> _byName = new();
-    private PartitionLog?[] _byId = new PartitionLog?[16];   // copy-on-grow; read lock-free by the dispatcher
-    private HashSet<int> _deletedIds = new();                // copy-on-write; ids of deleted partitions
-    private readonly ManualResetEventSlim _dispatchWake = new(false, spinCount: 0);
-    private readonly ManualResetEventSlim _housekeepingWake = new(false, spinCount: 0);
-    private readonly Thread _dispatcher;
-    private readonly Thread _housekeeper;
-    private readonly Func<string, (long Total, long Available)> _diskProbe;
-    private long _dispatched;
-    private long _indexFrom;                      // recovery: positions below are already in the index
-    private Segment? _dispatchSegment;            // dispatcher only: the segment of the last entry dispatched
-    private Checkpoint _lastCheckpoint = new(-1, -1);
-    private readonly Lock _checkpointLock = new(); // housekeeping and Flush() may both write it
-    private int _dispatcherSleeping;
-    private volatile bool _stopping;
-    private volatile bool _storageFull;
+    private readonly PartitionTable _partitions;
+    private readonly CommitLogDispatcher _dispatcher;
+    private readonly DiskGuard _disk;
+    private readonly CheckpointWriter _checkpoints;
+    private readonly RetentionEnforcer _retention;
+    private readonly Housekeeper _housekeeper;
+    private readonly PartitionReader _reader;
+    private readonly IndexQueries _queries;
+    private readonly TieredStorage? _tier;
     private int _disposed;
-    private TieredStorage? _tier;
 
-    private StorageEngine(StorageOptions options, ILogger logger, TimeProvider time, string root, Log log, IndexStore index, PartitionRegistry registry, long dispatched, Func<string, (long, long)> diskProbe)
+    private StorageEngine(StorageOptions options, ILogger logger, TimeProvider time, string root, RecoveredStore recovered, Func<string, (long Total, long Available)>? diskProbe)
     {
         _options = options;
         _logger = logger;
-        _time = time;
         _root = root;
-        _log = log;
-        _index = index;
-        _registry = registry;
-        _dispatched = dispatched;
-        _diskProbe = diskProbe;
-        _dispatcher = new Thread(DispatchLoop) { IsBackground = true, Name = "omq-dispatch" };
-        _housekeeper = new Thread(HousekeepingLoop) { IsBackground = true, Name = "omq-housekeeping" };
+        _log = recovered.Log;
+        _index = recovered.Index;
+        _partitions = recovered.Partitions;
+        _dispatcher = recovered.Dispatcher;
+        _tier = recovered.Tier;
+        Recovery = recovered.Report;
+        _disk = new DiskGuard(diskProbe, root, options.DiskFullThreshold, logger);
+        _checkpoints = new CheckpointWriter(root, _log, _partitions, _index, _dispatcher);
+        _retention = new RetentionEnforcer(options, _log, _partitions, _index, _dispatcher, _tier, time);
+        _housekeeper = new Housekeeper(options, _disk, _checkpoints, _retention, logger);
+
+        // Reads ask the local files first, then the source behind them (the blob tier, if any).
+        var local = new LocalSegmentSource(_log);
+        ISegmentSource? offloaded = _tier is null ? null : new TieredSegmentSource(_tier);
+        _reader = new PartitionReader(local, offloaded, logger);
+        _queries = new IndexQueries(_index, local, offloaded);
     }
 
     /// <summary>The options in force.</summary>
@@ -77,28 +79,19 @@ public sealed partial class StorageEngine : IDisposable
     public Log CommitLog => _log;
 
     /// <summary>CommitLog position below which every entry is in the ConsumeQueues and index.</summary>
-    public long DispatchedPosition => Volatile.Read(ref _dispatched);
+    public long DispatchedPosition => _dispatcher.Position;
 
     /// <summary>The blob tier, or null when tiering is off.</summary>
     public TieredStorage? Tier => _tier;
 
     /// <summary>What recovery found at the last open.</summary>
-    public RecoveryReport Recovery { get; private set; } = null!;
+    public RecoveryReport Recovery { get; }
 
     /// <summary>True while appends are refused because the disk is above the threshold.</summary>
-    public bool IsStorageFull => _storageFull;
+    public bool IsStorageFull => _disk.IsFull;
 
     /// <summary>Every partition known to the engine.</summary>
-    public IReadOnlyList<PartitionLog> Partitions
-    {
-        get
-        {
-            lock (_partitionsLock)
-            {
-                return _byName.Values.ToList();
-            }
-        }
-    }
+    public IReadOnlyList<PartitionLog> Partitions => _partitions.Snapshot();
 
     /// <summary>
     /// Opens (and recovers) the engine in <see cref="StorageOptions.DataDirectory"/>.
@@ -110,168 +103,27 @@ public sealed partial class StorageEngine : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         loggerFactory ??= NullLoggerFactory.Instance;
+        time ??= TimeProvider.System;
         var logger = loggerFactory.CreateLogger("OrleansMQ.Storage");
         var sw = Stopwatch.StartNew();
         string root = Path.GetFullPath(options.DataDirectory);
         Directory.CreateDirectory(root);
         LogOpening(logger, options);
 
-        string checkpointPath = Path.Combine(root, CheckpointFile);
-        string markerPath = Path.Combine(root, CleanShutdownFile);
-        bool clean = File.Exists(markerPath);
-        bool haveCheckpoint = Checkpoint.TryRead(checkpointPath, out var checkpoint);
-        if (!haveCheckpoint && File.Exists(checkpointPath))
-        {
-            LogBadCheckpoint(logger, checkpointPath);
-        }
-
-        long recoverFrom = haveCheckpoint ? checkpoint.DispatchedPosition : 0;
-        var log = Log.Open(Path.Combine(root, "commitlog"), options, recoverFrom, loggerFactory.CreateLogger("OrleansMQ.Storage.CommitLog"), out var logRecovery);
-
-        // From here on a crash is an unclean stop again.
-        if (clean)
-        {
-            File.Delete(markerPath);
-        }
-
-        long replayFrom = logRecovery.ScannedFrom;
-        var index = IndexStore.Open(Path.Combine(root, "index"), options.IndexSlotCount, options.IndexEntriesPerFile, loggerFactory.CreateLogger("OrleansMQ.Storage.Index"));
-        index.TruncateFromPosition(replayFrom);
-        if (options.Tiering is null)
-        {
-            // With tiering, entries of offloaded segments stay: key lookups confirm them in the blob
-            // tier. Housekeeping trims the index with the queues once the remote table is known.
-            index.DeleteBefore(log.MinPosition);
-        }
-
-        var registry = PartitionRegistry.Load(Path.Combine(root, "partitions"), logger);
-        var engine = new StorageEngine(options, logger, time ?? TimeProvider.System, root, log, index, registry, replayFrom, diskProbe ?? DefaultDiskProbe);
-        if (options.Tiering is { } tiering)
-        {
-            engine._tier = new TieredStorage(tiering, Path.Combine(root, "tier"), log, () => engine.DispatchedPosition, loggerFactory.CreateLogger("OrleansMQ.Storage.Tiering"), engine._time);
-        }
-        bool queueDamaged = false;
-        foreach (var r in registry.Records.Where(r => r.Deleted))
-        {
-            engine.MarkDeletedId(r.Id);
-            var dir = engine.QueueDirectory(r.Id);
-            if (Directory.Exists(dir))
-            {
-                Directory.Delete(dir, recursive: true);
-            }
-        }
-
-        foreach (var r in registry.Records.Where(r => !r.Deleted))
-        {
-            var queue = Queue.Open(engine.QueueDirectory(r.Id), options.ConsumeQueueEntriesPerFile, loggerFactory.CreateLogger("OrleansMQ.Storage.ConsumeQueue"));
-            queue.TruncateFromPosition(replayFrom);
-            if (engine._tier is null)
-            {
-                queue.DeleteBefore(log.MinPosition);
-            }
-
-            // With tiering, entries below the local log may point into the blob tier, whose table is
-            // only known once the manifests are listed: housekeeping trims the queues after that,
-            // never blind here (cut entries cannot come back).
-            if (!LastEntryMatchesLog(queue, r.Id, log, engine._tier is not null))
-            {
-                // Queue entries carry no checksum (as in RocketMQ); the log's header is the truth.
-                LogQueueMismatch(logger, r.Topic, r.Partition);
-                queue.TruncateFromPosition(0);
-                queueDamaged = true;
-            }
-
-            queueDamaged |= queue.Damaged;
-            engine.AddPartition(new PartitionLog(r.Id, r.Topic, r.Partition, new PartitionOptions { IndexKeys = r.IndexKeys, MaxBatchBytes = r.MaxBatchBytes }, queue));
-        }
-
-        // A queue that lost entries may have lost them below the checkpoint: re-dispatch the whole
-        // log. Intact queues skip what they already hold; the index keeps what it has below the
-        // checkpoint (it was truncated there), so only positions past it are indexed again.
-        engine._indexFrom = replayFrom;
-        if (queueDamaged)
-        {
-            LogFullReplay(logger, log.MinPosition);
-            Volatile.Write(ref engine._dispatched, log.MinPosition);
-        }
-
-        // Time retention measures each segment by its largest record timestamp. The replay below and
-        // the dispatcher after it see every entry from the dispatch start on; a segment begun before it
-        // gets one scan of its entry headers when its age first matters (lazily: recovery stays as
-        // fast as the checkpoint allows). Segments found sealed here age from this open when they
-        // hold no record timestamp at all.
-        long dispatchFrom = Volatile.Read(ref engine._dispatched);
-        long openedMs = engine._time.GetUtcNow().ToUnixTimeMilliseconds();
-        var segments = log.Segments;
-        for (int i = 0; i < segments.Count; i++)
-        {
-            if (segments[i].StartPosition < dispatchFrom)
-            {
-                segments[i].MarkUnobserved();
-            }
-
-            if (i < segments.Count - 1)
-            {
-                segments[i].MarkSealed(openedMs);
-            }
-        }
-
-        // Rebuild queues and index past the checkpoint before anyone can read or write.
-        long replayed = engine.DispatchAvailable(int.MaxValue, restoreOffsets: true);
-        engine.Recovery = new RecoveryReport(clean, haveCheckpoint, logRecovery, replayed, sw.Elapsed);
-        LogReady(logger, sw.ElapsedMilliseconds, clean ? "clean" : "unclean", replayed, replayFrom, log.CommittedPosition, registry.Records.Count);
-
-        log.SetCommitListener(engine.OnCommitted);
-        engine.CheckDisk();
-        engine._dispatcher.Start();
-        engine._housekeeper.Start();
-        engine._tier?.Start();
+        var recovered = LogRecovery.Run(options, root, loggerFactory, logger, time, sw);
+        var engine = new StorageEngine(options, logger, time, root, recovered, diskProbe);
+        engine.Start();
         return engine;
     }
 
-    /// <summary>Does the queue's newest entry point at a CommitLog entry of this partition with the same offsets?</summary>
-    private static bool LastEntryMatchesLog(Queue queue, int partitionId, Log log, bool tiered)
+    /// <summary>Recovery is done: the writer may wake the dispatcher; threads and the tier's loop start.</summary>
+    private void Start()
     {
-        if (queue.EntryCount <= queue.FirstIndex || !queue.TryGet(queue.EntryCount - 1, out var e))
-        {
-            return true;
-        }
-
-        long entryPos = e.BatchPosition - EntryFormat.HeaderSize;
-        if (tiered && entryPos < log.MinPosition)
-        {
-            return true; // offloaded: not checkable here; every remote read validates the entry header and checksums
-        }
-
-        if (entryPos < log.MinPosition || e.BatchPosition + e.Size > log.CommittedPosition)
-        {
-            return false;
-        }
-
-        return log.TryReadEntry(entryPos, out long at, out var entry)
-            && at == entryPos
-            && entry.Length == e.Size + EntryFormat.HeaderSize
-            && EntryFormat.ReadPartition(entry) == partitionId
-            && EntryFormat.ReadBaseOffset(entry) == e.BaseOffset
-            && EntryFormat.ReadCount(entry) == e.LastOffsetDelta + 1;
-    }
-
-    private string QueueDirectory(int id) => Path.Combine(_root, "consumequeue", id.ToString(System.Globalization.CultureInfo.InvariantCulture));
-
-    private void AddPartition(PartitionLog p)
-    {
-        lock (_partitionsLock)
-        {
-            _byName[(p.Topic, p.Partition)] = p;
-            var arr = _byId;
-            if (p.Id >= arr.Length)
-            {
-                Array.Resize(ref arr, Math.Max(arr.Length * 2, p.Id + 1));
-            }
-
-            arr[p.Id] = p;
-            Volatile.Write(ref _byId, arr);
-        }
+        _log.SetCommitListener(_dispatcher.OnCommitted);
+        CheckDisk();
+        _dispatcher.Start();
+        _housekeeper.Start();
+        _tier?.Start();
     }
 
     /// <summary>The partition, creating and registering it durably on first use.</summary>
@@ -279,19 +131,7 @@ public sealed partial class StorageEngine : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(topic);
         ArgumentOutOfRangeException.ThrowIfNegative(partition);
-        lock (_partitionsLock)
-        {
-            if (_byName.TryGetValue((topic, partition), out var existing))
-            {
-                return existing;
-            }
-
-            var record = _registry.Add(topic, partition, options ?? PartitionOptions.Default);
-            var queue = Queue.Open(QueueDirectory(record.Id), _options.ConsumeQueueEntriesPerFile, _logger);
-            var p = new PartitionLog(record.Id, topic, partition, options ?? PartitionOptions.Default, queue);
-            AddPartition(p);
-            return p;
-        }
+        return _partitions.GetOrCreate(topic, partition, options);
     }
 
     /// <summary>
@@ -304,28 +144,9 @@ public sealed partial class StorageEngine : IDisposable
     public void DeletePartition(PartitionLog partition)
     {
         ArgumentNullException.ThrowIfNull(partition);
-        lock (_partitionsLock)
+        if (_partitions.Delete(partition))
         {
-            if (partition.IsDeleted)
-            {
-                return;
-            }
-
-            partition.IsDeleted = true;
-            _registry.MarkDeleted(partition.Id);
-            _byName.Remove((partition.Topic, partition.Partition));
-            MarkDeletedId(partition.Id);
-        }
-
-        partition.NotifyData();
-    }
-
-    private void MarkDeletedId(int id)
-    {
-        lock (_partitionsLock)
-        {
-            var ids = new HashSet<int>(_deletedIds) { id };
-            Volatile.Write(ref _deletedIds, ids);
+            partition.NotifyData();
         }
     }
 
@@ -334,20 +155,10 @@ public sealed partial class StorageEngine : IDisposable
     {
         ArgumentNullException.ThrowIfNull(partition);
         ArgumentNullException.ThrowIfNull(options);
-        lock (_partitionsLock)
-        {
-            _registry.Update(new PartitionRegistry.Record(partition.Id, partition.Topic, partition.Partition, options.IndexKeys, options.MaxBatchBytes));
-            partition.Options = options;
-        }
+        _partitions.UpdateOptions(partition, options);
     }
 
-    public bool TryGetPartition(string topic, int partition, out PartitionLog log)
-    {
-        lock (_partitionsLock)
-        {
-            return _byName.TryGetValue((topic, partition), out log!);
-        }
-    }
+    public bool TryGetPartition(string topic, int partition, out PartitionLog log) => _partitions.TryGet(topic, partition, out log);
 
     /// <summary>
     /// Appends the RecordBatch(es) in <paramref name="batches"/> to the partition. Every batch is
@@ -363,7 +174,7 @@ public sealed partial class StorageEngine : IDisposable
             throw new StorageException(StorageError.UnknownPartition, $"Partition {partition} was deleted.");
         }
 
-        if (_storageFull)
+        if (_disk.IsFull)
         {
             throw new StorageException(StorageError.StorageFull, $"Storage is full: disk usage of {_root} is above {_options.DiskFullThreshold:P0}; appends resume when space is freed.");
         }
@@ -433,132 +244,15 @@ public sealed partial class StorageEngine : IDisposable
     {
         ArgumentNullException.ThrowIfNull(partition);
         ArgumentNullException.ThrowIfNull(spans);
-        var queue = partition.Queue;
-        long hw = queue.NextOffset;
-        // Offsets between the high watermark and the log end are written but not yet indexed: not
-        // out of range, just not readable yet (a long-poll fetch waits for them).
-        if (offset < queue.FirstOffset || offset > Math.Max(hw, partition.LogEndOffset))
-        {
-            return ReadStatus.OffsetOutOfRange;
-        }
-
-        if (offset >= hw)
-        {
-            return ReadStatus.Ok;
-        }
-
-        long index = queue.FindByOffset(offset);
-        long total = 0;
-        for (long end = queue.EntryCount; index >= 0 && index < end; index++)
-        {
-            if (!queue.TryGet(index, out var e))
-            {
-                break;
-            }
-
-            if (spans.Count > 0 && total + e.Size > maxBytes)
-            {
-                break;
-            }
-
-            var seg = _log.RetainSegment(e.BatchPosition);
-            if (seg is null)
-            {
-                // Offloaded (remote entries all lie below the local ones, so this is the first), or
-                // retention removed it between the lookup and now.
-                if (spans.Count == 0)
-                {
-                    return _tier is { } tier && e.BatchPosition < _log.MinPosition && (!tier.IsLoaded || tier.Find(e.BatchPosition) is not null)
-                        ? ReadStatus.Remote
-                        : ReadStatus.OffsetOutOfRange;
-                }
-
-                break;
-            }
-
-            var span = new LogSpan(seg, e.BatchPosition - seg.StartPosition, e.Size, e.BaseOffset);
-            if (!HeaderMatches(span, partition.Id, e))
-            {
-                // The queue points somewhere wrong (queue entries carry no checksum): refuse rather
-                // than serve another partition's bytes.
-                span.Release();
-                LogQueueEntryMismatch(_logger, partition, e.BaseOffset, e.BatchPosition);
-                if (spans.Count == 0)
-                {
-                    return ReadStatus.StorageError;
-                }
-
-                break;
-            }
-
-            spans.Add(span);
-            total += e.Size;
-            if (total >= maxBytes)
-            {
-                break;
-            }
-        }
-
-        return ReadStatus.Ok;
-    }
-
-    private static bool HeaderMatches(in LogSpan span, int partitionId, in QueueEntry e)
-    {
-        if (span.FilePosition < EntryFormat.HeaderSize || span.FilePosition + span.Length > span.Segment.File.Size)
-        {
-            return false;
-        }
-
-        var header = span.Segment.File.GetSpan(span.FilePosition - EntryFormat.HeaderSize, EntryFormat.HeaderSize);
-        return EntryFormat.ReadMagic(header) == EntryFormat.DataMagic
-            && EntryFormat.ReadLength(header) == e.Size + EntryFormat.HeaderSize
-            && EntryFormat.ReadPartition(header) == partitionId
-            && EntryFormat.ReadBaseOffset(header) == e.BaseOffset;
+        return _reader.ReadSpans(partition, offset, maxBytes, spans);
     }
 
     /// <summary>Copying read: the same batches as <see cref="ReadSpans"/>, written to <paramref name="output"/>. Returns bytes written.</summary>
     public int Read(PartitionLog partition, long offset, int maxBytes, IBufferWriter<byte> output, out ReadStatus status)
     {
+        ArgumentNullException.ThrowIfNull(partition);
         ArgumentNullException.ThrowIfNull(output);
-        var spans = new List<LogSpan>();
-        status = ReadSpans(partition, offset, maxBytes, spans);
-        if (status == ReadStatus.Remote)
-        {
-            // Rare callers (offset-store load, HTTP gateway) use this synchronous form; blocking on
-            // the remote read keeps their code unchanged. The Kafka fetch path awaits instead.
-            try
-            {
-                var (bytes, remoteStatus) = ReadRemoteAsync(partition, offset, maxBytes, output, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-                status = remoteStatus;
-                return bytes;
-            }
-            catch (StorageException ex) when (ex.Error == StorageError.TierUnavailable)
-            {
-                status = ReadStatus.StorageError;
-                return 0;
-            }
-        }
-
-        int written = 0;
-        try
-        {
-            foreach (var s in spans)
-            {
-                var src = s.Bytes;
-                src.CopyTo(output.GetSpan(src.Length));
-                output.Advance(src.Length);
-                written += src.Length;
-            }
-        }
-        finally
-        {
-            foreach (var s in spans)
-            {
-                s.Release();
-            }
-        }
-
-        return written;
+        return _reader.Read(partition, offset, maxBytes, output, out status);
     }
 
     /// <summary>
@@ -569,23 +263,7 @@ public sealed partial class StorageEngine : IDisposable
     public long FirstLocalOffset(PartitionLog partition)
     {
         ArgumentNullException.ThrowIfNull(partition);
-        var queue = partition.Queue;
-        long min = _log.MinPosition;
-        long lo = queue.FirstIndex, hi = queue.EntryCount;
-        while (lo < hi)
-        {
-            long mid = lo + ((hi - lo) / 2);
-            if (!queue.TryGet(mid, out var e) || e.BatchPosition - EntryFormat.HeaderSize >= min)
-            {
-                hi = mid;
-            }
-            else
-            {
-                lo = mid + 1;
-            }
-        }
-
-        return lo < queue.EntryCount && queue.TryGet(lo, out var first) ? first.BaseOffset : partition.HighWatermark;
+        return _reader.FirstLocalOffset(partition);
     }
 
     /// <summary>
@@ -598,90 +276,11 @@ public sealed partial class StorageEngine : IDisposable
     /// Throws <see cref="StorageException"/> with <see cref="StorageError.TierUnavailable"/> when the
     /// blob service cannot be read.
     /// </summary>
-    public async ValueTask<(int Bytes, ReadStatus Status)> ReadRemoteAsync(PartitionLog partition, long offset, int maxBytes, IBufferWriter<byte> output, CancellationToken cancellationToken)
+    public ValueTask<(int Bytes, ReadStatus Status)> ReadRemoteAsync(PartitionLog partition, long offset, int maxBytes, IBufferWriter<byte> output, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(partition);
         ArgumentNullException.ThrowIfNull(output);
-        var tier = _tier ?? throw new InvalidOperationException("Tiering is off.");
-        var queue = partition.Queue;
-        if (offset < queue.FirstOffset || offset > queue.NextOffset)
-        {
-            return (0, ReadStatus.OffsetOutOfRange);
-        }
-
-        int total = 0;
-        for (long index = queue.FindByOffset(offset); index >= 0 && index < queue.EntryCount; index++)
-        {
-            if (!queue.TryGet(index, out var e))
-            {
-                break;
-            }
-
-            long entryPos = e.BatchPosition - EntryFormat.HeaderSize;
-            if ((total > 0 && total + e.Size > maxBytes) || entryPos >= _log.MinPosition)
-            {
-                break;
-            }
-
-            var segment = tier.Find(entryPos);
-            if (segment is null || entryPos + EntryFormat.HeaderSize + e.Size > segment.StartPosition + segment.DataLength)
-            {
-                if (total > 0)
-                {
-                    break;
-                }
-
-                if (!tier.IsLoaded)
-                {
-                    throw new StorageException(StorageError.TierUnavailable, $"Offset {offset} of {partition} is in the blob tier, whose manifests are not listed yet (blob service unreachable since start?).");
-                }
-
-                return (0, ReadStatus.OffsetOutOfRange);
-            }
-
-            int length = EntryFormat.HeaderSize + e.Size;
-            var buffer = ArrayPool<byte>.Shared.Rent(length);
-            try
-            {
-                await tier.ReadAsync(segment, entryPos, buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
-                if (!RemoteEntryValid(buffer, length, partition.Id, e))
-                {
-                    LogRemoteEntryMismatch(_logger, partition, e.BaseOffset, e.BatchPosition);
-                    if (total > 0)
-                    {
-                        break;
-                    }
-
-                    return (0, ReadStatus.StorageError);
-                }
-
-                var batch = buffer.AsSpan(EntryFormat.HeaderSize, e.Size);
-                batch.CopyTo(output.GetSpan(e.Size));
-                output.Advance(e.Size);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-
-            total += e.Size;
-            if (total >= maxBytes)
-            {
-                break;
-            }
-        }
-
-        return (total, ReadStatus.Ok);
-    }
-
-    private static bool RemoteEntryValid(byte[] buffer, int length, int partitionId, in QueueEntry e)
-    {
-        var entry = buffer.AsSpan(0, length);
-        return EntryFormat.ReadMagic(entry) == EntryFormat.DataMagic
-            && EntryFormat.ReadLength(entry) == length
-            && EntryFormat.ReadPartition(entry) == partitionId
-            && EntryFormat.ReadBaseOffset(entry) == e.BaseOffset
-            && Log.CheckEntry(entry) is null;
+        return _reader.ReadRemoteAsync(partition, offset, maxBytes, output, cancellationToken);
     }
 
     /// <summary>
@@ -693,44 +292,7 @@ public sealed partial class StorageEngine : IDisposable
     public (long Offset, long Timestamp)? FindOffsetByTimestamp(PartitionLog partition, long timestamp)
     {
         ArgumentNullException.ThrowIfNull(partition);
-        var queue = partition.Queue;
-        long index = queue.FindByTimestamp(timestamp);
-        if (index < 0 || !queue.TryGet(index, out var e))
-        {
-            return null;
-        }
-
-        var seg = _log.RetainSegment(e.BatchPosition);
-        if (seg is null)
-        {
-            return (e.BaseOffset, e.Timestamp);
-        }
-
-        try
-        {
-            var span = new LogSpan(seg, e.BatchPosition - seg.StartPosition, e.Size, e.BaseOffset).Bytes;
-            if (RecordBatch.TryReadInfo(span, out var info) == BatchError.None && RecordBatchRecords.TryGetRecords(span, info, out var section))
-            {
-                using (section)
-                {
-                    var reader = new RecordReader(section.Span, info.RecordCount);
-                    while (reader.TryReadNext(out var record))
-                    {
-                        long ts = info.IsLogAppendTime ? info.MaxTimestamp : info.FirstTimestamp + record.TimestampDelta;
-                        if (ts >= timestamp)
-                        {
-                            return (e.BaseOffset + record.OffsetDelta, ts);
-                        }
-                    }
-                }
-            }
-
-            return (e.BaseOffset, e.Timestamp);
-        }
-        finally
-        {
-            seg.Release();
-        }
+        return _queries.FindOffsetByTimestamp(partition, timestamp);
     }
 
     /// <summary>
@@ -743,482 +305,31 @@ public sealed partial class StorageEngine : IDisposable
     {
         ArgumentNullException.ThrowIfNull(partition);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxResults, 1);
-        var hits = new IndexHit[Math.Min(maxResults * 4, 4096)];
-        int n = _index.Query(partition.Id, key, fromTimestamp, toTimestamp, hits);
-        var results = new List<KeyLookupHit>();
-        for (int i = 0; i < n && results.Count < maxResults; i++)
-        {
-            if (ConfirmKey(hits[i], key, out var hit))
-            {
-                results.Add(hit);
-            }
-        }
-
-        return results;
-    }
-
-    private bool ConfirmKey(in IndexHit hit, ReadOnlySpan<byte> key, out KeyLookupHit result)
-    {
-        result = default;
-        var seg = _log.RetainSegment(hit.BatchPosition);
-        if (seg is null)
-        {
-            return ConfirmRemoteKey(hit, key, out result);
-        }
-
-        try
-        {
-            long off = hit.BatchPosition - seg.StartPosition;
-            var header = new LogSpan(seg, off, RecordBatch.HeaderSize, 0).Bytes;
-            long total = (long)System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(header[RecordBatch.BatchLength..]) + 12;
-            if (total < RecordBatch.HeaderSize || off + total > seg.File.Size)
-            {
-                return false;
-            }
-
-            return ConfirmKeyInBatch(new LogSpan(seg, off, (int)total, 0).Bytes, hit, key, out result);
-        }
-        catch (InvalidDataException)
-        {
-            return false;
-        }
-        finally
-        {
-            seg.Release();
-        }
-    }
-
-    /// <summary>
-    /// A hit in an offloaded segment: the entry is read from the blob tier (through its cache) and
-    /// checked as remote fetches check it. Blocks, as the synchronous <see cref="Read"/> does; an
-    /// unreachable tier makes the hit unconfirmed (the lookup answers what it can confirm).
-    /// </summary>
-    private bool ConfirmRemoteKey(in IndexHit hit, ReadOnlySpan<byte> key, out KeyLookupHit result)
-    {
-        result = default;
-        long entryPos = hit.BatchPosition - EntryFormat.HeaderSize;
-        if (_tier is not { } tier || tier.Find(entryPos) is not { } segment)
-        {
-            return false;
-        }
-
-        var header = new byte[EntryFormat.HeaderSize];
-        try
-        {
-            tier.ReadAsync(segment, entryPos, header, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-            int length = EntryFormat.ReadLength(header);
-            if (EntryFormat.ReadMagic(header) != EntryFormat.DataMagic || length <= EntryFormat.HeaderSize || entryPos + length > segment.StartPosition + segment.DataLength)
-            {
-                return false;
-            }
-
-            byte[] entry = ArrayPool<byte>.Shared.Rent(length);
-            try
-            {
-                tier.ReadAsync(segment, entryPos, entry.AsMemory(0, length), CancellationToken.None).AsTask().GetAwaiter().GetResult();
-                return Log.CheckEntry(entry.AsSpan(0, length)) is null
-                    && ConfirmKeyInBatch(entry.AsSpan(EntryFormat.HeaderSize, length - EntryFormat.HeaderSize), hit, key, out result);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(entry);
-            }
-        }
-        catch (StorageException ex) when (ex.Error == StorageError.TierUnavailable)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>Is the record at the hit's offset in <paramref name="batch"/> keyed <paramref name="key"/>? Its value when so.</summary>
-    private static bool ConfirmKeyInBatch(ReadOnlySpan<byte> batch, in IndexHit hit, ReadOnlySpan<byte> key, out KeyLookupHit result)
-    {
-        result = default;
-        if (RecordBatch.TryReadInfo(batch, out var info) != BatchError.None || !RecordBatchRecords.TryGetRecords(batch, info, out var section))
-        {
-            return false;
-        }
-
-        long baseOffset = RecordBatch.ReadBaseOffset(batch);
-        using (section)
-        {
-            var reader = new RecordReader(section.Span, info.RecordCount);
-            while (reader.TryReadNext(out var record))
-            {
-                if (baseOffset + record.OffsetDelta == hit.Offset)
-                {
-                    if (record.KeyIsNull || !record.Key.SequenceEqual(key))
-                    {
-                        return false;
-                    }
-
-                    result = new KeyLookupHit(hit.Offset, hit.Timestamp, record.Value.ToArray());
-                    return true;
-                }
-            }
-        }
-
-        return false;
+        return _queries.LookupByKey(partition, key, fromTimestamp, toTimestamp, maxResults);
     }
 
     /// <summary>Flushes the CommitLog now (whatever the policy), then queues and index, and writes the checkpoint.</summary>
     public void Flush()
     {
         _log.FlushCommitted();
-        WriteCheckpoint();
-    }
-
-    private void OnCommitted()
-    {
-        // An atomic exchange (full fence) pairs with the dispatcher's own exchange before it re-checks
-        // the committed position, so a wake-up is never lost.
-        if (Volatile.Read(ref _dispatcherSleeping) == 1 && Interlocked.Exchange(ref _dispatcherSleeping, 0) == 1)
-        {
-            _dispatchWake.Set();
-        }
-    }
-
-    private void DispatchLoop()
-    {
-        while (!_stopping)
-        {
-            try
-            {
-                if (DispatchAvailable(4096, restoreOffsets: false) > 0)
-                {
-                    continue;
-                }
-
-                Interlocked.Exchange(ref _dispatcherSleeping, 1);
-                if (Volatile.Read(ref _dispatched) < _log.CommittedPosition)
-                {
-                    Volatile.Write(ref _dispatcherSleeping, 0);
-                    continue;
-                }
-
-                _dispatchWake.Wait(100);
-                _dispatchWake.Reset();
-                Volatile.Write(ref _dispatcherSleeping, 0);
-            }
-            catch (Exception ex) when (ex is IOException or InvalidOperationException or InvalidDataException)
-            {
-                LogDispatcherFailed(_logger, ex, Volatile.Read(ref _dispatched));
-                Thread.Sleep(100);
-            }
-        }
-    }
-
-    /// <summary>Dispatches up to <paramref name="max"/> entries from the dispatched position. Returns how many.</summary>
-    private long DispatchAvailable(int max, bool restoreOffsets)
-    {
-        long pos = Volatile.Read(ref _dispatched);
-        long count = 0;
-        var byId = Volatile.Read(ref _byId);
-        PartitionLog? lastNotified = null;
-        while (count < max && _log.TryReadEntry(pos, out long entryPos, out var entry, out var segment))
-        {
-            if (segment != _dispatchSegment)
-            {
-                // The dispatcher only moves forward, so the segment it leaves is sealed: a segment
-                // without record timestamps ages from now. Once per segment.
-                _dispatchSegment?.MarkSealed(_time.GetUtcNow().ToUnixTimeMilliseconds());
-                _dispatchSegment = segment;
-            }
-
-            segment.ObserveTimestamp(EntryFormat.ReadMaxTimestamp(entry));
-            int id = EntryFormat.ReadPartition(entry);
-            var p = (uint)id < (uint)byId.Length ? byId[id] : null;
-            if (p is null)
-            {
-                byId = Volatile.Read(ref _byId);
-                p = (uint)id < (uint)byId.Length ? byId[id] : null;
-            }
-
-            long baseOffset = EntryFormat.ReadBaseOffset(entry);
-            int entryCount = EntryFormat.ReadCount(entry);
-            if (p is null || p.IsDeleted)
-            {
-                if (!Volatile.Read(ref _deletedIds).Contains(id))
-                {
-                    LogUnknownPartition(_logger, entryPos, id);
-                }
-            }
-            else if (baseOffset < p.Queue.NextOffset)
-            {
-                // Already in the queue (replay overlapping what was flushed); nothing to do.
-            }
-            else
-            {
-                long batchPos = entryPos + EntryFormat.HeaderSize;
-                int batchLen = entry.Length - EntryFormat.HeaderSize;
-                p.Queue.Append(new QueueEntry(baseOffset, batchPos, batchLen, entryCount - 1, EntryFormat.ReadMaxTimestamp(entry)));
-                if (restoreOffsets && p.NextOffset < baseOffset + entryCount)
-                {
-                    p.NextOffset = baseOffset + entryCount;
-                }
-
-                if (p.Options.IndexKeys && batchPos >= _indexFrom)
-                {
-                    IndexKeys(p, entry[EntryFormat.HeaderSize..], baseOffset, batchPos);
-                }
-
-                if (lastNotified != p)
-                {
-                    lastNotified?.NotifyData();
-                    lastNotified = p;
-                }
-            }
-
-            pos = entryPos + entry.Length;
-            Volatile.Write(ref _dispatched, pos);
-            count++;
-        }
-
-        lastNotified?.NotifyData();
-        if (count == 0 && pos != Volatile.Read(ref _dispatched))
-        {
-            Volatile.Write(ref _dispatched, pos); // skipped blank padding only
-        }
-
-        return count;
-    }
-
-    private void IndexKeys(PartitionLog p, ReadOnlySpan<byte> batch, long baseOffset, long batchPos)
-    {
-        if (RecordBatch.TryReadInfo(batch, out var info) != BatchError.None || info.IsControl)
-        {
-            return;
-        }
-
-        if (!RecordBatchRecords.TryGetRecords(batch, info, out var section))
-        {
-            if (p.MarkUnindexableLogged())
-            {
-                LogNotIndexed(_logger, p, info.Compression);
-            }
-
-            return;
-        }
-
-        using (section)
-        {
-            try
-            {
-                var reader = new RecordReader(section.Span, info.RecordCount);
-                while (reader.TryReadNext(out var record))
-                {
-                    if (!record.KeyIsNull)
-                    {
-                        long ts = info.IsLogAppendTime ? info.MaxTimestamp : info.FirstTimestamp + record.TimestampDelta;
-                        _index.Put(p.Id, record.Key, baseOffset + record.OffsetDelta, batchPos, ts);
-                    }
-                }
-            }
-            catch (InvalidDataException ex)
-            {
-                LogMalformedRecords(_logger, ex, p, batchPos);
-            }
-        }
-    }
-
-    private void HousekeepingLoop()
-    {
-        long lastCheckpoint = Environment.TickCount64;
-        long lastCleanup = Environment.TickCount64;
-        while (!_stopping)
-        {
-            _housekeepingWake.Wait(TimeSpan.FromMilliseconds(250));
-            if (_stopping)
-            {
-                return;
-            }
-
-            try
-            {
-                CheckDisk();
-                if (_tier is { } tier && tier.TakeChanged())
-                {
-                    // Segments just became remote: their local files may go now, not at the next cleanup.
-                    DropOffloadedLocalSegments(tier);
-                    TrimQueues(tier);
-                }
-
-                long now = Environment.TickCount64;
-                if (now - lastCheckpoint >= _options.CheckpointInterval.TotalMilliseconds)
-                {
-                    WriteCheckpoint();
-                    lastCheckpoint = now;
-                }
-
-                if (now - lastCleanup >= _options.CleanupInterval.TotalMilliseconds)
-                {
-                    EnforceRetention();
-                    lastCleanup = now;
-                }
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or StorageException)
-            {
-                LogHousekeepingFailed(_logger, ex);
-            }
-        }
+        _checkpoints.Write();
     }
 
     /// <summary>Size of the data folder's file system at the last disk check (bytes; 0 before the first).</summary>
-    public long DiskTotalBytes => Volatile.Read(ref _diskTotal);
+    public long DiskTotalBytes => _disk.TotalBytes;
 
     /// <summary>Space available on the data folder's file system at the last disk check (bytes).</summary>
-    public long DiskAvailableBytes => Volatile.Read(ref _diskAvailable);
-
-    private long _diskTotal;
-    private long _diskAvailable;
+    public long DiskAvailableBytes => _disk.AvailableBytes;
 
     /// <summary>Re-reads disk usage and sets or clears the storage-full state.</summary>
-    public void CheckDisk()
-    {
-        var (total, available) = _diskProbe(_root);
-        Volatile.Write(ref _diskTotal, total);
-        Volatile.Write(ref _diskAvailable, available);
-        if (total <= 0)
-        {
-            return;
-        }
-
-        double used = 1.0 - ((double)available / total);
-        bool full = used > _options.DiskFullThreshold;
-        if (full != _storageFull)
-        {
-            _storageFull = full;
-            if (full)
-            {
-                LogStorageFull(_logger, _root, used, _options.DiskFullThreshold);
-            }
-            else
-            {
-                LogStorageRecovered(_logger, _root, used);
-            }
-        }
-    }
-
-    private static (long Total, long Available) DefaultDiskProbe(string path)
-    {
-        var drive = new DriveInfo(path);
-        return (drive.TotalSize, drive.AvailableFreeSpace);
-    }
+    public void CheckDisk() => _disk.Check();
 
     /// <summary>
     /// Deletes whole segments past retention time or the size budget, oldest first, and moves each
     /// partition's log start. A segment's age is the engine clock's now minus its largest record
     /// timestamp (Kafka's rule; see <see cref="Segment.RetentionTimestamp"/>), never its file time.
     /// </summary>
-    public void EnforceRetention()
-    {
-        if (_tier is { } tier)
-        {
-            EnforceTieredRetention(tier);
-            return;
-        }
-
-        long nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        long total = _log.DiskBytes;
-        long budget = _options.RetentionBytes ?? long.MaxValue;
-        var maxAge = _options.RetentionTime;
-        long before = _log.MinPosition;
-        long min = _log.DeleteOldest(
-            seg =>
-            {
-                // Size first: a segment over the budget goes without its timestamps being looked at.
-                bool tooBig = total > budget;
-                bool tooOld = !tooBig && maxAge is { } age && nowMs - seg.RetentionTimestamp(nowMs) > age.TotalMilliseconds;
-                if (tooBig || tooOld)
-                {
-                    total -= seg.File.Size;
-                    return true;
-                }
-
-                return false;
-            },
-            Volatile.Read(ref _dispatched));
-        if (min == before)
-        {
-            return;
-        }
-
-        foreach (var p in Partitions)
-        {
-            p.Queue.DeleteBefore(min);
-        }
-
-        _index.DeleteBefore(min);
-    }
-
-    /// <summary>
-    /// Retention with tiering on. Local: a segment file goes only once it is in the tier (its
-    /// upload already waited for the local retention time); nothing local is deleted while the
-    /// blob service is away. Total: the engine's retention time and size count both tiers and
-    /// delete the oldest remote segments; queues and log start offsets follow.
-    /// </summary>
-    private void EnforceTieredRetention(TieredStorage tier)
-    {
-        DropOffloadedLocalSegments(tier);
-        tier.ApplyRetention(_time.GetUtcNow().ToUnixTimeMilliseconds(), _options.RetentionTime, _options.RetentionBytes ?? long.MaxValue, _log.DiskBytes);
-        TrimQueues(tier);
-    }
-
-    private void DropOffloadedLocalSegments(TieredStorage tier)
-    {
-        _ = _log.DeleteOldest(seg => tier.IsRemote(seg.StartPosition), Volatile.Read(ref _dispatched));
-
-        // The index keeps the entries of offloaded segments (key lookups read them from the tier);
-        // TrimQueues cuts it at the oldest byte either tier holds.
-    }
-
-    /// <summary>Moves every queue's start (the partitions' log start offsets) to the oldest byte held in either tier.</summary>
-    private void TrimQueues(TieredStorage tier)
-    {
-        if (!tier.IsLoaded)
-        {
-            return; // the remote table is not known yet: never cut entries that may point into it
-        }
-
-        long start = tier.FirstPosition is { } first ? Math.Min(first, _log.MinPosition) : _log.MinPosition;
-        foreach (var p in Partitions)
-        {
-            p.Queue.DeleteBefore(start);
-        }
-
-        _index.DeleteBefore(start);
-    }
-
-    private void WriteCheckpoint()
-    {
-        lock (_checkpointLock)
-        {
-            WriteCheckpointLocked();
-        }
-    }
-
-    private void WriteCheckpointLocked()
-    {
-        // Take the dispatched position before flushing the queues: every queue entry below it is then
-        // on disk when the checkpoint names it. Cap at the CommitLog's flushed position so recovery
-        // never trusts queue entries that point at unflushed log bytes.
-        long dispatched = Volatile.Read(ref _dispatched);
-        foreach (var p in Partitions)
-        {
-            p.Queue.Flush();
-        }
-
-        _index.Flush();
-        long flushed = _log.FlushedPosition;
-        var checkpoint = new Checkpoint(flushed, Math.Min(dispatched, flushed));
-        if (checkpoint == _lastCheckpoint)
-        {
-            return; // an idle silo does not fsync a file every second
-        }
-
-        checkpoint.Write(Path.Combine(_root, CheckpointFile));
-        _lastCheckpoint = checkpoint;
-    }
+    public void EnforceRetention() => _retention.Enforce();
 
     /// <summary>
     /// Clean shutdown: refuse new appends, let the dispatcher catch up, flush the CommitLog, queues
@@ -1232,78 +343,28 @@ public sealed partial class StorageEngine : IDisposable
         }
 
         _log.StopAppends(); // refuses new appends and flushes what was committed
-        _stopping = true;
-        _dispatchWake.Set();
-        _housekeepingWake.Set();
-        _dispatcher.Join();
-        _housekeeper.Join();
+        _housekeeper.Stop();
+        _dispatcher.Stop();
         _tier?.Dispose();   // after housekeeping, its only other caller; an upload in flight is abandoned and redone next run
-        while (DispatchAvailable(int.MaxValue, restoreOffsets: false) > 0)
-        {
-        }
+        _dispatcher.DrainAll();
 
-        WriteCheckpoint();
-        foreach (var p in Volatile.Read(ref _byId))
+        _checkpoints.Write();
+        foreach (var p in _partitions.ById)
         {
             p?.Queue.Dispose();
         }
 
         _index.Dispose();
         _log.Dispose();
-        File.WriteAllBytes(Path.Combine(_root, CleanShutdownFile), []);
-        _dispatchWake.Dispose();
-        _housekeepingWake.Dispose();
+        LogRecovery.MarkCleanShutdown(_root);
+        _dispatcher.Dispose();
+        _housekeeper.Dispose();
         LogClosed(_logger, _log.CommittedPosition);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Storage opening: {Options}")]
     private static partial void LogOpening(ILogger logger, StorageOptions options);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Partition {Partition}: ConsumeQueue entry for offset {Offset} points at position {Position}, which holds another entry; read refused")]
-    private static partial void LogQueueEntryMismatch(ILogger logger, PartitionLog partition, long offset, long position);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Partition {Partition}: remote entry for offset {Offset} at position {Position} does not match its ConsumeQueue entry or checksums; read refused")]
-    private static partial void LogRemoteEntryMismatch(ILogger logger, PartitionLog partition, long offset, long position);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "ConsumeQueue of {Topic}-{Partition} disagrees with the CommitLog; rebuilding it")]
-    private static partial void LogQueueMismatch(ILogger logger, string topic, int partition);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A ConsumeQueue was damaged; re-dispatching the CommitLog from position {Position}")]
-    private static partial void LogFullReplay(ILogger logger, long position);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Checkpoint {Path} is damaged; validating the whole CommitLog")]
-    private static partial void LogBadCheckpoint(ILogger logger, string path);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Storage ready in {ElapsedMs} ms: {Kind} stop, replayed {Replayed} entries from position {From} to {End}, {Partitions} partitions")]
-    private static partial void LogReady(ILogger logger, long elapsedMs, string kind, long replayed, long from, long end, int partitions);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Dispatcher failed at CommitLog position {Position}; retrying")]
-    private static partial void LogDispatcherFailed(ILogger logger, Exception ex, long position);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Dispatcher: entry at {Position} names unknown partition id {Id}; skipped")]
-    private static partial void LogUnknownPartition(ILogger logger, long position, int id);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {Partition}: {Codec} batches are stored and served but not key-indexed (codec not in the BCL)")]
-    private static partial void LogNotIndexed(ILogger logger, PartitionLog partition, CompressionCodec codec);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {Partition}: batch at {Position} has malformed records; not indexed")]
-    private static partial void LogMalformedRecords(ILogger logger, Exception ex, PartitionLog partition, long position);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Storage housekeeping failed; will retry")]
-    private static partial void LogHousekeepingFailed(ILogger logger, Exception ex);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Storage full: {Root} is {Used:P1} used (threshold {Threshold:P0}); appends are refused, reads continue")]
-    private static partial void LogStorageFull(ILogger logger, string root, double used, double threshold);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Storage space recovered: {Root} is {Used:P1} used; appends resume")]
-    private static partial void LogStorageRecovered(ILogger logger, string root, double used);
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Storage closed cleanly at position {Position}")]
     private static partial void LogClosed(ILogger logger, long position);
 }
-
-/// <summary>A record found by key.</summary>
-public readonly record struct KeyLookupHit(long Offset, long Timestamp, byte[] Value);
-
-/// <summary>What the last open's recovery did.</summary>
-public sealed record RecoveryReport(bool CleanShutdown, bool CheckpointValid, CommitLogRecovery CommitLog, long EntriesReplayed, TimeSpan Elapsed);

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 
-namespace OrleansMQ.Storage.Engine;
+namespace OrleansMQ.Storage.Engine.Partitions;
 
 /// <summary>
 /// Maps (topic, partition) to the small integer id written into every CommitLog entry header.

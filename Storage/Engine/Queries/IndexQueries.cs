@@ -1,0 +1,152 @@
+using OrleansMQ.Protocol.Batches;
+using OrleansMQ.Storage.CommitLog;
+using OrleansMQ.Storage.Engine.Reads;
+using OrleansMQ.Storage.Index;
+
+namespace OrleansMQ.Storage.Engine.Queries;
+
+/// <summary>
+/// Lookups that are not reads by offset: Kafka ListOffsets by time (the ConsumeQueue's timestamps,
+/// refined inside the batch) and RocketMQ's query by key (the IndexFile's hash hits, each confirmed
+/// against the stored record, locally or in the blob tier).
+/// </summary>
+internal sealed class IndexQueries
+{
+    private readonly IndexStore _index;
+    private readonly LocalSegmentSource _local;
+    private readonly ISegmentSource? _offloaded;
+
+    public IndexQueries(IndexStore index, LocalSegmentSource local, ISegmentSource? offloaded)
+    {
+        _index = index;
+        _local = local;
+        _offloaded = offloaded;
+    }
+
+    /// <summary>See <see cref="StorageEngine.FindOffsetByTimestamp"/>.</summary>
+    public (long Offset, long Timestamp)? FindOffsetByTimestamp(PartitionLog partition, long timestamp)
+    {
+        var queue = partition.Queue;
+        long index = queue.FindByTimestamp(timestamp);
+        if (index < 0 || !queue.TryGet(index, out var e))
+        {
+            return null;
+        }
+
+        // Refined only when the batch is local: a ListOffsets answer does not wait on the blob
+        // service, and the queue's entry (the batch's first offset and largest timestamp) is a
+        // correct, if coarser, answer.
+        if (!_local.TryRetainBatch(e.BatchPosition, e.Size, e.BaseOffset, out var span))
+        {
+            return (e.BaseOffset, e.Timestamp);
+        }
+
+        try
+        {
+            var bytes = span.Bytes;
+            if (RecordBatch.TryReadInfo(bytes, out var info) == BatchError.None && RecordBatchRecords.TryGetRecords(bytes, info, out var section))
+            {
+                using (section)
+                {
+                    var reader = new RecordReader(section.Span, info.RecordCount);
+                    while (reader.TryReadNext(out var record))
+                    {
+                        long ts = info.IsLogAppendTime ? info.MaxTimestamp : info.FirstTimestamp + record.TimestampDelta;
+                        if (ts >= timestamp)
+                        {
+                            return (e.BaseOffset + record.OffsetDelta, ts);
+                        }
+                    }
+                }
+            }
+
+            return (e.BaseOffset, e.Timestamp);
+        }
+        finally
+        {
+            span.Release();
+        }
+    }
+
+    /// <summary>See <see cref="StorageEngine.LookupByKey"/>.</summary>
+    public IReadOnlyList<KeyLookupHit> LookupByKey(PartitionLog partition, ReadOnlySpan<byte> key, long fromTimestamp, long toTimestamp, int maxResults)
+    {
+        var hits = new IndexHit[Math.Min(maxResults * 4, 4096)];
+        int n = _index.Query(partition.Id, key, fromTimestamp, toTimestamp, hits);
+        var results = new List<KeyLookupHit>();
+        for (int i = 0; i < n && results.Count < maxResults; i++)
+        {
+            if (ConfirmKey(hits[i], key, out var hit))
+            {
+                results.Add(hit);
+            }
+        }
+
+        return results;
+    }
+
+    /// <summary>
+    /// Reads the hit's entry from whichever source holds it. A remote read blocks, as the synchronous
+    /// <c>Read</c> does; an unreachable tier leaves the hit unconfirmed (the lookup answers what it can
+    /// confirm).
+    /// </summary>
+    private bool ConfirmKey(in IndexHit hit, ReadOnlySpan<byte> key, out KeyLookupHit result)
+    {
+        result = default;
+        long entryPos = hit.BatchPosition - EntryFormat.HeaderSize;
+        ISegmentSource? source = _local.Locate(entryPos, 0) == EntryPlace.Held ? _local
+            : _offloaded?.Locate(entryPos, 0) == EntryPlace.Held ? _offloaded
+            : null;
+        if (source is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            var read = source.ReadEntryAsync(entryPos, 0, CancellationToken.None);
+            using var entry = read.IsCompletedSuccessfully ? read.Result : read.AsTask().GetAwaiter().GetResult();
+            return entry.Status == EntryReadStatus.Ok
+                && ConfirmKeyInBatch(entry.Span[EntryFormat.HeaderSize..], hit, key, out result);
+        }
+        catch (StorageException ex) when (ex.Error == StorageError.TierUnavailable)
+        {
+            return false;
+        }
+        catch (InvalidDataException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Is the record at the hit's offset in <paramref name="batch"/> keyed <paramref name="key"/>? Its value when so.</summary>
+    private static bool ConfirmKeyInBatch(ReadOnlySpan<byte> batch, in IndexHit hit, ReadOnlySpan<byte> key, out KeyLookupHit result)
+    {
+        result = default;
+        if (RecordBatch.TryReadInfo(batch, out var info) != BatchError.None || !RecordBatchRecords.TryGetRecords(batch, info, out var section))
+        {
+            return false;
+        }
+
+        long baseOffset = RecordBatch.ReadBaseOffset(batch);
+        using (section)
+        {
+            var reader = new RecordReader(section.Span, info.RecordCount);
+            while (reader.TryReadNext(out var record))
+            {
+                if (baseOffset + record.OffsetDelta == hit.Offset)
+                {
+                    if (record.KeyIsNull || !record.Key.SequenceEqual(key))
+                    {
+                        return false;
+                    }
+
+                    result = new KeyLookupHit(hit.Offset, hit.Timestamp, record.Value.ToArray());
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,6 @@
+using OrleansMQ.Storage.CommitLog;
+
+namespace OrleansMQ.Storage.Engine;
+
+/// <summary>What the last open's recovery did.</summary>
+public sealed record RecoveryReport(bool CleanShutdown, bool CheckpointValid, CommitLogRecovery CommitLog, long EntriesReplayed, TimeSpan Elapsed);
