@@ -68,6 +68,7 @@ public static class MetricsEndpoint
                 return Task.CompletedTask;
             }, context.Response);
             await next(context).ConfigureAwait(false);
-        }), optionsName: null);
+        }), optionsName: null)
+            .WithMetadata(new HttpMethodMetadata([HttpMethods.Get])); // GET only, as before (the exporter maps every method)
     }
 }
