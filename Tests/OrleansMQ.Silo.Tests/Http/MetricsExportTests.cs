@@ -14,7 +14,8 @@ namespace OrleansMQ.Silo.Tests.Http;
 /// <summary>
 /// /metrics as exported from the silo's System.Diagnostics.Metrics instruments: the per-request
 /// recording stays allocation-free while the exporter listens, each silo of a process exports only
-/// its own figures, and a scraper asking for OpenMetrics still gets the text format 0.0.4.
+/// its own figures (and forgets a deleted topic's), and a scraper asking for OpenMetrics still
+/// gets the text format 0.0.4.
 /// </summary>
 public sealed partial class MetricsExportTests(ITestOutputHelper output)
 {
@@ -103,6 +104,12 @@ public sealed partial class MetricsExportTests(ITestOutputHelper output)
         Assert.DoesNotContain("# EOF", busyText, StringComparison.Ordinal);
         Assert.InRange(ProduceLatencyCountIn(busyText), 30, 40);
         Assert.Contains("orleansmq_partition_log_end_offset{partition=\"0\",topic=\"only-busy\"} 30\n", busyText, StringComparison.Ordinal);
+
+        // A deleted topic's partitions leave /metrics (observable figures are exported only when
+        // observed at that scrape).
+        Assert.True((await busy.Topics.DeleteAsync("only-busy")).IsOk);
+        string afterDelete = await busyHttp.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        Assert.DoesNotContain("topic=\"only-busy\"", afterDelete, StringComparison.Ordinal);
 
         string idleText = await idleHttp.GetStringAsync(new Uri("/metrics", UriKind.Relative));
         Assert.Equal(0, ProduceLatencyCountIn(idleText));
