@@ -19,6 +19,7 @@ using OrleansMQ.Silo.Http;
 using OrleansMQ.Silo.Kafka;
 using OrleansMQ.Silo.Kafka.Handlers;
 using OrleansMQ.Silo.Kafka.Network;
+using OrleansMQ.Silo.Metrics;
 using OrleansMQ.Silo.Producers;
 using OrleansMQ.Silo.Topics;
 using OrleansMQ.Storage;
@@ -112,7 +113,7 @@ public static class SiloHost
         // The broker, then the gateway (Kestrel itself starts after every hosted service, and stops first).
         services.AddSingleton<KafkaServerHostedService>();
         services.AddHostedService(sp => sp.GetRequiredService<KafkaServerHostedService>());
-        services.AddSingleton<HttpMetrics>();
+        services.AddSiloMetrics();
         services.AddSingleton<HttpGateway>();
         services.AddSingleton<HttpGatewayHostedService>();
         services.AddHostedService(sp => sp.GetRequiredService<HttpGatewayHostedService>());

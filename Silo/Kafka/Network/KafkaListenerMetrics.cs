@@ -1,4 +1,7 @@
-using OrleansMQ.Storage.Diagnostics;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using OrleansMQ.Protocol.Kafka;
 
 namespace OrleansMQ.Silo.Kafka.Network;
 
@@ -22,7 +25,7 @@ public sealed class KafkaListenerMetrics
     private long _backPressureWaits;
 
     // Per API key; keys beyond the table (or frames too short to carry one) count in the last slot.
-    private readonly ApiMetrics[] _apis = Enumerable.Range(0, ApiSlots).Select(_ => new ApiMetrics()).ToArray();
+    private readonly ApiMetrics[] _apis = Enumerable.Range(0, ApiSlots).Select(i => new ApiMetrics((short)i)).ToArray();
 
     /// <summary>API keys tracked one by one; higher keys share the last slot.</summary>
     internal const int ApiSlots = 128;
@@ -70,7 +73,15 @@ public sealed class KafkaListenerMetrics
 
     internal void ConnectionRejected() => Interlocked.Increment(ref _connectionsRejected);
 
-    /// <summary>Counters of one API key (requests, bytes, latency from frame read to response written).</summary>
+    /// <summary>
+    /// The request latency histogram (seconds, tagged <c>api</c>), set once by the silo's
+    /// instruments (<c>OrleansMQ.Silo.Metrics.SiloInstruments</c>) before the listener starts; null
+    /// for a listener without a meter (listener tests). Recording is allocation-free: the tag of
+    /// each API is built once, and the exporter aggregates per tag set without allocating.
+    /// </summary>
+    internal Histogram<double>? RequestDuration { get; set; }
+
+    /// <summary>Counters of one API key (requests, bytes).</summary>
     public ApiMetrics ForApi(short apiKey) => _apis[Slot(apiKey)];
 
     /// <summary>The API keys that have seen at least one request, with their counters.</summary>
@@ -105,7 +116,11 @@ public sealed class KafkaListenerMetrics
             Interlocked.Add(ref api.BytesOutCount, responseBytes);
         }
 
-        api.Latency.RecordSince(startTimestamp);
+        // The overflow slot is not exported (no API name), as its counters are not.
+        if (RequestDuration is { } duration && api.Tag.Value is not null)
+        {
+            duration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, api.Tag);
+        }
     }
 
     internal void ResponseSent() => Interlocked.Increment(ref _responses);
@@ -132,6 +147,15 @@ public sealed class KafkaListenerMetrics
 /// <summary>Counters of one Kafka API on one listener.</summary>
 public sealed class ApiMetrics
 {
+    internal ApiMetrics(short apiKey)
+    {
+        // The API's name as /metrics labels it ("Produce"; the number for keys without a name);
+        // none for the shared overflow slot.
+        string? name = apiKey >= KafkaListenerMetrics.ApiSlots - 1 ? null
+            : Enum.IsDefined((ApiKey)apiKey) ? ((ApiKey)apiKey).ToString() : apiKey.ToString(CultureInfo.InvariantCulture);
+        Tag = new("api", name);
+    }
+
     internal long RequestCount;
     internal long BytesInCount;
     internal long BytesOutCount;
@@ -145,6 +169,6 @@ public sealed class ApiMetrics
     /// <summary>Response bytes written (memory and sendfile), size prefixes included.</summary>
     public long BytesOut => Volatile.Read(ref BytesOutCount);
 
-    /// <summary>From the frame read to the response written to the connection's send buffer or socket.</summary>
-    public LatencyHistogram Latency { get; } = new();
+    /// <summary>The <c>api</c> label of this API's series (value null for the overflow slot).</summary>
+    public KeyValuePair<string, object?> Tag { get; }
 }

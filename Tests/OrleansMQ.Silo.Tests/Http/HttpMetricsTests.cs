@@ -12,7 +12,8 @@ namespace OrleansMQ.Silo.Tests.Http;
 /// </summary>
 public sealed partial class HttpMetricsTests
 {
-    [GeneratedRegex(@"^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?<labels>[^}]*)\})? (?<value>-?[0-9]+(\.[0-9]+)?)$")]
+    // Values as the exporter writes them: integers, or doubles in their shortest form (1.5E-05).
+    [GeneratedRegex(@"^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?<labels>[^}]*)\})? (?<value>-?[0-9]+(\.[0-9]+)?(E[-+]?[0-9]+)?)$")]
     private static partial Regex SampleLine();
 
     private static List<(string Name, string Labels, double Value)> Parse(string text)
