@@ -50,6 +50,17 @@ public static class RecordsCodec
     public static byte[] Decompress(CompressionCodec codec, ReadOnlySpan<byte> compressed, int maxDecompressedBytes, out int length)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxDecompressedBytes);
+        if (compressed.IsEmpty)
+        {
+            // A batch with records has a non-empty section; some decoders would read nothing as nothing.
+            throw new InvalidDataException($"The {codec} records section is empty.");
+        }
+
+        if (codec is not (CompressionCodec.Gzip or CompressionCodec.Snappy or CompressionCodec.Lz4 or CompressionCodec.Zstd))
+        {
+            throw new ArgumentException($"{codec} is not a compression codec.", nameof(codec));
+        }
+
         try
         {
             return codec switch
@@ -57,18 +68,24 @@ public static class RecordsCodec
                 CompressionCodec.Gzip => GzipCodec.Decompress(compressed, maxDecompressedBytes, out length),
                 CompressionCodec.Snappy => XerialSnappyCodec.Decompress(compressed, maxDecompressedBytes, out length),
                 CompressionCodec.Lz4 => Lz4FrameCodec.Decompress(compressed, maxDecompressedBytes, out length),
-                CompressionCodec.Zstd => ZstdCodec.Decompress(compressed, maxDecompressedBytes, out length),
-                _ => throw new ArgumentException($"{codec} is not a compression codec.", nameof(codec)),
+                _ => ZstdCodec.Decompress(compressed, maxDecompressedBytes, out length),
             };
         }
-        catch (Exception ex) when (ex is not (InvalidDataException or ArgumentException or OutOfMemoryException))
+        catch (Exception ex) when (ex is not OutOfMemoryException && !ex.Data.Contains(SizeLimitKey))
         {
-            // The libraries throw their own types (or IndexOutOfRange on truncated input); callers
-            // handle one: corrupt data.
+            // The libraries throw their own types (InvalidData, EndOfStream, Argument, IndexOutOfRange
+            // on truncated input); callers handle one: corrupt data, named by codec.
             throw new InvalidDataException($"The {codec} records section is corrupt: {ex.Message}", ex);
         }
     }
 
-    internal static InvalidDataException TooLarge(CompressionCodec codec, int maxBytes) =>
-        new($"The {codec} records section decompresses past the {maxBytes}-byte limit.");
+    // Marks the cap's own exception, which passes through as it is (not rewrapped as "corrupt").
+    private const string SizeLimitKey = "OrleansMQ.MaxDecompressedBytes";
+
+    internal static InvalidDataException TooLarge(CompressionCodec codec, int maxBytes)
+    {
+        var error = new InvalidDataException($"The {codec} records section decompresses past the {maxBytes}-byte limit.");
+        error.Data[SizeLimitKey] = maxBytes;
+        return error;
+    }
 }
