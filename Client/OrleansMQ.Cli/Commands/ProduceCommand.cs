@@ -44,7 +44,7 @@ internal sealed class ProduceCommand : Command
     [
         .. first,
         new("acks", null, "0|1|all", $"Acknowledgements to wait for. Default: {defaultAcks}."),
-        new("compression", null, "none|gzip", "Batch compression. Default: none."),
+        new("compression", null, "none|gzip|snappy|lz4|zstd", "Batch compression. Default: none."),
         new("linger-ms", null, "N", $"How long a batch waits for more messages. Default: {defaultLingerMs}."),
         new("batch-size", null, "bytes", $"Largest batch per partition. Default: {defaultBatchSize}."),
     ];
@@ -63,7 +63,10 @@ internal sealed class ProduceCommand : Command
         {
             "none" => CompressionCodec.None,
             "gzip" => CompressionCodec.Gzip,
-            var other => throw new UsageException($"--compression must be none or gzip; got '{other}'"),
+            "snappy" => CompressionCodec.Snappy,
+            "lz4" => CompressionCodec.Lz4,
+            "zstd" => CompressionCodec.Zstd,
+            var other => throw new UsageException($"--compression must be none, gzip, snappy, lz4 or zstd; got '{other}'"),
         };
         int batchSize = args.Int("batch-size", min: 1024) ?? defaultBatchSize;
         var options = new ProducerOptions

@@ -281,18 +281,7 @@ public sealed partial class KafkaConsumer
 
             try
             {
-                if (!ReadBatch(tp, batch, info, next, records))
-                {
-                    if (records.Count > 0)
-                    {
-                        return (next, null); // hand out what came before; the error comes on the next fetch
-                    }
-
-                    return (next, new KafkaConsumeException(ErrorCode.UnsupportedCompressionType, $"{tp}: the batch at offset {info.BaseOffset} is compressed with {info.Compression}, which this client cannot read (only none and gzip). Seek to {info.LastOffset + 1} to skip it.", tp, next)
-                    {
-                        NextOffset = info.LastOffset + 1,
-                    });
-                }
+                ReadBatch(tp, batch, info, next, records);
             }
             catch (InvalidDataException ex)
             {
@@ -337,15 +326,13 @@ public sealed partial class KafkaConsumer
         return byLeader;
     }
 
-    /// <summary>Adds the records of one batch at or after <paramref name="from"/>; false when its compression is not readable.</summary>
-    private static bool ReadBatch(TopicPartition tp, ReadOnlySpan<byte> batch, in RecordBatchInfo info, long from, List<ConsumeResult> records)
+    /// <summary>
+    /// Adds the records of one batch at or after <paramref name="from"/>, decompressing any Kafka
+    /// codec into a pooled buffer; corrupt or oversized compressed data is an <see cref="InvalidDataException"/>.
+    /// </summary>
+    private static void ReadBatch(TopicPartition tp, ReadOnlySpan<byte> batch, in RecordBatchInfo info, long from, List<ConsumeResult> records)
     {
-        if (!RecordBatchRecords.TryGetRecords(batch, info, out var section))
-        {
-            return false;
-        }
-
-        using (section)
+        using (var section = RecordBatchRecords.GetRecords(batch, info))
         {
             var reader = section.CreateReader();
             var type = info.IsLogAppendTime ? TimestampType.LogAppendTime : TimestampType.CreateTime;
@@ -383,8 +370,6 @@ public sealed partial class KafkaConsumer
                 });
             }
         }
-
-        return true;
     }
 
     /// <summary>Finds start positions: the group's committed offsets, else <see cref="ConsumerOptions.AutoOffsetReset"/>.</summary>

@@ -1,19 +1,19 @@
 using System.Buffers;
-using System.Buffers.Binary;
-using System.IO.Compression;
-using System.Text;
 using OrleansMQ.Protocol.Batches;
 
 namespace OrleansMQ.Client.Producer;
 
 /// <summary>
 /// One partition's batch being filled, then sent (and resent) until acknowledged. Records are
-/// encoded straight into the pooled buffer after room for the 61-byte batch header, which is
-/// written (with producer id, epoch, sequence and CRC) each time the batch is sent. Pooled: the
-/// producer reuses these objects.
+/// encoded by the shared <see cref="RecordBatchEncoder"/> straight into the pooled buffer after
+/// room for the 61-byte batch header, which is written (with producer id, epoch, sequence and
+/// CRC) each time the batch is sent. A compressed copy is made once, into a buffer rented from
+/// <see cref="ArrayPool{T}.Shared"/>, when the batch is first sent. Pooled: the producer reuses
+/// these objects.
 /// </summary>
 internal sealed class ProducerBatch
 {
+    private readonly RecordBatchEncoder _encoder = new();
     private Entry[] _entries = [];
     private int _entryCount;
     private byte[]? _compressed;
@@ -22,12 +22,12 @@ internal sealed class ProducerBatch
     public PartitionState Partition { get; private set; } = null!;
 
     /// <summary>The batch buffer: header room, then the records.</summary>
-    public byte[] Buffer { get; private set; } = [];
+    public byte[] Buffer => _encoder.Buffer;
 
     /// <summary>End of the records in <see cref="Buffer"/>.</summary>
-    public int Length { get; private set; }
+    public int Length => _encoder.Length;
 
-    public int Count { get; private set; }
+    public int Count => _encoder.Count;
 
     /// <summary>Creation order across the producer (flush waits for batches up to a serial).</summary>
     public long Serial { get; private set; }
@@ -35,9 +35,9 @@ internal sealed class ProducerBatch
     /// <summary>Environment.TickCount64 at creation: linger and delivery timeout count from here.</summary>
     public long CreatedAt { get; private set; }
 
-    public long FirstTimestamp { get; private set; }
+    public long FirstTimestamp => _encoder.FirstTimestamp;
 
-    public long MaxTimestamp { get; private set; }
+    public long MaxTimestamp => _encoder.MaxTimestamp;
 
     public bool Sealed { get; set; }
 
@@ -58,9 +58,7 @@ internal sealed class ProducerBatch
     public void Reset(PartitionState partition, byte[] buffer, long serial, long now)
     {
         Partition = partition;
-        Buffer = buffer;
-        Length = RecordBatch.HeaderSize;
-        Count = 0;
+        _encoder.Reset(buffer);
         Serial = serial;
         CreatedAt = now;
         Sealed = false;
@@ -71,49 +69,20 @@ internal sealed class ProducerBatch
         RetryAt = 0;
         LastError = null;
         _entryCount = 0;
-        _compressedLength = 0;
+        ReturnCompressed();
     }
 
     /// <summary>Bytes a record takes in a batch (length prefix included), for the size checks.</summary>
-    public static int RecordSize(int keyLength, bool keyIsNull, int valueLength, bool valueIsNull, IReadOnlyList<KeyValuePair<string, byte[]?>>? headers, long timestampDelta, int offsetDelta)
-    {
-        int body = BodySize(keyLength, keyIsNull, valueLength, valueIsNull, headers, timestampDelta, offsetDelta);
-        return KafkaVarint.SizeOf(body) + body;
-    }
+    public static int RecordSize(int keyLength, bool keyIsNull, int valueLength, bool valueIsNull, IReadOnlyList<KeyValuePair<string, byte[]?>>? headers, long timestampDelta, int offsetDelta) =>
+        RecordBatchEncoder.RecordSize(keyLength, keyIsNull, valueLength, valueIsNull, headers, timestampDelta, offsetDelta);
 
     /// <summary>Appends a record; false when it does not fit (the batch is left unchanged).</summary>
     public bool TryAppend(ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, IReadOnlyList<KeyValuePair<string, byte[]?>>? headers, long timestamp, IDeliveryHandler? handler, object? state)
     {
-        if (Count == 0)
-        {
-            FirstTimestamp = timestamp;
-            MaxTimestamp = timestamp;
-        }
-
-        long timestampDelta = timestamp - FirstTimestamp;
-        int body = BodySize(key.Length, keyIsNull, value.Length, valueIsNull, headers, timestampDelta, Count);
-        int size = KafkaVarint.SizeOf(body) + body;
-        if (Length + size > Buffer.Length)
+        int offsetDelta = _encoder.Count;
+        if (!_encoder.TryAppend(key, keyIsNull, value, valueIsNull, headers, timestamp))
         {
             return false;
-        }
-
-        Span<byte> span = Buffer.AsSpan(Length, size);
-        int p = KafkaVarint.Write(span, body);
-        span[p++] = 0; // record attributes: unused
-        p += KafkaVarint.Write(span[p..], timestampDelta);
-        p += KafkaVarint.Write(span[p..], Count);
-        p += WriteNullable(span[p..], key, keyIsNull);
-        p += WriteNullable(span[p..], value, valueIsNull);
-        int headerCount = headers?.Count ?? 0;
-        p += KafkaVarint.Write(span[p..], headerCount);
-        for (int h = 0; h < headerCount; h++)
-        {
-            var header = headers![h];
-            int keyBytes = Encoding.UTF8.GetByteCount(header.Key);
-            p += KafkaVarint.Write(span[p..], keyBytes);
-            p += Encoding.UTF8.GetBytes(header.Key, span[p..]);
-            p += WriteNullable(span[p..], header.Value, header.Value is null);
         }
 
         if (handler is not null)
@@ -123,58 +92,30 @@ internal sealed class ProducerBatch
                 GrowEntries();
             }
 
-            _entries[_entryCount++] = new Entry(handler, state, Count, timestamp);
-        }
-
-        Length += size;
-        Count++;
-        if (timestamp > MaxTimestamp)
-        {
-            MaxTimestamp = timestamp;
+            _entries[_entryCount++] = new Entry(handler, state, offsetDelta, timestamp);
         }
 
         return true;
     }
 
-    /// <summary>Compresses the records once, when the batch is closed (the compressed copy is resent on retries).</summary>
+    /// <summary>Compresses the records once, when the batch is first sent (the compressed copy is resent on retries).</summary>
     public void Compress(CompressionCodec codec)
     {
-        if (codec != CompressionCodec.Gzip || _compressedLength > 0)
+        if (codec == CompressionCodec.None || _compressed is not null)
         {
             return;
         }
 
-        int recordsLength = Length - RecordBatch.HeaderSize;
-        var output = new MemoryStream(RecordBatch.HeaderSize + (recordsLength / 2) + 64);
-        output.Position = RecordBatch.HeaderSize;
-        using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
-        {
-            gzip.Write(Buffer, RecordBatch.HeaderSize, recordsLength);
-        }
-
-        _compressed = output.GetBuffer();
-        _compressedLength = (int)output.Length;
+        _compressed = _encoder.Compress(codec, out _compressedLength);
     }
 
     /// <summary>Writes the batch header (and CRC) for this attempt; returns the whole batch.</summary>
     public ReadOnlyMemory<byte> Prepare(CompressionCodec codec)
     {
-        byte[] target = codec == CompressionCodec.Gzip && _compressed is not null ? _compressed : Buffer;
-        int total = codec == CompressionCodec.Gzip && _compressed is not null ? _compressedLength : Length;
-        Span<byte> header = target.AsSpan(0, total);
-        BinaryPrimitives.WriteInt64BigEndian(header[RecordBatch.BaseOffset..], 0);
-        BinaryPrimitives.WriteInt32BigEndian(header[RecordBatch.BatchLength..], total - RecordBatch.LengthOverhead);
-        BinaryPrimitives.WriteInt32BigEndian(header[RecordBatch.PartitionLeaderEpoch..], -1);
-        header[RecordBatch.Magic] = RecordBatch.CurrentMagic;
-        BinaryPrimitives.WriteInt16BigEndian(header[RecordBatch.Attributes..], (short)(target == Buffer ? 0 : (int)codec));
-        BinaryPrimitives.WriteInt32BigEndian(header[RecordBatch.LastOffsetDelta..], Count - 1);
-        BinaryPrimitives.WriteInt64BigEndian(header[RecordBatch.FirstTimestamp..], FirstTimestamp);
-        BinaryPrimitives.WriteInt64BigEndian(header[RecordBatch.MaxTimestamp..], MaxTimestamp);
-        BinaryPrimitives.WriteInt64BigEndian(header[RecordBatch.ProducerId..], ProducerId);
-        BinaryPrimitives.WriteInt16BigEndian(header[RecordBatch.ProducerEpoch..], ProducerEpoch);
-        BinaryPrimitives.WriteInt32BigEndian(header[RecordBatch.BaseSequence..], Sequence);
-        BinaryPrimitives.WriteInt32BigEndian(header[RecordBatch.RecordCount..], Count);
-        RecordBatch.RecomputeCrc(header);
+        bool compressed = codec != CompressionCodec.None && _compressed is not null;
+        byte[] target = compressed ? _compressed! : Buffer;
+        int total = compressed ? _compressedLength : Length;
+        _encoder.WriteHeader(target.AsSpan(0, total), compressed ? codec : CompressionCodec.None, isTransactional: false, ProducerId, ProducerEpoch, Sequence);
         return target.AsMemory(0, total);
     }
 
@@ -203,15 +144,22 @@ internal sealed class ProducerBatch
         _entryCount = 0;
     }
 
-    /// <summary>Hands the buffers back; the object may then be reused.</summary>
+    /// <summary>Hands the buffers back (the compressed copy to the shared pool); the object may then be reused.</summary>
     public byte[] TakeBuffer()
     {
-        var buffer = Buffer;
-        Buffer = [];
-        _compressed = null;
-        _compressedLength = 0;
+        ReturnCompressed();
         Partition = null!;
-        return buffer;
+        return _encoder.Detach();
+    }
+
+    private void ReturnCompressed()
+    {
+        if (_compressed is { } compressed)
+        {
+            _compressed = null;
+            _compressedLength = 0;
+            ArrayPool<byte>.Shared.Return(compressed);
+        }
     }
 
     private void GrowEntries()
@@ -224,41 +172,6 @@ internal sealed class ProducerBatch
         }
 
         _entries = bigger;
-    }
-
-    private static int BodySize(int keyLength, bool keyIsNull, int valueLength, bool valueIsNull, IReadOnlyList<KeyValuePair<string, byte[]?>>? headers, long timestampDelta, int offsetDelta)
-    {
-        int headerCount = headers?.Count ?? 0;
-        int size = 1
-            + KafkaVarint.SizeOf(timestampDelta)
-            + KafkaVarint.SizeOf(offsetDelta)
-            + SizeOfNullable(keyLength, keyIsNull)
-            + SizeOfNullable(valueLength, valueIsNull)
-            + KafkaVarint.SizeOf(headerCount);
-        for (int h = 0; h < headerCount; h++)
-        {
-            var header = headers![h];
-            ArgumentNullException.ThrowIfNull(header.Key, "headers[].Key");
-            int keyBytes = Encoding.UTF8.GetByteCount(header.Key);
-            size += KafkaVarint.SizeOf(keyBytes) + keyBytes + SizeOfNullable(header.Value?.Length ?? 0, header.Value is null);
-        }
-
-        return size;
-    }
-
-    private static int SizeOfNullable(int length, bool isNull) =>
-        isNull ? 1 : KafkaVarint.SizeOf(length) + length;
-
-    private static int WriteNullable(Span<byte> destination, ReadOnlySpan<byte> bytes, bool isNull)
-    {
-        if (isNull)
-        {
-            return KafkaVarint.Write(destination, -1);
-        }
-
-        int p = KafkaVarint.Write(destination, bytes.Length);
-        bytes.CopyTo(destination[p..]);
-        return p + bytes.Length;
     }
 
     private readonly record struct Entry(IDeliveryHandler Handler, object? State, int OffsetDelta, long Timestamp);

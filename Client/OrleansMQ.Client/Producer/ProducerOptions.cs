@@ -48,7 +48,11 @@ public sealed record ProducerOptions
     /// </summary>
     public int BatchSize { get; init; } = 16384;
 
-    /// <summary>Codec of the batches (<c>compression.type</c>): <see cref="CompressionCodec.None"/> or <see cref="CompressionCodec.Gzip"/> (the only Kafka codec in the BCL). Default None.</summary>
+    /// <summary>
+    /// Codec of the batches (<c>compression.type</c>): None, Gzip, Snappy (xerial framing, as the
+    /// Java client writes it), Lz4 (frame format) or Zstd. Each batch is compressed once, when it
+    /// is first sent. Default None.
+    /// </summary>
     public CompressionCodec Compression { get; init; } = CompressionCodec.None;
 
     /// <summary>
@@ -122,9 +126,9 @@ public sealed record ProducerOptions
             throw new ArgumentException($"BatchSize must be >= 1024; got {BatchSize}.");
         }
 
-        if (Compression is not (CompressionCodec.None or CompressionCodec.Gzip))
+        if (Compression > CompressionCodec.Zstd)
         {
-            throw new ArgumentException($"Compression {Compression} is not available in this client; use None or Gzip.");
+            throw new ArgumentException($"Compression {Compression} is not a Kafka codec; use None, Gzip, Snappy, Lz4 or Zstd.");
         }
 
         if (Retries < 0)

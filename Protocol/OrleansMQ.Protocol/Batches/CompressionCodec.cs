@@ -14,12 +14,12 @@ public enum CompressionCodec : byte
     /// <summary>The records section is one gzip stream (RFC 1952).</summary>
     Gzip = 1,
 
-    /// <summary>Snappy in Xerial framing (not decodable with the BCL).</summary>
+    /// <summary>Snappy: snappy-java's (xerial) framing from the Java client, or one raw block from librdkafka.</summary>
     Snappy = 2,
 
-    /// <summary>LZ4 frame format (not decodable with the BCL).</summary>
+    /// <summary>The LZ4 frame format (independent blocks).</summary>
     Lz4 = 3,
 
-    /// <summary>Zstandard (not decodable with the BCL).</summary>
+    /// <summary>Zstandard frames.</summary>
     Zstd = 4,
 }

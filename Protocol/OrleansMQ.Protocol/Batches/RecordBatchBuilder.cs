@@ -1,35 +1,30 @@
-using System.Buffers.Binary;
-using System.IO.Compression;
-using System.Text;
+using System.Buffers;
 
 namespace OrleansMQ.Protocol.Batches;
 
 /// <summary>
-/// Builds a Kafka RecordBatch v2 the way a producer does: records get offset deltas 0, 1, 2, ...,
-/// timestamps relative to the first record, and the batch gets its CRC-32C. For tests,
-/// benchmarks and the internal producer. Supports <see cref="CompressionCodec.None"/> and
-/// <see cref="CompressionCodec.Gzip"/>. Reusable after <see cref="Clear"/>; not thread-safe.
+/// Builds a Kafka RecordBatch v2 in memory that grows as needed, over the one record encoder
+/// (<see cref="RecordBatchEncoder"/>) the managed producer uses too. For the silo's own writes
+/// (offset commits, REST produce), tests and benchmarks. Every Kafka codec is supported.
+/// Reusable after <see cref="Clear"/>; not thread-safe.
 /// </summary>
 public sealed class RecordBatchBuilder
 {
-    private byte[] _records = new byte[256];
-    private int _length;
-    private int _count;
-    private long _firstTimestamp;
-    private long _maxTimestamp;
-    private byte[]? _payload;
-    private int _payloadLength;
+    private readonly RecordBatchEncoder _encoder = new();
+    private byte[]? _compressed; // rented; valid until the records change
+    private int _compressedLength;
 
     /// <summary>Creates a builder for <paramref name="codec"/>.</summary>
-    /// <exception cref="NotSupportedException">The codec is neither None nor Gzip.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The codec is not one Kafka defines.</exception>
     public RecordBatchBuilder(CompressionCodec codec = CompressionCodec.None)
     {
-        if (codec is not (CompressionCodec.None or CompressionCodec.Gzip))
+        if (codec > CompressionCodec.Zstd)
         {
-            throw new NotSupportedException($"RecordBatchBuilder cannot write {codec} batches; use None or Gzip.");
+            throw new ArgumentOutOfRangeException(nameof(codec), codec, "Kafka defines codecs 0 (none) to 4 (zstd).");
         }
 
         Compression = codec;
+        _encoder.Reset(new byte[256]);
     }
 
     /// <summary>The codec the records section is written with.</summary>
@@ -54,7 +49,7 @@ public sealed class RecordBatchBuilder
     public bool IsTransactional { get; set; }
 
     /// <summary>Records added since construction or <see cref="Clear"/>.</summary>
-    public int Count => _count;
+    public int Count => _encoder.Count;
 
     /// <summary>Adds a record with a key (an empty span is an empty key, not a null one).</summary>
     public void Add(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long timestamp, IReadOnlyList<KeyValuePair<string, byte[]>>? headers = null) =>
@@ -71,13 +66,12 @@ public sealed class RecordBatchBuilder
     /// <summary>Removes all records; the header properties keep their values.</summary>
     public void Clear()
     {
-        _length = 0;
-        _count = 0;
-        _payload = null;
+        DropCompressed();
+        _encoder.Reset(_encoder.Buffer);
     }
 
     /// <summary>Exact size in bytes of the batch <see cref="Build()"/> produces (compresses if needed).</summary>
-    public int GetSize() => RecordBatch.HeaderSize + GetPayload().Length;
+    public int GetSize() => Compression == CompressionCodec.None ? _encoder.Length : EnsureCompressed();
 
     /// <summary>Builds the batch into a new array.</summary>
     /// <exception cref="InvalidOperationException">No record was added.</exception>
@@ -93,135 +87,64 @@ public sealed class RecordBatchBuilder
     /// <exception cref="ArgumentException"><paramref name="destination"/> is smaller than <see cref="GetSize"/>.</exception>
     public int Build(Span<byte> destination)
     {
-        if (_count == 0)
+        if (Count == 0)
         {
             throw new InvalidOperationException("A record batch needs at least one record.");
         }
 
-        ReadOnlySpan<byte> payload = GetPayload();
-        int total = RecordBatch.HeaderSize + payload.Length;
+        int total = GetSize();
         if (destination.Length < total)
         {
             throw new ArgumentException($"The batch needs {total} bytes; the destination has {destination.Length}.", nameof(destination));
         }
 
-        int attributes = (int)Compression | (IsTransactional ? RecordBatch.TransactionalFlag : 0);
-        BinaryPrimitives.WriteInt64BigEndian(destination[RecordBatch.BaseOffset..], BaseOffset);
-        BinaryPrimitives.WriteInt32BigEndian(destination[RecordBatch.BatchLength..], total - RecordBatch.LengthOverhead);
-        BinaryPrimitives.WriteInt32BigEndian(destination[RecordBatch.PartitionLeaderEpoch..], PartitionLeaderEpoch);
-        destination[RecordBatch.Magic] = RecordBatch.CurrentMagic;
-        BinaryPrimitives.WriteInt16BigEndian(destination[RecordBatch.Attributes..], (short)attributes);
-        BinaryPrimitives.WriteInt32BigEndian(destination[RecordBatch.LastOffsetDelta..], _count - 1);
-        BinaryPrimitives.WriteInt64BigEndian(destination[RecordBatch.FirstTimestamp..], _firstTimestamp);
-        BinaryPrimitives.WriteInt64BigEndian(destination[RecordBatch.MaxTimestamp..], _maxTimestamp);
-        BinaryPrimitives.WriteInt64BigEndian(destination[RecordBatch.ProducerId..], ProducerId);
-        BinaryPrimitives.WriteInt16BigEndian(destination[RecordBatch.ProducerEpoch..], ProducerEpoch);
-        BinaryPrimitives.WriteInt32BigEndian(destination[RecordBatch.BaseSequence..], BaseSequence);
-        BinaryPrimitives.WriteInt32BigEndian(destination[RecordBatch.RecordCount..], _count);
-        payload.CopyTo(destination[RecordBatch.HeaderSize..]);
-        RecordBatch.WriteCrc(destination, total);
+        Span<byte> batch = destination[..total];
+        if (Compression == CompressionCodec.None)
+        {
+            _encoder.Buffer.AsSpan(RecordBatch.HeaderSize, total - RecordBatch.HeaderSize).CopyTo(batch[RecordBatch.HeaderSize..]);
+        }
+        else
+        {
+            _compressed.AsSpan(RecordBatch.HeaderSize, total - RecordBatch.HeaderSize).CopyTo(batch[RecordBatch.HeaderSize..]);
+        }
+
+        _encoder.WriteHeader(batch, Compression, IsTransactional, ProducerId, ProducerEpoch, BaseSequence, BaseOffset, PartitionLeaderEpoch);
         return total;
     }
 
-    private ReadOnlySpan<byte> GetPayload()
+    private int EnsureCompressed()
     {
-        if (Compression == CompressionCodec.None)
+        if (_compressed is null)
         {
-            return _records.AsSpan(0, _length);
+            _compressed = _encoder.Compress(Compression, out _compressedLength);
         }
 
-        if (_payload is null)
+        return _compressedLength;
+    }
+
+    private void DropCompressed()
+    {
+        if (_compressed is { } compressed)
         {
-            using var output = new MemoryStream();
-            using (var gzip = new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true))
-            {
-                gzip.Write(_records, 0, _length);
-            }
-
-            _payload = output.GetBuffer();
-            _payloadLength = (int)output.Length;
+            _compressed = null;
+            ArrayPool<byte>.Shared.Return(compressed);
         }
-
-        return _payload.AsSpan(0, _payloadLength);
     }
 
     private void AddRecord(ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, long timestamp, IReadOnlyList<KeyValuePair<string, byte[]>>? headers)
     {
-        if (_count == 0)
+        // byte[] and byte[]? are one type at run time; the encoder also takes null header values.
+        IReadOnlyList<KeyValuePair<string, byte[]?>>? encoded = headers!;
+        DropCompressed();
+        while (!_encoder.TryAppend(key, keyIsNull, value, valueIsNull, encoded, timestamp))
         {
-            _firstTimestamp = timestamp;
-            _maxTimestamp = timestamp;
-        }
+            long needed = (long)_encoder.Length + _encoder.NextRecordSize(key.Length, keyIsNull, value.Length, valueIsNull, encoded, timestamp);
+            if (needed > Array.MaxLength)
+            {
+                throw new InvalidOperationException("The record batch would exceed the largest array size.");
+            }
 
-        long timestampDelta = timestamp - _firstTimestamp;
-        int offsetDelta = _count;
-        int headerCount = headers?.Count ?? 0;
-
-        // Size the body first: the record starts with its own length.
-        int bodySize = 1
-            + KafkaVarint.SizeOf(timestampDelta)
-            + KafkaVarint.SizeOf(offsetDelta)
-            + SizeOfNullable(key.Length, keyIsNull)
-            + SizeOfNullable(value.Length, valueIsNull)
-            + KafkaVarint.SizeOf(headerCount);
-        for (int h = 0; h < headerCount; h++)
-        {
-            KeyValuePair<string, byte[]> header = headers![h];
-            ArgumentNullException.ThrowIfNull(header.Key, "headers[].Key");
-            int keyBytes = Encoding.UTF8.GetByteCount(header.Key);
-            bodySize += KafkaVarint.SizeOf(keyBytes) + keyBytes + SizeOfNullable(header.Value?.Length ?? 0, header.Value is null);
-        }
-
-        EnsureCapacity(KafkaVarint.SizeOf(bodySize) + bodySize);
-        Span<byte> span = _records.AsSpan(_length);
-        int p = KafkaVarint.Write(span, bodySize);
-        span[p++] = 0; // record attributes: unused
-        p += KafkaVarint.Write(span[p..], timestampDelta);
-        p += KafkaVarint.Write(span[p..], offsetDelta);
-        p += WriteNullable(span[p..], key, keyIsNull);
-        p += WriteNullable(span[p..], value, valueIsNull);
-        p += KafkaVarint.Write(span[p..], headerCount);
-        for (int h = 0; h < headerCount; h++)
-        {
-            KeyValuePair<string, byte[]> header = headers![h];
-            int keyBytes = Encoding.UTF8.GetByteCount(header.Key);
-            p += KafkaVarint.Write(span[p..], keyBytes);
-            p += Encoding.UTF8.GetBytes(header.Key, span[p..]);
-            p += WriteNullable(span[p..], header.Value, header.Value is null);
-        }
-
-        _length += p;
-        _count++;
-        _maxTimestamp = Math.Max(_maxTimestamp, timestamp);
-        _payload = null;
-    }
-
-    private static int SizeOfNullable(int length, bool isNull) =>
-        isNull ? KafkaVarint.SizeOf(-1) : KafkaVarint.SizeOf(length) + length;
-
-    private static int WriteNullable(Span<byte> destination, ReadOnlySpan<byte> bytes, bool isNull)
-    {
-        if (isNull)
-        {
-            return KafkaVarint.Write(destination, -1);
-        }
-
-        int p = KafkaVarint.Write(destination, bytes.Length);
-        bytes.CopyTo(destination[p..]);
-        return p + bytes.Length;
-    }
-
-    private void EnsureCapacity(int extra)
-    {
-        long needed = (long)_length + extra;
-        if (needed > Array.MaxLength - RecordBatch.HeaderSize)
-        {
-            throw new InvalidOperationException("The record batch would exceed the largest array size.");
-        }
-
-        if (needed > _records.Length)
-        {
-            Array.Resize(ref _records, (int)Math.Min(Math.Max(needed, (long)_records.Length * 2), Array.MaxLength));
+            _encoder.MoveTo(new byte[(int)Math.Min(Math.Max(needed, (long)_encoder.Buffer.Length * 2), Array.MaxLength)]);
         }
     }
 }

@@ -1,16 +1,12 @@
-using System.Buffers;
-using System.IO.Compression;
+using OrleansMQ.Protocol.Batches.Compression;
 
 namespace OrleansMQ.Protocol.Batches;
 
-/// <summary>Gets at the records section of a batch, decompressing it when the BCL can.</summary>
+/// <summary>Gets at the records section of a batch, decompressing it (all of Kafka's codecs) when needed.</summary>
 public static class RecordBatchRecords
 {
-    /// <summary>
-    /// Default cap on a decompressed records section (64 MiB). Kafka batches are limited to a few
-    /// MiB compressed; the cap stops a small gzip "bomb" from taking the broker's memory.
-    /// </summary>
-    public const int DefaultMaxDecompressedBytes = 64 * 1024 * 1024;
+    /// <summary>Default cap on a decompressed records section: <see cref="RecordsCodec.DefaultMaxDecompressedBytes"/>.</summary>
+    public const int DefaultMaxDecompressedBytes = RecordsCodec.DefaultMaxDecompressedBytes;
 
     /// <summary>
     /// Gets the uncompressed records of <paramref name="batch"/> with the
@@ -21,16 +17,17 @@ public static class RecordBatchRecords
         TryGetRecords(batch, info, DefaultMaxDecompressedBytes, out section);
 
     /// <summary>
-    /// Gets the uncompressed records of <paramref name="batch"/>: a slice for
-    /// <see cref="CompressionCodec.None"/>, a pooled decompressed copy for
-    /// <see cref="CompressionCodec.Gzip"/>. Returns false for Snappy, LZ4 and Zstd, which the BCL
-    /// cannot decode. Dispose the section.
+    /// Gets the uncompressed records of <paramref name="batch"/> when it is uncompressed or gzip:
+    /// a slice for <see cref="CompressionCodec.None"/>, a pooled decompressed copy for
+    /// <see cref="CompressionCodec.Gzip"/>. Returns false for Snappy, LZ4 and Zstd, so callers
+    /// that skip those batches today (the storage key index, time lookup, REST browse) keep doing
+    /// so until they move to <see cref="GetRecords"/>, which decodes every codec. Dispose the section.
     /// </summary>
     /// <param name="batch">The batch bytes, starting at baseOffset.</param>
     /// <param name="info">Its header, from <see cref="RecordBatch.TryValidate"/> or <see cref="RecordBatch.TryReadInfo"/>.</param>
     /// <param name="maxDecompressedBytes">Largest decompressed size accepted.</param>
     /// <param name="section">The records; default when false is returned.</param>
-    /// <exception cref="InvalidDataException">The gzip data is corrupt or inflates past <paramref name="maxDecompressedBytes"/>.</exception>
+    /// <exception cref="InvalidDataException">The compressed data is corrupt or decompresses past <paramref name="maxDecompressedBytes"/>.</exception>
     /// <exception cref="ArgumentException"><paramref name="batch"/> is shorter than <paramref name="info"/> says.</exception>
     public static bool TryGetRecords(ReadOnlySpan<byte> batch, in RecordBatchInfo info, int maxDecompressedBytes, out RecordsSection section)
     {
@@ -47,7 +44,7 @@ public static class RecordBatchRecords
                 section = new RecordsSection(records, info.RecordCount, null);
                 return true;
             case CompressionCodec.Gzip:
-                byte[] buffer = Gunzip(records, maxDecompressedBytes, out int length);
+                byte[] buffer = RecordsCodec.Decompress(info.Compression, records, maxDecompressedBytes, out int length);
                 section = new RecordsSection(buffer.AsSpan(0, length), info.RecordCount, buffer);
                 return true;
             default:
@@ -56,59 +53,40 @@ public static class RecordBatchRecords
         }
     }
 
-    private static unsafe byte[] Gunzip(ReadOnlySpan<byte> compressed, int maxBytes, out int length)
+    /// <summary>
+    /// Gets the uncompressed records of <paramref name="batch"/> in any of Kafka's codecs: a slice
+    /// of the batch for <see cref="CompressionCodec.None"/>, else a copy decompressed by
+    /// <see cref="RecordsCodec.Decompress"/> into a pooled buffer (sizes checked against
+    /// <paramref name="maxDecompressedBytes"/> before buffers grow). Dispose the section (<c>using</c>).
+    /// </summary>
+    /// <param name="batch">The batch bytes, starting at baseOffset.</param>
+    /// <param name="info">Its header, from <see cref="RecordBatch.TryValidate"/> or <see cref="RecordBatch.TryReadInfo"/>.</param>
+    /// <param name="maxDecompressedBytes">Largest decompressed size accepted.</param>
+    /// <exception cref="InvalidDataException">
+    /// The compressed data is corrupt, decompresses past <paramref name="maxDecompressedBytes"/>,
+    /// or the attributes name a codec Kafka does not define (5-7).
+    /// </exception>
+    /// <exception cref="ArgumentException"><paramref name="batch"/> is shorter than <paramref name="info"/> says.</exception>
+    public static RecordsSection GetRecords(ReadOnlySpan<byte> batch, in RecordBatchInfo info, int maxDecompressedBytes = DefaultMaxDecompressedBytes)
     {
-        // Start at 4x the compressed size (typical ratios for text-like payloads) and double.
-        int initial = (int)Math.Min(Math.Max((long)compressed.Length * 4, 4096), maxBytes);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(initial);
-        int filled = 0;
-        try
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxDecompressedBytes);
+        if (info.TotalLength < RecordBatch.HeaderSize || batch.Length < info.TotalLength)
         {
-            fixed (byte* p = compressed)
-            {
-                using var input = new UnmanagedMemoryStream(p, compressed.Length);
-                using var gzip = new GZipStream(input, CompressionMode.Decompress);
-                while (true)
-                {
-                    // A rented array can be larger than asked for; never fill past the cap.
-                    int capacity = Math.Min(buffer.Length, maxBytes);
-                    if (filled == capacity)
-                    {
-                        if (capacity == maxBytes)
-                        {
-                            Span<byte> probe = stackalloc byte[1];
-                            if (gzip.Read(probe) != 0)
-                            {
-                                throw new InvalidDataException($"The gzip records section inflates past the {maxBytes}-byte limit.");
-                            }
-
-                            break;
-                        }
-
-                        byte[] larger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, maxBytes));
-                        buffer.AsSpan(0, filled).CopyTo(larger);
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        buffer = larger;
-                        continue;
-                    }
-
-                    int read = gzip.Read(buffer, filled, capacity - filled);
-                    if (read == 0)
-                    {
-                        break;
-                    }
-
-                    filled += read;
-                }
-            }
-        }
-        catch
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            throw;
+            throw new ArgumentException($"The batch span holds {batch.Length} bytes but the header describes {info.TotalLength}.", nameof(batch));
         }
 
-        length = filled;
-        return buffer;
+        ReadOnlySpan<byte> records = batch[RecordBatch.HeaderSize..info.TotalLength];
+        if (info.Compression == CompressionCodec.None)
+        {
+            return new RecordsSection(records, info.RecordCount, null);
+        }
+
+        if (info.Compression > CompressionCodec.Zstd)
+        {
+            throw new InvalidDataException($"The batch names compression codec {(int)info.Compression}, which Kafka does not define.");
+        }
+
+        byte[] buffer = RecordsCodec.Decompress(info.Compression, records, maxDecompressedBytes, out int length);
+        return new RecordsSection(buffer.AsSpan(0, length), info.RecordCount, buffer);
     }
 }

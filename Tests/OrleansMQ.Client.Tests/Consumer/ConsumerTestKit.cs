@@ -115,8 +115,8 @@ internal static class ConsumerTestKit
 
     /// <summary>
     /// One batch produced with our codec, so the test decides exactly what is stored (one batch, its
-    /// codec). A <paramref name="fakeCodec"/> relabels an uncompressed batch as snappy/lz4/zstd (what
-    /// a consumer that cannot decompress it sees; the builder writes only none and gzip).
+    /// codec). A <paramref name="fakeCodec"/> relabels an uncompressed batch as another codec (with a
+    /// valid CRC): compressed data that does not decode, as a consumer sees a corrupt batch.
     /// </summary>
     public static async Task ProduceBatchAsync(TestSilo silo, string topic, int partition, IEnumerable<(string Key, string Value)> records, CompressionCodec codec = CompressionCodec.None, CompressionCodec? fakeCodec = null)
     {

@@ -31,6 +31,9 @@ public sealed class ProducerTests(ITestOutputHelper output) : IAsyncLifetime
     [Theory]
     [InlineData(CompressionCodec.None)]
     [InlineData(CompressionCodec.Gzip)]
+    [InlineData(CompressionCodec.Snappy)]
+    [InlineData(CompressionCodec.Lz4)]
+    [InlineData(CompressionCodec.Zstd)]
     public async Task Keyed_records_with_headers_round_trip_and_land_where_java_puts_them(CompressionCodec codec)
     {
         string topic = "rt-" + codec.ToString().ToLowerInvariant();

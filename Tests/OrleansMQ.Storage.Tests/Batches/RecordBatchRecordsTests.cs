@@ -55,7 +55,7 @@ public class RecordBatchRecordsTests
         var builder = new RecordBatchBuilder(CompressionCodec.Gzip);
         builder.Add(new byte[1 << 20], 0);
         byte[] batch = builder.Build();
-        Assert.True(batch.Length < 10_000);
+        Assert.True(batch.Length < 20_000); // gzip at the producer's level (Fastest): still a 50x bomb
         Assert.Equal(BatchError.None, RecordBatch.TryValidate(batch, 1 << 20, out RecordBatchInfo info));
 
         var plain = new RecordBatchBuilder();
