@@ -122,35 +122,38 @@ public sealed partial class OffsetStore : IGroupLog
 
             var batch = batches[..(int)length];
             long baseOffset = RecordBatch.ReadBaseOffset(batch);
-            if (RecordBatchRecords.TryGetRecords(batch, info, out var section))
+            try
             {
-                using (section)
+                using var section = RecordBatchRecords.GetRecords(batch, info);
+                var reader = new RecordReader(section.Span, info.RecordCount);
+                while (reader.TryReadNext(out var record))
                 {
-                    var reader = new RecordReader(section.Span, info.RecordCount);
-                    while (reader.TryReadNext(out var record))
+                    if (baseOffset + record.OffsetDelta < next)
                     {
-                        if (baseOffset + record.OffsetDelta < next)
+                        continue;
+                    }
+
+                    try
+                    {
+                        var r = GroupRecordCodec.Read(record.Key, record.Value, record.ValueIsNull);
+                        if (r is OffsetCommitRecord c)
                         {
-                            continue;
+                            r = c with { Topic = Intern(c.Topic) };
                         }
 
-                        try
-                        {
-                            var r = GroupRecordCodec.Read(record.Key, record.Value, record.ValueIsNull);
-                            if (r is OffsetCommitRecord c)
-                            {
-                                r = c with { Topic = Intern(c.Topic) };
-                            }
-
-                            GetOrAdd(r.GroupId).Apply(r);
-                            replayed++;
-                        }
-                        catch (FormatException ex)
-                        {
-                            LogBadRecord(_logger, baseOffset + record.OffsetDelta, ex.Message);
-                        }
+                        GetOrAdd(r.GroupId).Apply(r);
+                        replayed++;
+                    }
+                    catch (FormatException ex)
+                    {
+                        LogBadRecord(_logger, baseOffset + record.OffsetDelta, ex.Message);
                     }
                 }
+            }
+            catch (InvalidDataException)
+            {
+                // Compressed records that do not decode: skipped as a bad batch, loudly.
+                LogBadBatch(_logger, baseOffset);
             }
 
             next = Math.Max(next, baseOffset + info.LastOffsetDelta + 1);

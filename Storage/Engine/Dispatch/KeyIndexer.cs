@@ -6,8 +6,10 @@ namespace OrleansMQ.Storage.Engine.Dispatch;
 
 /// <summary>
 /// Puts the record keys of one stored batch into the IndexFile (dispatcher thread only), for
-/// partitions with <see cref="PartitionOptions.IndexKeys"/>. A batch whose records cannot be read
-/// here is stored and served, just not indexed, and said so once per partition.
+/// partitions with <see cref="PartitionOptions.IndexKeys"/>. Compressed batches (every Kafka codec)
+/// are decompressed into a pooled buffer first. A batch whose records cannot be read (corrupt
+/// compressed data behind a valid CRC, or over the decompression cap) is stored and served, just
+/// not indexed, and logged: the dispatcher must never stall on one client's bad batch.
 /// </summary>
 internal sealed partial class KeyIndexer
 {
@@ -27,40 +29,25 @@ internal sealed partial class KeyIndexer
             return;
         }
 
-        if (!RecordBatchRecords.TryGetRecords(batch, info, out var section))
+        try
         {
-            if (p.MarkUnindexableLogged())
+            using var section = RecordBatchRecords.GetRecords(batch, info);
+            var reader = new RecordReader(section.Span, info.RecordCount);
+            while (reader.TryReadNext(out var record))
             {
-                LogNotIndexed(_logger, p, info.Compression);
-            }
-
-            return;
-        }
-
-        using (section)
-        {
-            try
-            {
-                var reader = new RecordReader(section.Span, info.RecordCount);
-                while (reader.TryReadNext(out var record))
+                if (!record.KeyIsNull)
                 {
-                    if (!record.KeyIsNull)
-                    {
-                        long ts = info.IsLogAppendTime ? info.MaxTimestamp : info.FirstTimestamp + record.TimestampDelta;
-                        _index.Put(p.Id, record.Key, baseOffset + record.OffsetDelta, batchPos, ts);
-                    }
+                    long ts = info.IsLogAppendTime ? info.MaxTimestamp : info.FirstTimestamp + record.TimestampDelta;
+                    _index.Put(p.Id, record.Key, baseOffset + record.OffsetDelta, batchPos, ts);
                 }
             }
-            catch (InvalidDataException ex)
-            {
-                LogMalformedRecords(_logger, ex, p, batchPos);
-            }
+        }
+        catch (InvalidDataException ex)
+        {
+            LogMalformedRecords(_logger, ex, p, batchPos, info.Compression);
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {Partition}: {Codec} batches are stored and served but not key-indexed (codec not in the BCL)")]
-    private static partial void LogNotIndexed(ILogger logger, PartitionLog partition, CompressionCodec codec);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {Partition}: batch at {Position} has malformed records; not indexed")]
-    private static partial void LogMalformedRecords(ILogger logger, Exception ex, PartitionLog partition, long position);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {Partition}: batch at {Position} ({Codec}) has malformed records; stored and served but not key-indexed")]
+    private static partial void LogMalformedRecords(ILogger logger, Exception ex, PartitionLog partition, long position, CompressionCodec codec);
 }

@@ -44,22 +44,26 @@ internal sealed class IndexQueries
         try
         {
             var bytes = span.Bytes;
-            if (RecordBatch.TryReadInfo(bytes, out var info) == BatchError.None && RecordBatchRecords.TryGetRecords(bytes, info, out var section))
+            if (RecordBatch.TryReadInfo(bytes, out var info) == BatchError.None)
             {
-                using (section)
+                using var section = RecordBatchRecords.GetRecords(bytes, info);
+                var reader = new RecordReader(section.Span, info.RecordCount);
+                while (reader.TryReadNext(out var record))
                 {
-                    var reader = new RecordReader(section.Span, info.RecordCount);
-                    while (reader.TryReadNext(out var record))
+                    long ts = info.IsLogAppendTime ? info.MaxTimestamp : info.FirstTimestamp + record.TimestampDelta;
+                    if (ts >= timestamp)
                     {
-                        long ts = info.IsLogAppendTime ? info.MaxTimestamp : info.FirstTimestamp + record.TimestampDelta;
-                        if (ts >= timestamp)
-                        {
-                            return (e.BaseOffset + record.OffsetDelta, ts);
-                        }
+                        return (e.BaseOffset + record.OffsetDelta, ts);
                     }
                 }
             }
 
+            return (e.BaseOffset, e.Timestamp);
+        }
+        catch (InvalidDataException)
+        {
+            // Records unreadable (a corrupt compressed batch behind a valid CRC): the queue
+            // entry's coarser answer stands.
             return (e.BaseOffset, e.Timestamp);
         }
         finally
@@ -123,27 +127,25 @@ internal sealed class IndexQueries
     private static bool ConfirmKeyInBatch(ReadOnlySpan<byte> batch, in IndexHit hit, ReadOnlySpan<byte> key, out KeyLookupHit result)
     {
         result = default;
-        if (RecordBatch.TryReadInfo(batch, out var info) != BatchError.None || !RecordBatchRecords.TryGetRecords(batch, info, out var section))
+        if (RecordBatch.TryReadInfo(batch, out var info) != BatchError.None)
         {
             return false;
         }
 
         long baseOffset = RecordBatch.ReadBaseOffset(batch);
-        using (section)
+        using var section = RecordBatchRecords.GetRecords(batch, info); // InvalidDataException: the callers' "not confirmed"
+        var reader = new RecordReader(section.Span, info.RecordCount);
+        while (reader.TryReadNext(out var record))
         {
-            var reader = new RecordReader(section.Span, info.RecordCount);
-            while (reader.TryReadNext(out var record))
+            if (baseOffset + record.OffsetDelta == hit.Offset)
             {
-                if (baseOffset + record.OffsetDelta == hit.Offset)
+                if (record.KeyIsNull || !record.Key.SequenceEqual(key))
                 {
-                    if (record.KeyIsNull || !record.Key.SequenceEqual(key))
-                    {
-                        return false;
-                    }
-
-                    result = new KeyLookupHit(hit.Offset, hit.Timestamp, record.Value.ToArray());
-                    return true;
+                    return false;
                 }
+
+                result = new KeyLookupHit(hit.Offset, hit.Timestamp, record.Value.ToArray());
+                return true;
             }
         }
 

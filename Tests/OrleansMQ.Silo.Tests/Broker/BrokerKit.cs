@@ -259,9 +259,8 @@ internal static class BrokerKit
     public static List<(string? Key, string Value, long Timestamp, string? Trace)> ReadRecords(byte[] batch)
     {
         Assert.Equal(BatchError.None, RecordBatch.TryReadInfo(batch, out var info));
-        Assert.True(RecordBatchRecords.TryGetRecords(batch, info, out var section), "the records section cannot be read");
         var records = new List<(string? Key, string Value, long Timestamp, string? Trace)>();
-        using (section)
+        using (var section = RecordBatchRecords.GetRecords(batch, info))
         {
             var reader = new RecordReader(section.Span, info.RecordCount);
             while (reader.TryReadNext(out var record))

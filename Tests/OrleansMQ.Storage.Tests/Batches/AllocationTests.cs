@@ -90,7 +90,7 @@ public class AllocationTests
         static long Read(byte[] batch, in RecordBatchInfo info)
         {
             long sum = 0;
-            RecordBatchRecords.TryGetRecords(batch, info, out RecordsSection section);
+            RecordsSection section = RecordBatchRecords.GetRecords(batch, info);
             using (section)
             {
                 RecordReader reader = section.CreateReader();

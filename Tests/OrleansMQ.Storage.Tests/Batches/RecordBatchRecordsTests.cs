@@ -11,7 +11,7 @@ public class RecordBatchRecordsTests
     {
         byte[] batch = BatchTestData.SimpleBatch(3);
         Assert.Equal(BatchError.None, RecordBatch.TryValidate(batch, 1 << 20, out RecordBatchInfo info));
-        Assert.True(RecordBatchRecords.TryGetRecords(batch, info, out RecordsSection section));
+        RecordsSection section = RecordBatchRecords.GetRecords(batch, info);
         Assert.False(section.IsPooled);
         Assert.Equal(3, section.RecordCount);
         Assert.True(System.Runtime.CompilerServices.Unsafe.AreSame(
@@ -25,7 +25,7 @@ public class RecordBatchRecordsTests
     {
         byte[] batch = BatchTestData.SimpleBatch(3, CompressionCodec.Gzip);
         Assert.Equal(BatchError.None, RecordBatch.TryValidate(batch, 1 << 20, out RecordBatchInfo info));
-        Assert.True(RecordBatchRecords.TryGetRecords(batch, info, out RecordsSection section));
+        RecordsSection section = RecordBatchRecords.GetRecords(batch, info);
         Assert.True(section.IsPooled);
         Assert.Equal(3, BatchTestData.ReadAll(section.Span, section.RecordCount));
         section.Dispose();
@@ -35,18 +35,16 @@ public class RecordBatchRecordsTests
     }
 
     [Theory]
-    [InlineData(CompressionCodec.Snappy)]
-    [InlineData(CompressionCodec.Lz4)]
-    [InlineData(CompressionCodec.Zstd)]
-    public void Codecs_outside_the_bcl_validate_but_are_not_decoded(CompressionCodec codec)
+    [InlineData(5)]
+    [InlineData(6)]
+    [InlineData(7)]
+    public void Codec_values_kafka_does_not_define_are_refused(short codec)
     {
         byte[] batch = BatchTestData.SimpleBatch(3);
-        BinaryPrimitives.WriteInt16BigEndian(batch.AsSpan(RecordBatch.Attributes), (short)codec);
+        BinaryPrimitives.WriteInt16BigEndian(batch.AsSpan(RecordBatch.Attributes), codec);
         RecordBatch.RecomputeCrc(batch);
-        Assert.Equal(BatchError.None, RecordBatch.TryValidate(batch, 1 << 20, out RecordBatchInfo info));
-        Assert.Equal(codec, info.Compression);
-        Assert.False(RecordBatchRecords.TryGetRecords(batch, info, out RecordsSection section));
-        Assert.True(section.Span.IsEmpty);
+        Assert.Equal(BatchError.InvalidCompression, RecordBatch.TryValidate(batch, 1 << 20, out _)); // at produce
+        Assert.Equal(BatchError.InvalidCompression, RecordBatch.TryReadInfo(batch, out _)); // at read
     }
 
     [Fact]
@@ -88,13 +86,13 @@ public class RecordBatchRecordsTests
     {
         byte[] batch = BatchTestData.SimpleBatch(3);
         Assert.Equal(BatchError.None, RecordBatch.TryValidate(batch, 1 << 20, out RecordBatchInfo info));
-        Assert.Throws<ArgumentException>(() => RecordBatchRecords.TryGetRecords(batch.AsSpan(0, batch.Length - 1), info, out _));
-        Assert.Throws<ArgumentException>(() => RecordBatchRecords.TryGetRecords(batch, default, out _));
+        Assert.Throws<ArgumentException>(() => RecordBatchRecords.GetRecords(batch.AsSpan(0, batch.Length - 1), info).Dispose());
+        Assert.Throws<ArgumentException>(() => RecordBatchRecords.GetRecords(batch, default).Dispose());
     }
 
     private static int Decompress(byte[] batch, RecordBatchInfo info, int max)
     {
-        Assert.True(RecordBatchRecords.TryGetRecords(batch, info, max, out RecordsSection section));
+        RecordsSection section = RecordBatchRecords.GetRecords(batch, info, max);
         using (section)
         {
             return section.Span.Length;
@@ -103,7 +101,7 @@ public class RecordBatchRecordsTests
 
     private static int DecompressAndRead(byte[] batch, RecordBatchInfo info)
     {
-        Assert.True(RecordBatchRecords.TryGetRecords(batch, info, out RecordsSection section));
+        RecordsSection section = RecordBatchRecords.GetRecords(batch, info);
         using (section)
         {
             return BatchTestData.ReadAll(section.Span, section.RecordCount);

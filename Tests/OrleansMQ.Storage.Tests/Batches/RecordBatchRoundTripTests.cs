@@ -15,7 +15,7 @@ public class RecordBatchRoundTripTests
         byte[] batch = BatchTestData.Builder(expected, codec).Build();
         Assert.Equal(BatchError.None, RecordBatch.TryValidate(batch, 1 << 20, out RecordBatchInfo info));
 
-        Assert.True(RecordBatchRecords.TryGetRecords(batch, info, out RecordsSection section));
+        RecordsSection section = RecordBatchRecords.GetRecords(batch, info);
         using (section)
         {
             Assert.Equal(codec == CompressionCodec.Gzip, section.IsPooled);
@@ -166,7 +166,7 @@ public class RecordBatchRoundTripTests
         Assert.Equal(BatchError.None, RecordBatch.TryValidate(batch, int.MaxValue, out RecordBatchInfo info));
         Assert.Equal(299, info.LastOffsetDelta);
         Assert.Equal(BatchTestData.FirstTimestamp + (299 * 100_000L), info.MaxTimestamp);
-        Assert.True(RecordBatchRecords.TryGetRecords(batch, info, out RecordsSection section));
+        RecordsSection section = RecordBatchRecords.GetRecords(batch, info);
         using (section)
         {
             RecordReader reader = section.CreateReader();

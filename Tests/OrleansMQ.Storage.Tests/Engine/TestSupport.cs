@@ -96,8 +96,7 @@ internal static class TestSupport
                     Assert.Equal(BatchError.None, RecordBatch.TryValidate(batch, int.MaxValue, out var info));
                     long baseOffset = RecordBatch.ReadBaseOffset(batch);
                     Assert.Equal(s.BaseOffset, baseOffset);
-                    Assert.True(RecordBatchRecords.TryGetRecords(batch, info, out var section));
-                    using (section)
+                    using (var section = RecordBatchRecords.GetRecords(batch, info))
                     {
                         var reader = new RecordReader(section.Span, info.RecordCount);
                         while (reader.TryReadNext(out var r))

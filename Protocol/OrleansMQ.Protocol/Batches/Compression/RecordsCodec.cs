@@ -5,7 +5,7 @@ namespace OrleansMQ.Protocol.Batches.Compression;
 /// <summary>
 /// The one codec API for a RecordBatch's records section, used by the managed producer
 /// (compress), the managed consumer and the silo (decompress, through
-/// <see cref="RecordBatchRecords.TryGetRecords(ReadOnlySpan{byte}, in RecordBatchInfo, int, out RecordsSection)"/>).
+/// <see cref="RecordBatchRecords.GetRecords"/>).
 /// Every buffer it returns is rented from <see cref="ArrayPool{T}.Shared"/>; the caller returns it.
 /// Wire forms are the ones Kafka's Java client writes: gzip (RFC 1952), Snappy in xerial
 /// (snappy-java) framing, the LZ4 frame format with independent 64 KiB blocks, and a Zstandard
