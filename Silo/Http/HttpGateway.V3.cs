@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using OrleansMQ.Silo.Groups;
+using OrleansMQ.Silo.Produce;
 using OrleansMQ.Silo.Topics;
 
 namespace OrleansMQ.Silo.Http;
@@ -621,16 +622,13 @@ internal sealed partial class HttpGateway
             return Error(413, $"The record ({size} bytes) is larger than the topic's max.message.bytes ({meta.Config.MaxMessageBytes}).");
         }
 
-        int target = partition
-            ?? (key is not null
-                ? OrleansMQ.Protocol.Kafka.Murmur2.Partition(key, meta.Partitions.Length)
-                : (int)((uint)Interlocked.Increment(ref _roundRobin) % (uint)meta.Partitions.Length));
+        int target = partition ?? _produce.ChoosePartition(key, key is not null, meta.Partitions.Length);
         // A null array must stay a null key/value (the array → memory conversion would make it empty).
         var record = new PendingRecord(target, key is null ? null : new ReadOnlyMemory<byte>(key), value is null ? null : new ReadOnlyMemory<byte>(value), headers, timestamp);
-        var produced = (await AppendAsync(meta, [record], cancellationToken).ConfigureAwait(false))[0];
-        if (produced.ErrorCode is not null)
+        var produced = (await _produce.ProduceRecordsAsync(meta, [record], cancellationToken).ConfigureAwait(false))[0];
+        if (produced.Error != OrleansMQ.Protocol.Kafka.ErrorCode.None)
         {
-            return Error(500, produced.Error ?? "append failed");
+            return Error(500, produced.Message ?? "append failed");
         }
 
         return new JsonObject

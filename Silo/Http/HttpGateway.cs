@@ -14,6 +14,7 @@ using OrleansMQ.Protocol.Kafka;
 using OrleansMQ.Silo.Groups;
 using OrleansMQ.Silo.Kafka;
 using OrleansMQ.Silo.Kafka.Network;
+using OrleansMQ.Silo.Produce;
 using OrleansMQ.Silo.Topics;
 using OrleansMQ.Storage;
 using OrleansMQ.Storage.Diagnostics;
@@ -42,12 +43,12 @@ internal sealed partial class HttpGateway
     private readonly BrokerIdentity _identity;
     private readonly KafkaListener _listener;
     private readonly TimeProvider _time;
+    private readonly ProduceService _produce;
     private readonly HttpSettings _settings;
     private readonly HttpMetrics _metrics;
     private readonly ILogger _logger;
-    private int _roundRobin = -1;
 
-    public HttpGateway(StorageEngine engine, TopicService topics, OrleansMQ.Silo.Topics.TopicCatalog catalog, OrleansMQ.Silo.Cluster.GrainStatistics grains, GroupService groups, BrokerIdentity identity, KafkaListener listener, TimeProvider time, HttpSettings settings, HttpMetrics metrics, ILogger<HttpGateway> logger)
+    public HttpGateway(StorageEngine engine, TopicService topics, OrleansMQ.Silo.Topics.TopicCatalog catalog, OrleansMQ.Silo.Cluster.GrainStatistics grains, GroupService groups, BrokerIdentity identity, KafkaListener listener, TimeProvider time, ProduceService produce, HttpSettings settings, HttpMetrics metrics, ILogger<HttpGateway> logger)
     {
         _grains = grains;
         _catalog = catalog;
@@ -57,6 +58,7 @@ internal sealed partial class HttpGateway
         _identity = identity;
         _listener = listener;
         _time = time;
+        _produce = produce;
         _settings = settings;
         _metrics = metrics;
         _logger = logger;
@@ -376,8 +378,7 @@ internal sealed partial class HttpGateway
 
         using (document)
         {
-            // As a Kafka producer behind Confluent's proxy would: the broker's auto-create setting decides.
-            var (meta, topicError) = await _topics.GetOrAutoCreateAsync(topic, allowAutoCreate: true, cancellationToken).ConfigureAwait(false);
+            var (meta, topicError) = await _produce.TopicAsync(topic, cancellationToken).ConfigureAwait(false);
             if (meta is null)
             {
                 return topicError == TopicError.InvalidTopic
@@ -402,7 +403,7 @@ internal sealed partial class HttpGateway
                     return error;
                 }
 
-                var offsets = await AppendAsync(meta, records!, cancellationToken).ConfigureAwait(false);
+                var offsets = await _produce.ProduceRecordsAsync(meta, records!, cancellationToken).ConfigureAwait(false);
                 await WriteProduceResponseAsync(context.Response, offsets, cancellationToken).ConfigureAwait(false);
                 return Results.Empty;
             }
@@ -414,7 +415,7 @@ internal sealed partial class HttpGateway
     }
 
     /// <summary>REST Proxy's produce answer, written straight to the response pipe (no JSON DOM per record).</summary>
-    private static async Task WriteProduceResponseAsync(HttpResponse response, ProducedOffset[] offsets, CancellationToken cancellationToken)
+    private static async Task WriteProduceResponseAsync(HttpResponse response, ProducedRecord[] offsets, CancellationToken cancellationToken)
     {
         response.StatusCode = 200;
         response.ContentType = V2;
@@ -428,24 +429,18 @@ internal sealed partial class HttpGateway
             {
                 json.WriteStartObject();
                 json.WriteNumber("partition", o.Partition);
-                if (o.Offset is { } offset)
+                if (o.Error == ErrorCode.None)
                 {
-                    json.WriteNumber("offset", offset);
-                }
-                else
-                {
-                    json.WriteNull("offset");
-                }
-
-                if (o.ErrorCode is { } code)
-                {
-                    json.WriteNumber("error_code", code);
-                    json.WriteString("error", o.Error);
-                }
-                else
-                {
+                    json.WriteNumber("offset", o.Offset);
                     json.WriteNull("error_code");
                     json.WriteNull("error");
+                }
+                else
+                {
+                    // REST Proxy's code for a failed produce (a Kafka error behind it).
+                    json.WriteNull("offset");
+                    json.WriteNumber("error_code", 50003);
+                    json.WriteString("error", o.Message);
                 }
 
                 json.WriteEndObject();
@@ -457,11 +452,6 @@ internal sealed partial class HttpGateway
 
         await response.BodyWriter.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
-
-    /// <summary>A validated record: key and value as slices of the request's arena (null: absent).</summary>
-    private readonly record struct PendingRecord(int Partition, ReadOnlyMemory<byte>? Key, ReadOnlyMemory<byte>? Value, IReadOnlyList<KeyValuePair<string, byte[]>>? Headers = null, long? Timestamp = null);
-
-    private readonly record struct ProducedOffset(int Partition, long? Offset, int? ErrorCode, string? Error, long Timestamp = -1);
 
     private (List<PendingRecord>? Records, IResult? Error) ParseRecords(JsonElement root, bool binary, TopicMetadata meta, int? pathPartition, byte[] arena)
     {
@@ -518,13 +508,9 @@ internal sealed partial class HttpGateway
             {
                 partition = fixedPartition;
             }
-            else if (key is { } keyBytes)
-            {
-                partition = Murmur2.Partition(keyBytes.Span, meta.Partitions.Length);
-            }
             else
             {
-                partition = (int)((uint)Interlocked.Increment(ref _roundRobin) % (uint)meta.Partitions.Length);
+                partition = _produce.ChoosePartition(key is { } keyBytes ? keyBytes.Span : default, key is not null, meta.Partitions.Length);
             }
 
             if ((key?.Length ?? 0) + (value?.Length ?? 0) > meta.Config.MaxMessageBytes)
@@ -584,89 +570,6 @@ internal sealed partial class HttpGateway
         bytes = arena.AsMemory(used, decoded);
         used += decoded;
         return true;
-    }
-
-    /// <summary>One RecordBatch per partition, appended as Kafka produce appends (engine validation), then read-your-writes.</summary>
-    private async Task<ProducedOffset[]> AppendAsync(TopicMetadata meta, List<PendingRecord> records, CancellationToken cancellationToken)
-    {
-        var results = new ProducedOffset[records.Count];
-        long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        var builder = new RecordBatchBuilder();
-        for (int partition = 0; partition < meta.Partitions.Length; partition++)
-        {
-            // One pass per partition present (a request touches few): no grouping structures.
-            builder.Clear();
-            foreach (var r in records)
-            {
-                if (r.Partition != partition)
-                {
-                    continue;
-                }
-
-                long timestamp = r.Timestamp ?? now;
-                if (r.Key is not { } key)
-                {
-                    builder.Add(r.Value!.Value.Span, timestamp, r.Headers);
-                }
-                else if (r.Value is not { } value)
-                {
-                    builder.AddTombstone(key.Span, timestamp, r.Headers);
-                }
-                else
-                {
-                    builder.Add(key.Span, value.Span, timestamp, r.Headers);
-                }
-            }
-
-            if (builder.Count == 0)
-            {
-                continue;
-            }
-
-            var log = meta.Partitions[partition];
-            byte[] batch = ArrayPool<byte>.Shared.Rent(builder.GetSize());
-            try
-            {
-                int size = builder.Build(batch);
-                if (meta.Config.LogAppendTime)
-                {
-                    RecordBatch.SetMaxTimestampAndLogAppendTime(batch.AsSpan(0, size), now);
-                }
-
-                var appended = await _engine.AppendAsync(log, batch.AsSpan(0, size)).ConfigureAwait(false);
-                while (log.HighWatermark <= appended.LastOffset && !log.IsDeleted)
-                {
-                    await log.WaitForDataAsync(appended.LastOffset, cancellationToken).ConfigureAwait(false);
-                }
-
-                int n = 0;
-                for (int i = 0; i < records.Count; i++)
-                {
-                    if (records[i].Partition == partition)
-                    {
-                        long stored = meta.Config.LogAppendTime ? now : records[i].Timestamp ?? now;
-                        results[i] = new ProducedOffset(partition, appended.BaseOffset + n++, null, null, stored);
-                    }
-                }
-            }
-            catch (StorageException ex)
-            {
-                LogAppendFailed(_logger, meta.Name, partition, ex.Message);
-                for (int i = 0; i < records.Count; i++)
-                {
-                    if (records[i].Partition == partition)
-                    {
-                        results[i] = new ProducedOffset(partition, null, 50003, ex.Message);
-                    }
-                }
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(batch);
-            }
-        }
-
-        return results;
     }
 
     // ---- OrleansMQ browse API ----
