@@ -16,6 +16,7 @@ using OrleansMQ.Silo.Cluster;
 using OrleansMQ.Silo.Grains.Storage;
 using OrleansMQ.Silo.Groups;
 using OrleansMQ.Silo.Http;
+using OrleansMQ.Silo.Http.Metrics;
 using OrleansMQ.Silo.Kafka;
 using OrleansMQ.Silo.Kafka.Handlers;
 using OrleansMQ.Silo.Kafka.Network;
@@ -114,8 +115,7 @@ public static class SiloHost
         // The broker, then the gateway (Kestrel itself starts after every hosted service, and stops first).
         services.AddSingleton<KafkaServerHostedService>();
         services.AddHostedService(sp => sp.GetRequiredService<KafkaServerHostedService>());
-        services.AddSingleton<HttpMetrics>();
-        services.AddSingleton<HttpGateway>();
+        HttpGateway.AddServices(services);
         services.AddSingleton<HttpGatewayHostedService>();
         services.AddHostedService(sp => sp.GetRequiredService<HttpGatewayHostedService>());
         ConfigureHttp(builder, http);

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Hosting;
-using OrleansMQ.Storage.Diagnostics;
+using OrleansMQ.Silo.Http.Consumers;
 
 namespace OrleansMQ.Silo.Http;
 
@@ -13,13 +13,13 @@ namespace OrleansMQ.Silo.Http;
 /// </summary>
 internal sealed class HttpGatewayHostedService : IHostedService, IAsyncDisposable
 {
-    private readonly HttpGateway _gateway;
+    private readonly ConsumerInstanceEndpoints _consumers;
     private readonly IServer? _server;
     private readonly HttpSettings _settings;
 
-    public HttpGatewayHostedService(HttpGateway gateway, HttpSettings settings, IServiceProvider services)
+    public HttpGatewayHostedService(ConsumerInstanceEndpoints consumers, HttpSettings settings, IServiceProvider services)
     {
-        _gateway = gateway;
+        _consumers = consumers;
         _settings = settings;
         _server = settings.Enabled ? (IServer?)services.GetService(typeof(IServer)) : null;
         AppServices = services;
@@ -40,27 +40,7 @@ internal sealed class HttpGatewayHostedService : IHostedService, IAsyncDisposabl
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public async Task StopAsync(CancellationToken cancellationToken) => await _gateway.DisposeAsync().ConfigureAwait(false);
+    public async Task StopAsync(CancellationToken cancellationToken) => await _consumers.DisposeAsync().ConfigureAwait(false);
 
-    public ValueTask DisposeAsync() => _gateway.DisposeAsync();
-}
-
-/// <summary>HTTP request counts by method and status, and latency by method, for /metrics.</summary>
-public sealed class HttpMetrics
-{
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Method, int Status), long> _counts = new();
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, LatencyHistogram> _latency = new(StringComparer.Ordinal);
-
-    public void Count(string method, int status, long startTimestamp)
-    {
-        _counts.AddOrUpdate((method, status), 1, (_, n) => n + 1);
-        _latency.GetOrAdd(method, _ => new LatencyHistogram()).RecordSince(startTimestamp);
-    }
-
-    /// <summary>Latency histograms by HTTP method, ordered by method.</summary>
-    public IReadOnlyList<(string Method, LatencyHistogram Latency)> LatencyByMethod() =>
-        _latency.Select(kv => (kv.Key, kv.Value)).OrderBy(x => x.Key, StringComparer.Ordinal).ToList();
-
-    public IReadOnlyList<(string Method, int Status, long Count)> Snapshot() =>
-        _counts.Select(kv => (kv.Key.Method, kv.Key.Status, kv.Value)).OrderBy(x => x.Method, StringComparer.Ordinal).ThenBy(x => x.Status).ToList();
+    public ValueTask DisposeAsync() => _consumers.DisposeAsync();
 }

@@ -10,30 +10,53 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Client;
 using OrleansMQ.Client.Consumer;
-using OrleansMQ.Silo.Http.RestProxy;
+using OrleansMQ.Silo.Kafka;
+using OrleansMQ.Silo.Kafka.Network;
+using OrleansMQ.Silo.Topics;
+using OrleansMQ.Silo.Http.OpenApi;
+using static OrleansMQ.Silo.Http.GatewayResults;
+using static OrleansMQ.Silo.Http.RestMediaTypes;
 
-namespace OrleansMQ.Silo.Http;
+namespace OrleansMQ.Silo.Http.Consumers;
 
 /// <summary>
 /// REST Proxy v2 consumer instances (<c>/consumers/...</c>). Each instance is a Kafka group member connected to
 /// this silo's own Kafka listener over loopback (see <see cref="RestConsumerInstance"/>); the registry bounds and
 /// expires them. Errors are problem documents with REST Proxy's <c>error_code</c>.
 /// </summary>
-internal sealed partial class HttpGateway : IAsyncDisposable
+internal sealed partial class ConsumerInstanceEndpoints : IAsyncDisposable
 {
+    internal const string Tag = "REST Proxy v2 consumers";
     private const string InstancePath = "/consumers/{group}/instances/{instance}";
     private const int MaxInstanceRequestTimeoutMs = 300_000;
 
+    private readonly HttpSettings _settings;
+    private readonly TopicCatalog _catalog;
+    private readonly BrokerIdentity _identity;
+    private readonly KafkaListener _listener;
+    private readonly ILogger _logger;
     private RestConsumerRegistry? _consumerInstances;
+
+    public ConsumerInstanceEndpoints(HttpSettings settings, TopicCatalog catalog, BrokerIdentity identity, KafkaListener listener, ILogger<ConsumerInstanceEndpoints> logger)
+    {
+        _settings = settings;
+        _catalog = catalog;
+        _identity = identity;
+        _listener = listener;
+        _logger = logger;
+    }
 
     /// <summary>The consumer instances (null before <see cref="Map"/>).</summary>
     internal RestConsumerRegistry? ConsumerInstances => _consumerInstances;
 
-    partial void MapConsumerInstances(IEndpointRouteBuilder app)
+    public void Map(IEndpointRouteBuilder app)
     {
         _consumerInstances = new RestConsumerRegistry(_settings, KafkaBootstrap, _catalog, _logger, addressMap: OwnAddressToListener);
+        app = app.MapGroup("").WithTags(Tag);
 
-        app.MapPost("/consumers/{group}", CreateConsumerAsync);
+        app.MapPost("/consumers/{group}", CreateConsumerAsync)
+            .WithName("V2CreateConsumer").WithSummary("REST Proxy v2: create a consumer instance in a group (name, format binary|json, auto.offset.reset, auto.commit.enable, fetch.min.bytes, consumer.request.timeout.ms).")
+            .DocumentBody<CreateConsumerRequestV2>(V2, "application/json").Produces<CreateConsumerResponseV2>(200, V2).ProducesProblem(409).ProducesProblem(422).ProducesProblem(429);
         app.MapDelete(InstancePath, async (string group, string instance) =>
         {
             try
@@ -45,16 +68,24 @@ internal sealed partial class HttpGateway : IAsyncDisposable
             {
                 return RestProblem(ex.Status, ex.ErrorCode, ex.Title, ex.Message);
             }
-        });
+        })
+            .WithName("V2DeleteConsumer").WithSummary("REST Proxy v2: delete a consumer instance (it leaves its group).")
+            .Produces(204).ProducesProblem(404);
 
-        app.MapPost(InstancePath + "/subscription", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, SubscribeAsync));
+        app.MapPost(InstancePath + "/subscription", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, SubscribeAsync))
+            .WithName("V2Subscribe").WithSummary("REST Proxy v2: subscribe to topics or a topic pattern.")
+            .DocumentBody<SubscriptionRequestV2>(V2, "application/json").Produces(204).ProducesProblem(404).ProducesProblem(409).ProducesProblem(422);
         app.MapGet(InstancePath + "/subscription", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, (i, _, _) =>
-            Task.FromResult(JsonResult(new System.Text.Json.Nodes.JsonObject { ["topics"] = StringArray(i.Subscription) }, V2))));
+            Task.FromResult(Results.Json(new SubscriptionV2([.. i.Subscription]), ConsumerJsonContext.Default.SubscriptionV2, V2))))
+            .WithName("V2GetSubscription").WithSummary("REST Proxy v2: the subscribed topics.")
+            .Produces<SubscriptionV2>(200, V2).ProducesProblem(404);
         app.MapDelete(InstancePath + "/subscription", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, async (i, _, _) =>
         {
             await i.UnsubscribeAsync().ConfigureAwait(false);
             return Results.NoContent();
-        }));
+        }))
+            .WithName("V2Unsubscribe").WithSummary("REST Proxy v2: unsubscribe.")
+            .Produces(204).ProducesProblem(404);
 
         app.MapPost(InstancePath + "/assignments", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, async (i, body, _) =>
         {
@@ -66,9 +97,13 @@ internal sealed partial class HttpGateway : IAsyncDisposable
 
             await i.AssignAsync(partitions).ConfigureAwait(false);
             return Results.NoContent();
-        }));
+        }))
+            .WithName("V2Assign").WithSummary("REST Proxy v2: assign partitions by hand.")
+            .DocumentBody<AssignmentsV2>(V2, "application/json").Produces(204).ProducesProblem(404).ProducesProblem(409).ProducesProblem(422);
         app.MapGet(InstancePath + "/assignments", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, (i, _, _) =>
-            Task.FromResult(JsonResult(new System.Text.Json.Nodes.JsonObject { ["partitions"] = PartitionArray(i.Assignment) }, V2))));
+            Task.FromResult(Results.Json(new AssignmentsV2([.. i.Assignment.Select(tp => new PartitionRefV2(tp.Topic, tp.Partition))]), ConsumerJsonContext.Default.AssignmentsV2, V2))))
+            .WithName("V2GetAssignments").WithSummary("REST Proxy v2: the assigned partitions.")
+            .Produces<AssignmentsV2>(200, V2).ProducesProblem(404);
 
         app.MapPost(InstancePath + "/offsets", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, async (i, body, ct) =>
         {
@@ -82,23 +117,27 @@ internal sealed partial class HttpGateway : IAsyncDisposable
 
             await i.CommitAsync(offsets, ct).ConfigureAwait(false);
             return Results.Ok();
-        }));
+        }))
+            .WithName("V2CommitOffsets").WithSummary("REST Proxy v2: commit the listed offsets (the last records processed), or everything returned so far.")
+            .DocumentBody<OffsetsV2>(V2, "application/json").Produces(200).ProducesProblem(404).ProducesProblem(422).ProducesProblem(500);
         app.MapGet(InstancePath + "/offsets", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, async (i, body, ct) =>
         {
             // REST Proxy reads the partitions from a body on GET; without one, the current assignment.
             var partitions = body is null ? i.Assignment : ParsePartitions(body, "partitions", allowEmpty: true);
             var committed = await i.CommittedAsync(partitions, ct).ConfigureAwait(false);
-            var array = new System.Text.Json.Nodes.JsonArray();
+            var list = new List<OffsetV2>();
             foreach (var tp in partitions)
             {
                 if (committed.TryGetValue(tp, out long offset) && offset >= 0)
                 {
-                    array.Add(new System.Text.Json.Nodes.JsonObject { ["topic"] = tp.Topic, ["partition"] = tp.Partition, ["offset"] = offset, ["metadata"] = "" });
+                    list.Add(new OffsetV2(tp.Topic, tp.Partition, offset, ""));
                 }
             }
 
-            return JsonResult(new System.Text.Json.Nodes.JsonObject { ["offsets"] = array }, V2);
-        }));
+            return Results.Json(new OffsetsV2(list), ConsumerJsonContext.Default.OffsetsV2, V2);
+        }))
+            .WithName("V2GetOffsets").WithSummary("REST Proxy v2: committed offsets of the given (or assigned) partitions.")
+            .Produces<OffsetsV2>(200, V2).ProducesProblem(404).ProducesProblem(500);
 
         app.MapPost(InstancePath + "/positions", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, (i, body, _) =>
         {
@@ -110,19 +149,27 @@ internal sealed partial class HttpGateway : IAsyncDisposable
 
             i.Seek(offsets);
             return Task.FromResult(Results.NoContent());
-        }));
+        }))
+            .WithName("V2Seek").WithSummary("REST Proxy v2: seek partitions to offsets.")
+            .DocumentBody<OffsetsV2>(V2, "application/json").Produces(204).ProducesProblem(404).ProducesProblem(409).ProducesProblem(422);
         app.MapPost(InstancePath + "/positions/beginning", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, (i, body, _) =>
         {
             i.Seek(i.Boundaries(ParsePartitions(body, "partitions", allowEmpty: false), end: false));
             return Task.FromResult(Results.NoContent());
-        }));
+        }))
+            .WithName("V2SeekToBeginning").WithSummary("REST Proxy v2: seek partitions to their beginning.")
+            .DocumentBody<AssignmentsV2>(V2, "application/json").Produces(204).ProducesProblem(404).ProducesProblem(409).ProducesProblem(422);
         app.MapPost(InstancePath + "/positions/end", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, (i, body, _) =>
         {
             i.Seek(i.Boundaries(ParsePartitions(body, "partitions", allowEmpty: false), end: true));
             return Task.FromResult(Results.NoContent());
-        }));
+        }))
+            .WithName("V2SeekToEnd").WithSummary("REST Proxy v2: seek partitions to their end.")
+            .DocumentBody<AssignmentsV2>(V2, "application/json").Produces(204).ProducesProblem(404).ProducesProblem(409).ProducesProblem(422);
 
-        app.MapGet(InstancePath + "/records", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, (i, _, ct) => RecordsAsync(c, i, ct), readBody: false));
+        app.MapGet(InstancePath + "/records", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, (i, _, ct) => RecordsAsync(c, i, ct), readBody: false))
+            .WithName("V2ReadRecords").WithSummary("REST Proxy v2: read records (query timeout ms, max_bytes); Accept must match the instance's format (binary: base64, json: embedded JSON).")
+            .Produces<List<ConsumerRecordV2>>(200, BinaryV2, JsonV2).ProducesProblem(404).ProducesProblem(406).ProducesProblem(500);
     }
 
     /// <summary>Closes every consumer instance (each leaves its group); the hosted service calls it before the broker stops.</summary>
@@ -176,7 +223,7 @@ internal sealed partial class HttpGateway : IAsyncDisposable
             var instance = Instances.Create(group, config);
             string baseUri = $"{context.Request.Scheme}://{context.Request.Host}/consumers/{Uri.EscapeDataString(group)}/instances/{Uri.EscapeDataString(instance.Name)}";
             LogConsumerCreated(_logger, group, instance.Name, config.Format);
-            return JsonResult(new System.Text.Json.Nodes.JsonObject { ["instance_id"] = instance.Name, ["base_uri"] = baseUri }, V2);
+            return Results.Json(new CreateConsumerResponseV2(instance.Name, baseUri), ConsumerJsonContext.Default.CreateConsumerResponseV2, V2);
         }
         catch (RestConsumerException ex)
         {
@@ -442,28 +489,6 @@ internal sealed partial class HttpGateway : IAsyncDisposable
         }
 
         return new OrleansMQ.Client.TopicPartition(t.GetString()!, partition);
-    }
-
-    private static System.Text.Json.Nodes.JsonArray StringArray(IEnumerable<string> values)
-    {
-        var array = new System.Text.Json.Nodes.JsonArray();
-        foreach (string v in values)
-        {
-            array.Add(v);
-        }
-
-        return array;
-    }
-
-    private static System.Text.Json.Nodes.JsonArray PartitionArray(IEnumerable<OrleansMQ.Client.TopicPartition> partitions)
-    {
-        var array = new System.Text.Json.Nodes.JsonArray();
-        foreach (var tp in partitions)
-        {
-            array.Add(new System.Text.Json.Nodes.JsonObject { ["topic"] = tp.Topic, ["partition"] = tp.Partition });
-        }
-
-        return array;
     }
 
     // ---- records ----
