@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Protocol.Kafka;
@@ -90,6 +91,8 @@ internal sealed partial class ProduceService
     }
 
     /// <summary>Waits for a started append's durability point; a complete or refused append comes back as it is.</summary>
+    /// <remarks>Pooled state machine: under a sync flush policy this suspends once per partition of every request.</remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<PartitionAppend> CompleteAsync(string topic, PartitionLog log, PartitionAppend append)
     {
         if (append.Append is not { } pending)
@@ -112,6 +115,8 @@ internal sealed partial class ProduceService
     /// Read-your-writes, as Kafka clients expect: once acknowledged, the records are visible to
     /// Fetch and ListOffsets, so wait (usually microseconds) for the dispatcher to index them.
     /// </summary>
+    /// <remarks>Pooled state machine: it suspends whenever the dispatcher has not caught up yet, which is common.</remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public static async ValueTask WaitVisibleAsync(PartitionLog log, long lastOffset, CancellationToken cancellationToken)
     {
         while (log.HighWatermark <= lastOffset && !log.IsDeleted)

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Silo.Groups;
+using OrleansMQ.Silo.Http.OpenApi;
 using OrleansMQ.Silo.Topics;
 using OrleansMQ.Storage;
 using OrleansMQ.Storage.Engine;
@@ -41,10 +42,16 @@ internal sealed class BrowseEndpoints
             .WithName("PartitionOffsets").WithSummary("Log start offset and high watermark of a partition.")
             .Produces<PartitionOffsets>(200).ProducesProblem(404);
         browse.MapGet("/topics/{topic}/partitions/{partition:int}/messages", MessagesByOffsetAsync)
-            .WithName("MessagesByOffset").WithSummary("Records from an offset (query: offset, default log start; count 1-10000, default 100).")
+            .WithName("MessagesByOffset").WithSummary("Records from an offset.")
+            .DocumentQuery("offset", isInteger: true, "First offset (default log start).")
+            .DocumentQuery("count", isInteger: true, "At most this many records, 1-10000 (default 100).")
             .Produces<PartitionRecords>(200).ProducesProblem(400).ProducesProblem(404).ProducesProblem(416);
         browse.MapGet("/topics/{topic}/messages", MessagesByKeyOrTimeAsync)
-            .WithName("MessagesByKeyOrTime").WithSummary("Records by key (key index; query key) or by time range (query from, to: ISO 8601 or Unix ms), across partitions; limit 1-10000.")
+            .WithName("MessagesByKeyOrTime").WithSummary("Records by key (key index) or by time range, across partitions.")
+            .DocumentQuery("key", isInteger: false, "UTF-8 key; needs orleansmq.index.keys=true.")
+            .DocumentQuery("from", isInteger: false, "ISO 8601 date-time or Unix milliseconds.")
+            .DocumentQuery("to", isInteger: false, "ISO 8601 date-time or Unix milliseconds.")
+            .DocumentQuery("limit", isInteger: true, "At most this many records, 1-10000 (default 100).")
             .Produces<TopicRecords>(200).ProducesProblem(400).ProducesProblem(404).ProducesProblem(409);
         browse.MapGet("/groups", ListGroups)
             .WithName("ListGroups").WithSummary("Consumer groups.")

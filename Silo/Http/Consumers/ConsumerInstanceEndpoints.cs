@@ -168,7 +168,9 @@ internal sealed partial class ConsumerInstanceEndpoints : IAsyncDisposable
             .DocumentBody<AssignmentsV2>(V2, "application/json").Produces(204).ProducesProblem(404).ProducesProblem(409).ProducesProblem(422);
 
         app.MapGet(InstancePath + "/records", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, (i, _, ct) => RecordsAsync(c, i, ct), readBody: false))
-            .WithName("V2ReadRecords").WithSummary("REST Proxy v2: read records (query timeout ms, max_bytes); Accept must match the instance's format (binary: base64, json: embedded JSON).")
+            .WithName("V2ReadRecords").WithSummary("REST Proxy v2: read records; Accept must match the instance's format (binary: base64, json: embedded JSON).")
+            .DocumentQuery("timeout", isInteger: true, "Milliseconds to wait for records (at most the instance's consumer.request.timeout.ms).")
+            .DocumentQuery("max_bytes", isInteger: true, "Most bytes of records to return (capped by OrleansMQ:Http:ConsumerRequestMaxBytes).")
             .Produces<List<ConsumerRecordV2>>(200, BinaryV2, JsonV2).ProducesProblem(404).ProducesProblem(406).ProducesProblem(500);
     }
 

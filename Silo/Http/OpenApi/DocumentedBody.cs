@@ -14,4 +14,14 @@ internal static class DocumentedBodyExtensions
 {
     public static RouteHandlerBuilder DocumentBody<T>(this RouteHandlerBuilder builder, params string[] contentTypes) =>
         builder.WithMetadata(new DocumentedBody(typeof(T), contentTypes));
+
+    public static RouteHandlerBuilder DocumentQuery(this RouteHandlerBuilder builder, string name, bool isInteger, string description) =>
+        builder.WithMetadata(new DocumentedQuery(name, isInteger, description));
 }
+
+/// <summary>
+/// Endpoint metadata: an optional query parameter, for the OpenAPI document only. The handlers
+/// read the query themselves so a bad value gets the API's own problem document, not the
+/// framework's binding failure.
+/// </summary>
+internal sealed record DocumentedQuery(string Name, bool IsInteger, string Description);

@@ -80,6 +80,19 @@ internal static class GatewayOpenApi
                     };
                 }
 
+                foreach (var query in metadata.OfType<DocumentedQuery>())
+                {
+                    operation.Parameters ??= [];
+                    operation.Parameters.Add(new OpenApiParameter
+                    {
+                        Name = query.Name,
+                        In = ParameterLocation.Query,
+                        Required = false,
+                        Description = query.Description,
+                        Schema = new OpenApiSchema { Type = query.IsInteger ? JsonSchemaType.Integer : JsonSchemaType.String },
+                    });
+                }
+
                 if (metadata.OfType<OpenWithoutKey>().Any())
                 {
                     operation.Security = [];
