@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using OrleansMQ.Silo.Produce;
 using OrleansMQ.Silo.Topics;
@@ -59,7 +58,7 @@ internal sealed class RestV3Produce
 
         bool streaming = c.Request.ContentLength is null; // chunked: answer as records arrive
         bool started = false;
-        JsonObject? pending = null; // buffered single report (non-streaming), written at the end
+        ReportV3? pending = null; // buffered single report (non-streaming), written at the end
         int count = 0;
         var body = c.Request.BodyReader;
         bool holding = false; // a ReadAsync not yet answered by AdvanceTo: the reader must get one even when we stop early
@@ -74,7 +73,7 @@ internal sealed class RestV3Produce
                 holding = true;
                 while (NextJsonValue(ref buffer, read.IsCompleted) is { } document)
                 {
-                    JsonObject report;
+                    ReportV3 report;
                     using (document)
                     {
                         report = await ProduceOneV3Async(meta!, document.RootElement, c.RequestAborted).ConfigureAwait(false);
@@ -94,7 +93,7 @@ internal sealed class RestV3Produce
                         c.Response.ContentType = "application/json";
                         if (pending is not null)
                         {
-                            await WriteReportAsync(c, pending).ConfigureAwait(false);
+                            await WriteReportAsync(c, pending.Value).ConfigureAwait(false);
                             pending = null;
                         }
                     }
@@ -118,7 +117,7 @@ internal sealed class RestV3Produce
                 return;
             }
 
-            await WriteReportAsync(c, new JsonObject { ["error_code"] = 400, ["message"] = "The rest of the stream is not valid JSON: " + ex.Message }).ConfigureAwait(false);
+            await WriteReportAsync(c, ReportV3.Refused(400, "The rest of the stream is not valid JSON: " + ex.Message)).ConfigureAwait(false);
             return;
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
@@ -129,7 +128,7 @@ internal sealed class RestV3Produce
                 return;
             }
 
-            await WriteReportAsync(c, new JsonObject { ["error_code"] = 413, ["message"] = $"The stream exceeded {_settings.MaxRequestBodyBytes} bytes; open a new one." }).ConfigureAwait(false);
+            await WriteReportAsync(c, ReportV3.Refused(413, $"The stream exceeded {_settings.MaxRequestBodyBytes} bytes; open a new one.")).ConfigureAwait(false);
             return;
         }
         finally
@@ -151,14 +150,13 @@ internal sealed class RestV3Produce
             return;
         }
 
-        int code = pending["error_code"]!.GetValue<int>();
-        if (code != 200)
+        if (pending.Value.Error is { } refused)
         {
-            await RestV3Resources.Problem(code, "Produce failed", pending["message"]?.GetValue<string>() ?? "error").ExecuteAsync(c).ConfigureAwait(false);
+            await RestV3Resources.Problem(refused.ErrorCode, "Produce failed", refused.Message).ExecuteAsync(c).ConfigureAwait(false);
             return;
         }
 
-        await Results.Text(pending.ToJsonString(), "application/json", Encoding.UTF8).ExecuteAsync(c).ConfigureAwait(false);
+        await Results.Json(pending.Value.Delivered, RestV3JsonContext.Default.DeliveryReportV3, "application/json").ExecuteAsync(c).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -224,16 +222,30 @@ internal sealed class RestV3Produce
         return skipped;
     }
 
-    private static async Task WriteReportAsync(HttpContext c, JsonObject report)
+    /// <summary>One report and a newline, flushed: a streaming client reads it before it sends the next record.</summary>
+    private static async Task WriteReportAsync(HttpContext c, ReportV3 report)
     {
-        await c.Response.WriteAsync(report.ToJsonString() + "\n", c.RequestAborted).ConfigureAwait(false);
-        await c.Response.Body.FlushAsync(c.RequestAborted).ConfigureAwait(false);
+        var body = c.Response.BodyWriter;
+        using (var json = new Utf8JsonWriter(body))
+        {
+            if (report.Delivered is { } delivered)
+            {
+                JsonSerializer.Serialize(json, delivered, RestV3JsonContext.Default.DeliveryReportV3);
+            }
+            else
+            {
+                JsonSerializer.Serialize(json, report.Error!, RestV3JsonContext.Default.ProduceErrorV3);
+            }
+        }
+
+        body.Write("\n"u8);
+        await body.FlushAsync(c.RequestAborted).ConfigureAwait(false);
     }
 
     /// <summary>Validates and appends one v3 record; returns its delivery report (error_code 200 when stored).</summary>
-    private async Task<JsonObject> ProduceOneV3Async(TopicMetadata meta, JsonElement r, CancellationToken cancellationToken)
+    private async Task<ReportV3> ProduceOneV3Async(TopicMetadata meta, JsonElement r, CancellationToken cancellationToken)
     {
-        static JsonObject Error(int code, string message) => new() { ["error_code"] = code, ["message"] = message };
+        static ReportV3 Error(int code, string message) => ReportV3.Refused(code, message);
 
         if (r.ValueKind != JsonValueKind.Object)
         {
@@ -325,17 +337,17 @@ internal sealed class RestV3Produce
             return Error(500, produced.Message ?? "append failed");
         }
 
-        return new JsonObject
-        {
-            ["error_code"] = 200,
-            ["cluster_id"] = _v3.ClusterId,
-            ["topic_name"] = meta.Name,
-            ["partition_id"] = produced.Partition,
-            ["offset"] = produced.Offset,
-            ["timestamp"] = DateTimeOffset.FromUnixTimeMilliseconds(produced.Timestamp).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
-            ["key"] = key is null ? null : new JsonObject { ["type"] = keyType, ["size"] = key.Length },
-            ["value"] = value is null ? null : new JsonObject { ["type"] = valueType, ["size"] = value.Length },
-        };
+        return new ReportV3(
+            new DeliveryReportV3(
+                200,
+                _v3.ClusterId,
+                meta.Name,
+                produced.Partition,
+                produced.Offset,
+                DateTimeOffset.FromUnixTimeMilliseconds(produced.Timestamp).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
+                key is null ? null : new PayloadSizeV3(keyType!, key.Length),
+                value is null ? null : new PayloadSizeV3(valueType!, value.Length)),
+            null);
     }
 
     /// <summary>

@@ -88,11 +88,17 @@ internal sealed record HeaderV3(string Name, string? Value = null);
 
 internal sealed record DataV3(string? Type = null, JsonElement? Data = null);
 
-/// <summary>
-/// One record's delivery report (one per record, in order, in a streaming produce): error_code 200
-/// with the offset, or the error's code and message.
-/// </summary>
-internal sealed record DeliveryReportV3(int ErrorCode, string? Message, string? ClusterId, string? TopicName, int? PartitionId, long? Offset, string? Timestamp, PayloadSizeV3? Key, PayloadSizeV3? Value);
+/// <summary>A stored record's delivery report (error_code 200); key and value null when absent.</summary>
+internal sealed record DeliveryReportV3(int ErrorCode, string ClusterId, string TopicName, int PartitionId, long Offset, string Timestamp, PayloadSizeV3? Key, PayloadSizeV3? Value);
+
+/// <summary>A refused record's report in a stream (a single record's refusal is a problem document instead).</summary>
+internal sealed record ProduceErrorV3(int ErrorCode, string Message);
+
+/// <summary>One record's outcome: delivered, or refused.</summary>
+internal readonly record struct ReportV3(DeliveryReportV3? Delivered, ProduceErrorV3? Error)
+{
+    public static ReportV3 Refused(int code, string message) => new(null, new ProduceErrorV3(code, message));
+}
 
 internal sealed record PayloadSizeV3(string Type, int Size);
 
@@ -114,4 +120,5 @@ internal sealed record PayloadSizeV3(string Type, int Size);
 [JsonSerializable(typeof(CreateTopicV3))]
 [JsonSerializable(typeof(ProduceRecordV3))]
 [JsonSerializable(typeof(DeliveryReportV3))]
+[JsonSerializable(typeof(ProduceErrorV3))]
 internal sealed partial class RestV3JsonContext : JsonSerializerContext;
