@@ -28,7 +28,6 @@ internal sealed partial class ConsumerInstanceEndpoints : IAsyncDisposable
 {
     internal const string Tag = "REST Proxy v2 consumers";
     private const string InstancePath = "/consumers/{group}/instances/{instance}";
-    private const int MaxInstanceRequestTimeoutMs = 300_000;
 
     private readonly HttpSettings _settings;
     private readonly TopicCatalog _catalog;
@@ -89,7 +88,7 @@ internal sealed partial class ConsumerInstanceEndpoints : IAsyncDisposable
 
         app.MapPost(InstancePath + "/assignments", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, async (i, body, _) =>
         {
-            var partitions = ParsePartitions(body, "partitions", allowEmpty: true);
+            var partitions = ConsumerRequests.ParsePartitions(body, "partitions", allowEmpty: true);
             foreach (var tp in partitions)
             {
                 i.Log(tp);
@@ -112,7 +111,7 @@ internal sealed partial class ConsumerInstanceEndpoints : IAsyncDisposable
             List<(OrleansMQ.Client.TopicPartition, long)>? offsets = null;
             if (body is { } b && b.ValueKind == JsonValueKind.Object && b.TryGetProperty("offsets", out _))
             {
-                offsets = [.. ParseOffsets(b, "offsets").Select(o => (o.Partition, o.Offset + 1))];
+                offsets = [.. ConsumerRequests.ParseOffsets(b, "offsets").Select(o => (o.Partition, o.Offset + 1))];
             }
 
             await i.CommitAsync(offsets, ct).ConfigureAwait(false);
@@ -123,7 +122,7 @@ internal sealed partial class ConsumerInstanceEndpoints : IAsyncDisposable
         app.MapGet(InstancePath + "/offsets", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, async (i, body, ct) =>
         {
             // REST Proxy reads the partitions from a body on GET; without one, the current assignment.
-            var partitions = body is null ? i.Assignment : ParsePartitions(body, "partitions", allowEmpty: true);
+            var partitions = body is null ? i.Assignment : ConsumerRequests.ParsePartitions(body, "partitions", allowEmpty: true);
             var committed = await i.CommittedAsync(partitions, ct).ConfigureAwait(false);
             var list = new List<OffsetV2>();
             foreach (var tp in partitions)
@@ -141,7 +140,7 @@ internal sealed partial class ConsumerInstanceEndpoints : IAsyncDisposable
 
         app.MapPost(InstancePath + "/positions", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, (i, body, _) =>
         {
-            var offsets = ParseOffsets(body, "offsets");
+            var offsets = ConsumerRequests.ParseOffsets(body, "offsets");
             foreach (var (tp, _) in offsets)
             {
                 i.Log(tp);
@@ -154,14 +153,14 @@ internal sealed partial class ConsumerInstanceEndpoints : IAsyncDisposable
             .DocumentBody<OffsetsV2>(V2, "application/json").Produces(204).ProducesProblem(404).ProducesProblem(409).ProducesProblem(422);
         app.MapPost(InstancePath + "/positions/beginning", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, (i, body, _) =>
         {
-            i.Seek(i.Boundaries(ParsePartitions(body, "partitions", allowEmpty: false), end: false));
+            i.Seek(i.Boundaries(ConsumerRequests.ParsePartitions(body, "partitions", allowEmpty: false), end: false));
             return Task.FromResult(Results.NoContent());
         }))
             .WithName("V2SeekToBeginning").WithSummary("REST Proxy v2: seek partitions to their beginning.")
             .DocumentBody<AssignmentsV2>(V2, "application/json").Produces(204).ProducesProblem(404).ProducesProblem(409).ProducesProblem(422);
         app.MapPost(InstancePath + "/positions/end", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, (i, body, _) =>
         {
-            i.Seek(i.Boundaries(ParsePartitions(body, "partitions", allowEmpty: false), end: true));
+            i.Seek(i.Boundaries(ConsumerRequests.ParsePartitions(body, "partitions", allowEmpty: false), end: true));
             return Task.FromResult(Results.NoContent());
         }))
             .WithName("V2SeekToEnd").WithSummary("REST Proxy v2: seek partitions to their end.")
@@ -220,8 +219,8 @@ internal sealed partial class ConsumerInstanceEndpoints : IAsyncDisposable
     {
         try
         {
-            var body = await ReadConsumerBodyAsync(context).ConfigureAwait(false);
-            var config = ParseConsumerConfig(body);
+            var body = await ConsumerRequests.ReadBodyAsync(context).ConfigureAwait(false);
+            var config = ConsumerRequests.ParseConsumerConfig(body, _settings.ConsumerRequestTimeoutMs);
             var instance = Instances.Create(group, config);
             string baseUri = $"{context.Request.Scheme}://{context.Request.Host}/consumers/{Uri.EscapeDataString(group)}/instances/{Uri.EscapeDataString(instance.Name)}";
             LogConsumerCreated(_logger, group, instance.Name, config.Format);
@@ -233,106 +232,6 @@ internal sealed partial class ConsumerInstanceEndpoints : IAsyncDisposable
         }
     }
 
-    private RestConsumerConfig ParseConsumerConfig(JsonElement? body)
-    {
-        string? name = null;
-        var format = RestFormat.Binary;
-        var reset = AutoOffsetReset.Latest;
-        bool autoCommit = true;
-        long minBytes = -1;
-        int timeoutMs = _settings.ConsumerRequestTimeoutMs;
-        if (body is { } b)
-        {
-            if (b.ValueKind != JsonValueKind.Object)
-            {
-                throw new RestConsumerException(422, 422, "Unprocessable Entity", "The body must be a JSON object.");
-            }
-
-            name = OptionalString(b, "name") ?? OptionalString(b, "id");
-            if (OptionalString(b, "format") is { } f)
-            {
-                format = f.ToLowerInvariant() switch
-                {
-                    "binary" => RestFormat.Binary,
-                    "json" => RestFormat.Json,
-                    "avro" or "jsonschema" or "protobuf" => throw RestConsumerException.Invalid($"format '{f}' needs Schema Registry, which OrleansMQ does not have; use binary or json."),
-                    _ => throw RestConsumerException.Invalid($"format must be binary or json; got '{f}'."),
-                };
-            }
-
-            if (OptionalString(b, "auto.offset.reset") is { } r)
-            {
-                reset = r.ToLowerInvariant() switch
-                {
-                    "earliest" or "smallest" => AutoOffsetReset.Earliest,
-                    "latest" or "largest" => AutoOffsetReset.Latest,
-                    "none" => AutoOffsetReset.Error,
-                    _ => throw RestConsumerException.Invalid($"auto.offset.reset must be earliest, latest or none; got '{r}'."),
-                };
-            }
-
-            if (b.TryGetProperty("auto.commit.enable", out var ac) && ac.ValueKind != JsonValueKind.Null)
-            {
-                autoCommit = ac.ValueKind switch
-                {
-                    JsonValueKind.True => true,
-                    JsonValueKind.False => false,
-                    JsonValueKind.String when bool.TryParse(ac.GetString(), out bool parsed) => parsed,
-                    _ => throw RestConsumerException.Invalid("auto.commit.enable must be true or false."),
-                };
-            }
-
-            if (OptionalLong(b, "fetch.min.bytes") is { } mb)
-            {
-                minBytes = mb >= -1 ? mb : throw RestConsumerException.Invalid($"fetch.min.bytes must be -1 (none) or more; got {mb}.");
-            }
-
-            if (OptionalLong(b, "consumer.request.timeout.ms") is { } t)
-            {
-                timeoutMs = t is >= 0 and <= MaxInstanceRequestTimeoutMs ? (int)t : throw RestConsumerException.Invalid($"consumer.request.timeout.ms must be 0-{MaxInstanceRequestTimeoutMs}; got {t}.");
-            }
-        }
-
-        name ??= "rest-consumer-" + Guid.NewGuid().ToString("N");
-        if (name.Length is 0 or > 249 || name.Any(ch => ch == '/' || char.IsControl(ch) || char.IsWhiteSpace(ch)))
-        {
-            throw RestConsumerException.Invalid("name must be 1-249 characters without '/', spaces or control characters.");
-        }
-
-        return new RestConsumerConfig(name, format, reset, autoCommit, minBytes, timeoutMs);
-    }
-
-    private static string? OptionalString(JsonElement body, string property)
-    {
-        if (!body.TryGetProperty(property, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        return value.ValueKind == JsonValueKind.String ? value.GetString() : throw RestConsumerException.Invalid($"{property} must be a string.");
-    }
-
-    /// <summary>REST Proxy clients send numbers as JSON numbers or as strings; both are accepted.</summary>
-    private static long? OptionalLong(JsonElement body, string property)
-    {
-        if (!body.TryGetProperty(property, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out long n))
-        {
-            return n;
-        }
-
-        if (value.ValueKind == JsonValueKind.String && long.TryParse(value.GetString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out n))
-        {
-            return n;
-        }
-
-        throw RestConsumerException.Invalid($"{property} must be an integer.");
-    }
-
     // ---- instance requests ----
 
     /// <summary>Finds the instance (404/40403), reads the JSON body (400 when not JSON), runs the action alone on the instance.</summary>
@@ -341,7 +240,7 @@ internal sealed partial class ConsumerInstanceEndpoints : IAsyncDisposable
         try
         {
             var instance = Instances.Get(group, name);
-            JsonElement? body = readBody ? await ReadConsumerBodyAsync(context).ConfigureAwait(false) : null;
+            JsonElement? body = readBody ? await ConsumerRequests.ReadBodyAsync(context).ConfigureAwait(false) : null;
             return await instance.RunAsync((i, ct) => action(i, body, ct), context.RequestAborted).ConfigureAwait(false);
         }
         catch (RestConsumerException ex)
@@ -357,45 +256,6 @@ internal sealed partial class ConsumerInstanceEndpoints : IAsyncDisposable
         {
             // A partition revoked by a rebalance between our check and the consumer call.
             return RestProblem(409, 40903, "Illegal state", "Illegal state: " + ex.Message);
-        }
-    }
-
-    /// <summary>The JSON body, or null when there is none. Content types: REST Proxy's (vnd.kafka…+json) or application/json.</summary>
-    private static async Task<JsonElement?> ReadConsumerBodyAsync(HttpContext context)
-    {
-        var request = context.Request;
-        string mediaType = MediaType(request);
-        if (mediaType.Length > 0 && mediaType != "application/json" && !(mediaType.StartsWith("application/vnd.kafka", StringComparison.Ordinal) && mediaType.EndsWith("+json", StringComparison.Ordinal)))
-        {
-            throw new RestConsumerException(415, 415, "Unsupported Media Type", $"Content type '{request.ContentType}' is not supported; use {V2}.");
-        }
-
-        // Read first (Kestrel caps it at MaxRequestBodyBytes): an empty body, chunked or not, is no body.
-        byte[] bytes;
-        try
-        {
-            using var buffer = new MemoryStream();
-            await request.Body.CopyToAsync(buffer, context.RequestAborted).ConfigureAwait(false);
-            bytes = buffer.ToArray();
-        }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            throw new RestConsumerException(413, 413, "Payload Too Large", "The body is too large.");
-        }
-
-        if (bytes.AsSpan().Trim(" \t\r\n"u8).IsEmpty)
-        {
-            return null;
-        }
-
-        try
-        {
-            using var document = JsonDocument.Parse(bytes);
-            return document.RootElement.Clone();
-        }
-        catch (JsonException ex)
-        {
-            throw new RestConsumerException(400, 400, "Bad Request", "The body is not valid JSON: " + ex.Message);
         }
     }
 
@@ -438,59 +298,6 @@ internal sealed partial class ConsumerInstanceEndpoints : IAsyncDisposable
         cancellationToken.ThrowIfCancellationRequested();
         await instance.SubscribeAsync(null, regex).ConfigureAwait(false);
         return Results.NoContent();
-    }
-
-    private static List<OrleansMQ.Client.TopicPartition> ParsePartitions(JsonElement? body, string property, bool allowEmpty)
-    {
-        if (body is not { ValueKind: JsonValueKind.Object } b || !b.TryGetProperty(property, out var list) || list.ValueKind != JsonValueKind.Array || (!allowEmpty && list.GetArrayLength() == 0))
-        {
-            throw new RestConsumerException(422, 422, "Unprocessable Entity", $"The body must be {{\"{property}\":[{{\"topic\":…,\"partition\":…}}]}}{(allowEmpty ? "" : " with at least one partition")}.");
-        }
-
-        var result = new List<OrleansMQ.Client.TopicPartition>();
-        int index = 0;
-        foreach (var item in list.EnumerateArray())
-        {
-            result.Add(ParsePartition(item, property, index++));
-        }
-
-        return [.. result.Distinct()];
-    }
-
-    private static List<(OrleansMQ.Client.TopicPartition Partition, long Offset)> ParseOffsets(JsonElement? body, string property)
-    {
-        if (body is not { ValueKind: JsonValueKind.Object } b || !b.TryGetProperty(property, out var list) || list.ValueKind != JsonValueKind.Array || list.GetArrayLength() == 0)
-        {
-            throw new RestConsumerException(422, 422, "Unprocessable Entity", $"The body must be {{\"{property}\":[{{\"topic\":…,\"partition\":…,\"offset\":…}}]}} with at least one entry.");
-        }
-
-        var result = new List<(OrleansMQ.Client.TopicPartition, long)>();
-        int index = 0;
-        foreach (var item in list.EnumerateArray())
-        {
-            var tp = ParsePartition(item, property, index);
-            if (!item.TryGetProperty("offset", out var o) || o.ValueKind != JsonValueKind.Number || !o.TryGetInt64(out long offset) || offset < 0)
-            {
-                throw RestConsumerException.Unprocessable($"{property}[{index}].offset must be an integer >= 0.");
-            }
-
-            result.Add((tp, offset));
-            index++;
-        }
-
-        return result;
-    }
-
-    private static OrleansMQ.Client.TopicPartition ParsePartition(JsonElement item, string property, int index)
-    {
-        if (item.ValueKind != JsonValueKind.Object
-            || !item.TryGetProperty("topic", out var t) || t.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(t.GetString())
-            || !item.TryGetProperty("partition", out var p) || p.ValueKind != JsonValueKind.Number || !p.TryGetInt32(out int partition) || partition < 0)
-        {
-            throw RestConsumerException.Unprocessable($"{property}[{index}] needs \"topic\" (a name) and \"partition\" (an integer >= 0).");
-        }
-
-        return new OrleansMQ.Client.TopicPartition(t.GetString()!, partition);
     }
 
     // ---- records ----
