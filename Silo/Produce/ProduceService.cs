@@ -139,8 +139,10 @@ internal sealed partial class ProduceService
         {
             // One pass per partition present (a request touches few): no grouping structures.
             builder.Clear();
-            foreach (var r in records)
+            for (int i = 0; i < records.Count; i++)
             {
+                // Indexed, not foreach: an interface enumerator would be boxed per partition.
+                var r = records[i];
                 if (r.Partition != partition)
                 {
                     continue;
