@@ -20,6 +20,7 @@ using OrleansMQ.Silo.Kafka;
 using OrleansMQ.Silo.Kafka.Handlers;
 using OrleansMQ.Silo.Kafka.Network;
 using OrleansMQ.Silo.Metrics;
+using OrleansMQ.Silo.Produce;
 using OrleansMQ.Silo.Producers;
 using OrleansMQ.Silo.Topics;
 using OrleansMQ.Storage;
@@ -97,6 +98,7 @@ public static class SiloHost
         services.AddSingleton<ProducerIdAllocator>();
         services.AddSingleton(sp => new LegacyGrainStateImport(Path.Combine(storageOptions.DataDirectory, "grains"), sp.GetRequiredService<TopicService>(), sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<ILogger<LegacyGrainStateImport>>()));
         services.AddSingleton<ProducerStates>();
+        services.AddSingleton<ProduceService>();
 
         // The Kafka broker: its identity (port and cluster id set at start), the request handlers
         // and the listener, which the hosted service starts.
@@ -114,7 +116,7 @@ public static class SiloHost
         services.AddSingleton<KafkaServerHostedService>();
         services.AddHostedService(sp => sp.GetRequiredService<KafkaServerHostedService>());
         services.AddSiloMetrics();
-        services.AddSingleton<HttpGateway>();
+        HttpGateway.AddServices(services);
         services.AddSingleton<HttpGatewayHostedService>();
         services.AddHostedService(sp => sp.GetRequiredService<HttpGatewayHostedService>());
         ConfigureHttp(builder, http);

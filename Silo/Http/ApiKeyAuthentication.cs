@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using OrleansMQ.Silo.Http.Console;
 
 namespace OrleansMQ.Silo.Http;
 
@@ -67,7 +68,7 @@ internal sealed partial class ApiKeyAuthentication
 
         if (access == Access.ReadOnly && !(HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method)))
         {
-            await HttpGateway.Problem(StatusCodes.Status403Forbidden, "Forbidden", $"The API key is read-only; {context.Request.Method} needs a key from OrleansMQ:Http:ApiKeys.")
+            await GatewayResults.Problem(StatusCodes.Status403Forbidden, "Forbidden", $"The API key is read-only; {context.Request.Method} needs a key from OrleansMQ:Http:ApiKeys.")
                 .ExecuteAsync(context).ConfigureAwait(false);
             return;
         }
@@ -113,7 +114,7 @@ internal sealed partial class ApiKeyAuthentication
     private static Task ChallengeAsync(HttpContext context, string detail)
     {
         context.Response.Headers.WWWAuthenticate = "Bearer";
-        return HttpGateway.Problem(StatusCodes.Status401Unauthorized, "Unauthorized", detail).ExecuteAsync(context);
+        return GatewayResults.Problem(StatusCodes.Status401Unauthorized, "Unauthorized", detail).ExecuteAsync(context);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "HTTP {Method} {Path} from {Remote}: unknown API key")]

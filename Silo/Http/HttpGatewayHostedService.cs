@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Hosting;
+using OrleansMQ.Silo.Http.Consumers;
 
 namespace OrleansMQ.Silo.Http;
 
@@ -12,13 +13,13 @@ namespace OrleansMQ.Silo.Http;
 /// </summary>
 internal sealed class HttpGatewayHostedService : IHostedService, IAsyncDisposable
 {
-    private readonly HttpGateway _gateway;
+    private readonly ConsumerInstanceEndpoints _consumers;
     private readonly IServer? _server;
     private readonly HttpSettings _settings;
 
-    public HttpGatewayHostedService(HttpGateway gateway, HttpSettings settings, IServiceProvider services)
+    public HttpGatewayHostedService(ConsumerInstanceEndpoints consumers, HttpSettings settings, IServiceProvider services)
     {
-        _gateway = gateway;
+        _consumers = consumers;
         _settings = settings;
         _server = settings.Enabled ? (IServer?)services.GetService(typeof(IServer)) : null;
         AppServices = services;
@@ -39,7 +40,7 @@ internal sealed class HttpGatewayHostedService : IHostedService, IAsyncDisposabl
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public async Task StopAsync(CancellationToken cancellationToken) => await _gateway.DisposeAsync().ConfigureAwait(false);
+    public async Task StopAsync(CancellationToken cancellationToken) => await _consumers.DisposeAsync().ConfigureAwait(false);
 
-    public ValueTask DisposeAsync() => _gateway.DisposeAsync();
+    public ValueTask DisposeAsync() => _consumers.DisposeAsync();
 }

@@ -273,6 +273,28 @@ public sealed partial class HttpGatewayTests : IAsyncLifetime, IDisposable
         Assert.Equal("order-42", hits[0].GetProperty("key_text").GetString());
     }
 
+    [Theory]
+    [InlineData("gzip")]
+    [InlineData("snappy")]
+    [InlineData("lz4")]
+    [InlineData("zstd")]
+    public async Task Keys_inside_compressed_kcat_batches_are_found_by_key(string codec)
+    {
+        string kcat = ExternalTool.Require("kcat");
+        string topic = "rest-z-" + codec;
+        await CreateTopicAsync(topic, 1, indexKeys: true);
+        // One compressed batch (linger lets kcat put all three in it) with the key in the middle.
+        var produced = await ExternalTool.RunAsync(kcat, ["-b", _silo.Bootstrap, "-P", "-t", topic, "-z", codec, "-K:", "-X", "linger.ms=200"],
+            "a:first\norder-7:packed " + codec + "\nb:last\n", TimeSpan.FromSeconds(60));
+        Assert.True(produced.ExitCode == 0, produced.Stderr);
+
+        var json = await GetJsonAsync($"/orleansmq/v1/topics/{topic}/messages?key=order-7");
+        var hits = json.GetProperty("records").EnumerateArray().ToList();
+        Assert.Single(hits);
+        Assert.Equal("packed " + codec, hits[0].GetProperty("value_text").GetString());
+        Assert.Equal(1, hits[0].GetProperty("offset").GetInt64());
+    }
+
     [Fact]
     public async Task Groups_and_lag()
     {

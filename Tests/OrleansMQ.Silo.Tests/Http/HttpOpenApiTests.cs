@@ -9,7 +9,11 @@ using Xunit;
 
 namespace OrleansMQ.Silo.Tests.Http;
 
-/// <summary>The hand-written OpenAPI document lists every route the gateway maps, with its methods.</summary>
+/// <summary>
+/// The OpenAPI document (generated from the endpoints) lists every route the gateway maps, with
+/// its methods, responses and path parameters; a route left out of it (e.g. by ExcludeFromDescription)
+/// fails here. Only the document's own route is exempt.
+/// </summary>
 public sealed partial class HttpOpenApiTests
 {
     [GeneratedRegex(@"\{(\w+)(:[^}]*)?\}")]
@@ -35,6 +39,11 @@ public sealed partial class HttpOpenApiTests
         var mapped = new HashSet<string>(StringComparer.Ordinal);
         foreach (var endpoint in endpoints)
         {
+            if (endpoint.RoutePattern.RawText == "/openapi/{documentName}.json" || endpoint.RoutePattern.RawText == "/openapi/v1.json")
+            {
+                continue; // the document itself
+            }
+
             string path = RouteParameter().Replace(endpoint.RoutePattern.RawText!, "{$1}");
             mapped.Add(path);
             Assert.True(paths.TryGetProperty(path, out var item), $"{path} is mapped but not in the OpenAPI document");
@@ -63,9 +72,11 @@ public sealed partial class HttpOpenApiTests
     }
 
     [Fact]
-    public void The_document_references_only_defined_schemas()
+    public async Task The_document_references_only_defined_schemas()
     {
-        string text = HttpOpenApi.Text;
+        await using var silo = await TestSilo.StartAsync();
+        using var http = new HttpClient { BaseAddress = silo.HttpBaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        string text = await http.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative));
         using var document = JsonDocument.Parse(text);
         var schemas = document.RootElement.GetProperty("components").GetProperty("schemas");
         foreach (Match m in Regex.Matches(text, "\"#/components/schemas/(\\w+)\""))

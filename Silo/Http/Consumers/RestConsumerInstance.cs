@@ -4,7 +4,7 @@ using OrleansMQ.Client;
 using OrleansMQ.Client.Consumer;
 using OrleansMQ.Silo.Topics;
 
-namespace OrleansMQ.Silo.Http.RestProxy;
+namespace OrleansMQ.Silo.Http.Consumers;
 
 /// <summary>
 /// One REST Proxy v2 consumer instance: a real Kafka group member (our managed <see cref="KafkaConsumer"/>

@@ -4,7 +4,7 @@ using OrleansMQ.Client;
 using OrleansMQ.Client.Consumer;
 using OrleansMQ.Silo.Topics;
 
-namespace OrleansMQ.Silo.Http.RestProxy;
+namespace OrleansMQ.Silo.Http.Consumers;
 
 /// <summary>
 /// The gateway's consumer instances by (group, name). Thread-safe; at most <see cref="HttpSettings.MaxConsumerInstances"/>

@@ -10,30 +10,52 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Client;
 using OrleansMQ.Client.Consumer;
-using OrleansMQ.Silo.Http.RestProxy;
+using OrleansMQ.Silo.Kafka;
+using OrleansMQ.Silo.Kafka.Network;
+using OrleansMQ.Silo.Topics;
+using OrleansMQ.Silo.Http.OpenApi;
+using static OrleansMQ.Silo.Http.GatewayResults;
+using static OrleansMQ.Silo.Http.RestMediaTypes;
 
-namespace OrleansMQ.Silo.Http;
+namespace OrleansMQ.Silo.Http.Consumers;
 
 /// <summary>
 /// REST Proxy v2 consumer instances (<c>/consumers/...</c>). Each instance is a Kafka group member connected to
 /// this silo's own Kafka listener over loopback (see <see cref="RestConsumerInstance"/>); the registry bounds and
 /// expires them. Errors are problem documents with REST Proxy's <c>error_code</c>.
 /// </summary>
-internal sealed partial class HttpGateway : IAsyncDisposable
+internal sealed partial class ConsumerInstanceEndpoints : IAsyncDisposable
 {
+    internal const string Tag = "REST Proxy v2 consumers";
     private const string InstancePath = "/consumers/{group}/instances/{instance}";
-    private const int MaxInstanceRequestTimeoutMs = 300_000;
 
+    private readonly HttpSettings _settings;
+    private readonly TopicCatalog _catalog;
+    private readonly BrokerIdentity _identity;
+    private readonly KafkaListener _listener;
+    private readonly ILogger _logger;
     private RestConsumerRegistry? _consumerInstances;
+
+    public ConsumerInstanceEndpoints(HttpSettings settings, TopicCatalog catalog, BrokerIdentity identity, KafkaListener listener, ILogger<ConsumerInstanceEndpoints> logger)
+    {
+        _settings = settings;
+        _catalog = catalog;
+        _identity = identity;
+        _listener = listener;
+        _logger = logger;
+    }
 
     /// <summary>The consumer instances (null before <see cref="Map"/>).</summary>
     internal RestConsumerRegistry? ConsumerInstances => _consumerInstances;
 
-    partial void MapConsumerInstances(IEndpointRouteBuilder app)
+    public void Map(IEndpointRouteBuilder app)
     {
         _consumerInstances = new RestConsumerRegistry(_settings, KafkaBootstrap, _catalog, _logger, addressMap: OwnAddressToListener);
+        app = app.MapGroup("").WithTags(Tag);
 
-        app.MapPost("/consumers/{group}", CreateConsumerAsync);
+        app.MapPost("/consumers/{group}", CreateConsumerAsync)
+            .WithName("V2CreateConsumer").WithSummary("REST Proxy v2: create a consumer instance in a group (name, format binary|json, auto.offset.reset, auto.commit.enable, fetch.min.bytes, consumer.request.timeout.ms).")
+            .DocumentBody<CreateConsumerRequestV2>(V2, "application/json").Produces<CreateConsumerResponseV2>(200, V2).ProducesProblem(409).ProducesProblem(422).ProducesProblem(429);
         app.MapDelete(InstancePath, async (string group, string instance) =>
         {
             try
@@ -45,20 +67,28 @@ internal sealed partial class HttpGateway : IAsyncDisposable
             {
                 return RestProblem(ex.Status, ex.ErrorCode, ex.Title, ex.Message);
             }
-        });
+        })
+            .WithName("V2DeleteConsumer").WithSummary("REST Proxy v2: delete a consumer instance (it leaves its group).")
+            .Produces(204).ProducesProblem(404);
 
-        app.MapPost(InstancePath + "/subscription", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, SubscribeAsync));
+        app.MapPost(InstancePath + "/subscription", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, SubscribeAsync))
+            .WithName("V2Subscribe").WithSummary("REST Proxy v2: subscribe to topics or a topic pattern.")
+            .DocumentBody<SubscriptionRequestV2>(V2, "application/json").Produces(204).ProducesProblem(404).ProducesProblem(409).ProducesProblem(422);
         app.MapGet(InstancePath + "/subscription", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, (i, _, _) =>
-            Task.FromResult(JsonResult(new System.Text.Json.Nodes.JsonObject { ["topics"] = StringArray(i.Subscription) }, V2))));
+            Task.FromResult(Results.Json(new SubscriptionV2([.. i.Subscription]), ConsumerJsonContext.Default.SubscriptionV2, V2))))
+            .WithName("V2GetSubscription").WithSummary("REST Proxy v2: the subscribed topics.")
+            .Produces<SubscriptionV2>(200, V2).ProducesProblem(404);
         app.MapDelete(InstancePath + "/subscription", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, async (i, _, _) =>
         {
             await i.UnsubscribeAsync().ConfigureAwait(false);
             return Results.NoContent();
-        }));
+        }))
+            .WithName("V2Unsubscribe").WithSummary("REST Proxy v2: unsubscribe.")
+            .Produces(204).ProducesProblem(404);
 
         app.MapPost(InstancePath + "/assignments", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, async (i, body, _) =>
         {
-            var partitions = ParsePartitions(body, "partitions", allowEmpty: true);
+            var partitions = ConsumerRequests.ParsePartitions(body, "partitions", allowEmpty: true);
             foreach (var tp in partitions)
             {
                 i.Log(tp);
@@ -66,9 +96,13 @@ internal sealed partial class HttpGateway : IAsyncDisposable
 
             await i.AssignAsync(partitions).ConfigureAwait(false);
             return Results.NoContent();
-        }));
+        }))
+            .WithName("V2Assign").WithSummary("REST Proxy v2: assign partitions by hand.")
+            .DocumentBody<AssignmentsV2>(V2, "application/json").Produces(204).ProducesProblem(404).ProducesProblem(409).ProducesProblem(422);
         app.MapGet(InstancePath + "/assignments", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, (i, _, _) =>
-            Task.FromResult(JsonResult(new System.Text.Json.Nodes.JsonObject { ["partitions"] = PartitionArray(i.Assignment) }, V2))));
+            Task.FromResult(Results.Json(new AssignmentsV2([.. i.Assignment.Select(tp => new PartitionRefV2(tp.Topic, tp.Partition))]), ConsumerJsonContext.Default.AssignmentsV2, V2))))
+            .WithName("V2GetAssignments").WithSummary("REST Proxy v2: the assigned partitions.")
+            .Produces<AssignmentsV2>(200, V2).ProducesProblem(404);
 
         app.MapPost(InstancePath + "/offsets", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, async (i, body, ct) =>
         {
@@ -77,32 +111,36 @@ internal sealed partial class HttpGateway : IAsyncDisposable
             List<(OrleansMQ.Client.TopicPartition, long)>? offsets = null;
             if (body is { } b && b.ValueKind == JsonValueKind.Object && b.TryGetProperty("offsets", out _))
             {
-                offsets = [.. ParseOffsets(b, "offsets").Select(o => (o.Partition, o.Offset + 1))];
+                offsets = [.. ConsumerRequests.ParseOffsets(b, "offsets").Select(o => (o.Partition, o.Offset + 1))];
             }
 
             await i.CommitAsync(offsets, ct).ConfigureAwait(false);
             return Results.Ok();
-        }));
+        }))
+            .WithName("V2CommitOffsets").WithSummary("REST Proxy v2: commit the listed offsets (the last records processed), or everything returned so far.")
+            .DocumentBody<OffsetsV2>(V2, "application/json").Produces(200).ProducesProblem(404).ProducesProblem(422).ProducesProblem(500);
         app.MapGet(InstancePath + "/offsets", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, async (i, body, ct) =>
         {
             // REST Proxy reads the partitions from a body on GET; without one, the current assignment.
-            var partitions = body is null ? i.Assignment : ParsePartitions(body, "partitions", allowEmpty: true);
+            var partitions = body is null ? i.Assignment : ConsumerRequests.ParsePartitions(body, "partitions", allowEmpty: true);
             var committed = await i.CommittedAsync(partitions, ct).ConfigureAwait(false);
-            var array = new System.Text.Json.Nodes.JsonArray();
+            var list = new List<OffsetV2>();
             foreach (var tp in partitions)
             {
                 if (committed.TryGetValue(tp, out long offset) && offset >= 0)
                 {
-                    array.Add(new System.Text.Json.Nodes.JsonObject { ["topic"] = tp.Topic, ["partition"] = tp.Partition, ["offset"] = offset, ["metadata"] = "" });
+                    list.Add(new OffsetV2(tp.Topic, tp.Partition, offset, ""));
                 }
             }
 
-            return JsonResult(new System.Text.Json.Nodes.JsonObject { ["offsets"] = array }, V2);
-        }));
+            return Results.Json(new OffsetsV2(list), ConsumerJsonContext.Default.OffsetsV2, V2);
+        }))
+            .WithName("V2GetOffsets").WithSummary("REST Proxy v2: committed offsets of the given (or assigned) partitions.")
+            .Produces<OffsetsV2>(200, V2).ProducesProblem(404).ProducesProblem(500);
 
         app.MapPost(InstancePath + "/positions", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, (i, body, _) =>
         {
-            var offsets = ParseOffsets(body, "offsets");
+            var offsets = ConsumerRequests.ParseOffsets(body, "offsets");
             foreach (var (tp, _) in offsets)
             {
                 i.Log(tp);
@@ -110,19 +148,29 @@ internal sealed partial class HttpGateway : IAsyncDisposable
 
             i.Seek(offsets);
             return Task.FromResult(Results.NoContent());
-        }));
+        }))
+            .WithName("V2Seek").WithSummary("REST Proxy v2: seek partitions to offsets.")
+            .DocumentBody<OffsetsV2>(V2, "application/json").Produces(204).ProducesProblem(404).ProducesProblem(409).ProducesProblem(422);
         app.MapPost(InstancePath + "/positions/beginning", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, (i, body, _) =>
         {
-            i.Seek(i.Boundaries(ParsePartitions(body, "partitions", allowEmpty: false), end: false));
+            i.Seek(i.Boundaries(ConsumerRequests.ParsePartitions(body, "partitions", allowEmpty: false), end: false));
             return Task.FromResult(Results.NoContent());
-        }));
+        }))
+            .WithName("V2SeekToBeginning").WithSummary("REST Proxy v2: seek partitions to their beginning.")
+            .DocumentBody<AssignmentsV2>(V2, "application/json").Produces(204).ProducesProblem(404).ProducesProblem(409).ProducesProblem(422);
         app.MapPost(InstancePath + "/positions/end", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, (i, body, _) =>
         {
-            i.Seek(i.Boundaries(ParsePartitions(body, "partitions", allowEmpty: false), end: true));
+            i.Seek(i.Boundaries(ConsumerRequests.ParsePartitions(body, "partitions", allowEmpty: false), end: true));
             return Task.FromResult(Results.NoContent());
-        }));
+        }))
+            .WithName("V2SeekToEnd").WithSummary("REST Proxy v2: seek partitions to their end.")
+            .DocumentBody<AssignmentsV2>(V2, "application/json").Produces(204).ProducesProblem(404).ProducesProblem(409).ProducesProblem(422);
 
-        app.MapGet(InstancePath + "/records", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, (i, _, ct) => RecordsAsync(c, i, ct), readBody: false));
+        app.MapGet(InstancePath + "/records", (HttpContext c, string group, string instance) => OnInstanceAsync(c, group, instance, (i, _, ct) => RecordsAsync(c, i, ct), readBody: false))
+            .WithName("V2ReadRecords").WithSummary("REST Proxy v2: read records; Accept must match the instance's format (binary: base64, json: embedded JSON).")
+            .DocumentQuery("timeout", isInteger: true, "Milliseconds to wait for records (at most the instance's consumer.request.timeout.ms).")
+            .DocumentQuery("max_bytes", isInteger: true, "Most bytes of records to return (capped by OrleansMQ:Http:ConsumerRequestMaxBytes).")
+            .Produces<List<ConsumerRecordV2>>(200, BinaryV2, JsonV2).ProducesProblem(404).ProducesProblem(406).ProducesProblem(500);
     }
 
     /// <summary>Closes every consumer instance (each leaves its group); the hosted service calls it before the broker stops.</summary>
@@ -171,117 +219,17 @@ internal sealed partial class HttpGateway : IAsyncDisposable
     {
         try
         {
-            var body = await ReadConsumerBodyAsync(context).ConfigureAwait(false);
-            var config = ParseConsumerConfig(body);
+            var body = await ConsumerRequests.ReadBodyAsync(context).ConfigureAwait(false);
+            var config = ConsumerRequests.ParseConsumerConfig(body, _settings.ConsumerRequestTimeoutMs);
             var instance = Instances.Create(group, config);
             string baseUri = $"{context.Request.Scheme}://{context.Request.Host}/consumers/{Uri.EscapeDataString(group)}/instances/{Uri.EscapeDataString(instance.Name)}";
             LogConsumerCreated(_logger, group, instance.Name, config.Format);
-            return JsonResult(new System.Text.Json.Nodes.JsonObject { ["instance_id"] = instance.Name, ["base_uri"] = baseUri }, V2);
+            return Results.Json(new CreateConsumerResponseV2(instance.Name, baseUri), ConsumerJsonContext.Default.CreateConsumerResponseV2, V2);
         }
         catch (RestConsumerException ex)
         {
             return RestProblem(ex.Status, ex.ErrorCode, ex.Title, ex.Message);
         }
-    }
-
-    private RestConsumerConfig ParseConsumerConfig(JsonElement? body)
-    {
-        string? name = null;
-        var format = RestFormat.Binary;
-        var reset = AutoOffsetReset.Latest;
-        bool autoCommit = true;
-        long minBytes = -1;
-        int timeoutMs = _settings.ConsumerRequestTimeoutMs;
-        if (body is { } b)
-        {
-            if (b.ValueKind != JsonValueKind.Object)
-            {
-                throw new RestConsumerException(422, 422, "Unprocessable Entity", "The body must be a JSON object.");
-            }
-
-            name = OptionalString(b, "name") ?? OptionalString(b, "id");
-            if (OptionalString(b, "format") is { } f)
-            {
-                format = f.ToLowerInvariant() switch
-                {
-                    "binary" => RestFormat.Binary,
-                    "json" => RestFormat.Json,
-                    "avro" or "jsonschema" or "protobuf" => throw RestConsumerException.Invalid($"format '{f}' needs Schema Registry, which OrleansMQ does not have; use binary or json."),
-                    _ => throw RestConsumerException.Invalid($"format must be binary or json; got '{f}'."),
-                };
-            }
-
-            if (OptionalString(b, "auto.offset.reset") is { } r)
-            {
-                reset = r.ToLowerInvariant() switch
-                {
-                    "earliest" or "smallest" => AutoOffsetReset.Earliest,
-                    "latest" or "largest" => AutoOffsetReset.Latest,
-                    "none" => AutoOffsetReset.Error,
-                    _ => throw RestConsumerException.Invalid($"auto.offset.reset must be earliest, latest or none; got '{r}'."),
-                };
-            }
-
-            if (b.TryGetProperty("auto.commit.enable", out var ac) && ac.ValueKind != JsonValueKind.Null)
-            {
-                autoCommit = ac.ValueKind switch
-                {
-                    JsonValueKind.True => true,
-                    JsonValueKind.False => false,
-                    JsonValueKind.String when bool.TryParse(ac.GetString(), out bool parsed) => parsed,
-                    _ => throw RestConsumerException.Invalid("auto.commit.enable must be true or false."),
-                };
-            }
-
-            if (OptionalLong(b, "fetch.min.bytes") is { } mb)
-            {
-                minBytes = mb >= -1 ? mb : throw RestConsumerException.Invalid($"fetch.min.bytes must be -1 (none) or more; got {mb}.");
-            }
-
-            if (OptionalLong(b, "consumer.request.timeout.ms") is { } t)
-            {
-                timeoutMs = t is >= 0 and <= MaxInstanceRequestTimeoutMs ? (int)t : throw RestConsumerException.Invalid($"consumer.request.timeout.ms must be 0-{MaxInstanceRequestTimeoutMs}; got {t}.");
-            }
-        }
-
-        name ??= "rest-consumer-" + Guid.NewGuid().ToString("N");
-        if (name.Length is 0 or > 249 || name.Any(ch => ch == '/' || char.IsControl(ch) || char.IsWhiteSpace(ch)))
-        {
-            throw RestConsumerException.Invalid("name must be 1-249 characters without '/', spaces or control characters.");
-        }
-
-        return new RestConsumerConfig(name, format, reset, autoCommit, minBytes, timeoutMs);
-    }
-
-    private static string? OptionalString(JsonElement body, string property)
-    {
-        if (!body.TryGetProperty(property, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        return value.ValueKind == JsonValueKind.String ? value.GetString() : throw RestConsumerException.Invalid($"{property} must be a string.");
-    }
-
-    /// <summary>REST Proxy clients send numbers as JSON numbers or as strings; both are accepted.</summary>
-    private static long? OptionalLong(JsonElement body, string property)
-    {
-        if (!body.TryGetProperty(property, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out long n))
-        {
-            return n;
-        }
-
-        if (value.ValueKind == JsonValueKind.String && long.TryParse(value.GetString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out n))
-        {
-            return n;
-        }
-
-        throw RestConsumerException.Invalid($"{property} must be an integer.");
     }
 
     // ---- instance requests ----
@@ -292,7 +240,7 @@ internal sealed partial class HttpGateway : IAsyncDisposable
         try
         {
             var instance = Instances.Get(group, name);
-            JsonElement? body = readBody ? await ReadConsumerBodyAsync(context).ConfigureAwait(false) : null;
+            JsonElement? body = readBody ? await ConsumerRequests.ReadBodyAsync(context).ConfigureAwait(false) : null;
             return await instance.RunAsync((i, ct) => action(i, body, ct), context.RequestAborted).ConfigureAwait(false);
         }
         catch (RestConsumerException ex)
@@ -308,45 +256,6 @@ internal sealed partial class HttpGateway : IAsyncDisposable
         {
             // A partition revoked by a rebalance between our check and the consumer call.
             return RestProblem(409, 40903, "Illegal state", "Illegal state: " + ex.Message);
-        }
-    }
-
-    /// <summary>The JSON body, or null when there is none. Content types: REST Proxy's (vnd.kafka…+json) or application/json.</summary>
-    private static async Task<JsonElement?> ReadConsumerBodyAsync(HttpContext context)
-    {
-        var request = context.Request;
-        string mediaType = MediaType(request);
-        if (mediaType.Length > 0 && mediaType != "application/json" && !(mediaType.StartsWith("application/vnd.kafka", StringComparison.Ordinal) && mediaType.EndsWith("+json", StringComparison.Ordinal)))
-        {
-            throw new RestConsumerException(415, 415, "Unsupported Media Type", $"Content type '{request.ContentType}' is not supported; use {V2}.");
-        }
-
-        // Read first (Kestrel caps it at MaxRequestBodyBytes): an empty body, chunked or not, is no body.
-        byte[] bytes;
-        try
-        {
-            using var buffer = new MemoryStream();
-            await request.Body.CopyToAsync(buffer, context.RequestAborted).ConfigureAwait(false);
-            bytes = buffer.ToArray();
-        }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            throw new RestConsumerException(413, 413, "Payload Too Large", "The body is too large.");
-        }
-
-        if (bytes.AsSpan().Trim(" \t\r\n"u8).IsEmpty)
-        {
-            return null;
-        }
-
-        try
-        {
-            using var document = JsonDocument.Parse(bytes);
-            return document.RootElement.Clone();
-        }
-        catch (JsonException ex)
-        {
-            throw new RestConsumerException(400, 400, "Bad Request", "The body is not valid JSON: " + ex.Message);
         }
     }
 
@@ -389,81 +298,6 @@ internal sealed partial class HttpGateway : IAsyncDisposable
         cancellationToken.ThrowIfCancellationRequested();
         await instance.SubscribeAsync(null, regex).ConfigureAwait(false);
         return Results.NoContent();
-    }
-
-    private static List<OrleansMQ.Client.TopicPartition> ParsePartitions(JsonElement? body, string property, bool allowEmpty)
-    {
-        if (body is not { ValueKind: JsonValueKind.Object } b || !b.TryGetProperty(property, out var list) || list.ValueKind != JsonValueKind.Array || (!allowEmpty && list.GetArrayLength() == 0))
-        {
-            throw new RestConsumerException(422, 422, "Unprocessable Entity", $"The body must be {{\"{property}\":[{{\"topic\":…,\"partition\":…}}]}}{(allowEmpty ? "" : " with at least one partition")}.");
-        }
-
-        var result = new List<OrleansMQ.Client.TopicPartition>();
-        int index = 0;
-        foreach (var item in list.EnumerateArray())
-        {
-            result.Add(ParsePartition(item, property, index++));
-        }
-
-        return [.. result.Distinct()];
-    }
-
-    private static List<(OrleansMQ.Client.TopicPartition Partition, long Offset)> ParseOffsets(JsonElement? body, string property)
-    {
-        if (body is not { ValueKind: JsonValueKind.Object } b || !b.TryGetProperty(property, out var list) || list.ValueKind != JsonValueKind.Array || list.GetArrayLength() == 0)
-        {
-            throw new RestConsumerException(422, 422, "Unprocessable Entity", $"The body must be {{\"{property}\":[{{\"topic\":…,\"partition\":…,\"offset\":…}}]}} with at least one entry.");
-        }
-
-        var result = new List<(OrleansMQ.Client.TopicPartition, long)>();
-        int index = 0;
-        foreach (var item in list.EnumerateArray())
-        {
-            var tp = ParsePartition(item, property, index);
-            if (!item.TryGetProperty("offset", out var o) || o.ValueKind != JsonValueKind.Number || !o.TryGetInt64(out long offset) || offset < 0)
-            {
-                throw RestConsumerException.Unprocessable($"{property}[{index}].offset must be an integer >= 0.");
-            }
-
-            result.Add((tp, offset));
-            index++;
-        }
-
-        return result;
-    }
-
-    private static OrleansMQ.Client.TopicPartition ParsePartition(JsonElement item, string property, int index)
-    {
-        if (item.ValueKind != JsonValueKind.Object
-            || !item.TryGetProperty("topic", out var t) || t.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(t.GetString())
-            || !item.TryGetProperty("partition", out var p) || p.ValueKind != JsonValueKind.Number || !p.TryGetInt32(out int partition) || partition < 0)
-        {
-            throw RestConsumerException.Unprocessable($"{property}[{index}] needs \"topic\" (a name) and \"partition\" (an integer >= 0).");
-        }
-
-        return new OrleansMQ.Client.TopicPartition(t.GetString()!, partition);
-    }
-
-    private static System.Text.Json.Nodes.JsonArray StringArray(IEnumerable<string> values)
-    {
-        var array = new System.Text.Json.Nodes.JsonArray();
-        foreach (string v in values)
-        {
-            array.Add(v);
-        }
-
-        return array;
-    }
-
-    private static System.Text.Json.Nodes.JsonArray PartitionArray(IEnumerable<OrleansMQ.Client.TopicPartition> partitions)
-    {
-        var array = new System.Text.Json.Nodes.JsonArray();
-        foreach (var tp in partitions)
-        {
-            array.Add(new System.Text.Json.Nodes.JsonObject { ["topic"] = tp.Topic, ["partition"] = tp.Partition });
-        }
-
-        return array;
     }
 
     // ---- records ----

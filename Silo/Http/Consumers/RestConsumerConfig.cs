@@ -1,6 +1,6 @@
 using OrleansMQ.Client.Consumer;
 
-namespace OrleansMQ.Silo.Http.RestProxy;
+namespace OrleansMQ.Silo.Http.Consumers;
 
 /// <summary>The embedded format of a consumer instance: how keys and values are rendered in records answers.</summary>
 internal enum RestFormat

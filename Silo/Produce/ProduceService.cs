@@ -1,0 +1,310 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using OrleansMQ.Protocol.Batches;
+using OrleansMQ.Protocol.Kafka;
+using OrleansMQ.Silo.Kafka.Handlers;
+using OrleansMQ.Silo.Producers;
+using OrleansMQ.Silo.Topics;
+using OrleansMQ.Storage;
+using OrleansMQ.Storage.CommitLog;
+using OrleansMQ.Storage.Engine;
+
+namespace OrleansMQ.Silo.Produce;
+
+/// <summary>
+/// The one produce path of the silo, shared by the Kafka Produce handler and REST produce (v2 and
+/// v3): which topic a produce may auto-create, LogAppendTime stamping, the idempotent producer's
+/// sequence checks, the append, the wait for the flush policy's durability point, and the wait for
+/// read-your-writes (acknowledged records are visible to Fetch and ListOffsets).
+/// </summary>
+/// <remarks>
+/// The Kafka handler drives the steps one at a time (<see cref="StartAppendAsync"/>,
+/// <see cref="CompleteAsync"/>, <see cref="WaitVisibleAsync"/>) because it keeps a connection's
+/// appends in request order while their durability waits overlap the next request's appends.
+/// REST produce has records, not batches: <see cref="ProduceRecordsAsync"/> builds one batch per
+/// partition and runs the same steps. Errors are Kafka error codes; each front maps them to its
+/// own answer.
+/// </remarks>
+internal sealed partial class ProduceService
+{
+    private readonly TopicService _topics;
+    private readonly StorageEngine _storage;
+    private readonly ProducerStates _producerStates;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private int _roundRobin = -1;
+
+    public ProduceService(TopicService topics, StorageEngine storage, ProducerStates producerStates, TimeProvider time, ILogger<ProduceService> logger)
+    {
+        _topics = topics;
+        _storage = storage;
+        _producerStates = producerStates;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>The topic a produce writes to: as a Kafka producer would, the broker's auto-create setting decides.</summary>
+    public ValueTask<(TopicMetadata? Topic, TopicError Error)> TopicAsync(string name, CancellationToken cancellationToken) =>
+        _topics.GetOrAutoCreateAsync(name, allowAutoCreate: true, cancellationToken);
+
+    /// <summary>
+    /// The partition of a record that names none: murmur2 of the key (as Kafka's default
+    /// partitioner), else round-robin over the topic's partitions.
+    /// </summary>
+    public int ChoosePartition(ReadOnlySpan<byte> key, bool hasKey, int partitions) =>
+        hasKey ? Murmur2.Partition(key, partitions) : (int)((uint)Interlocked.Increment(ref _roundRobin) % (uint)partitions);
+
+    /// <summary>
+    /// Stamps LogAppendTime (when the topic asks for it) and writes <paramref name="batches"/>
+    /// (RecordBatch v2 bytes, the caller's buffer, stamped in place) to the partition. A plain
+    /// append is written synchronously and comes back pending its durability point; an idempotent
+    /// one (producer id ≥ 0) is checked, written and awaited under the partition's producer gate,
+    /// so it comes back complete. Never throws for a refused append: the result carries the error.
+    /// </summary>
+    public ValueTask<PartitionAppend> StartAppendAsync(TopicMetadata topic, PartitionLog log, Memory<byte> batches, CancellationToken cancellationToken)
+    {
+        long appendTime = -1;
+        try
+        {
+            if (topic.Config.LogAppendTime)
+            {
+                appendTime = _time.GetUtcNow().ToUnixTimeMilliseconds();
+                StampLogAppendTime(batches.Span, appendTime);
+            }
+
+            if (IsIdempotent(batches.Span))
+            {
+                // Sequence checks need the previous batch's outcome: appended and awaited in order.
+                return AppendIdempotentAsync(topic.Name, log, batches, appendTime, cancellationToken);
+            }
+
+            // Written now (synchronously, in order); durable when the task completes.
+            var append = _storage.AppendAsync(log, batches.Span);
+            var pending = append.IsCompletedSuccessfully ? Task.FromResult(append.Result) : append.AsTask();
+            return new ValueTask<PartitionAppend>(PartitionAppend.Pending(pending, appendTime));
+        }
+        catch (StorageException ex)
+        {
+            return new ValueTask<PartitionAppend>(Refused(topic.Name, log.Partition, ex, appendTime));
+        }
+    }
+
+    /// <summary>Waits for a started append's durability point; a complete or refused append comes back as it is.</summary>
+    /// <remarks>Pooled state machine: under a sync flush policy this suspends once per partition of every request.</remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<PartitionAppend> CompleteAsync(string topic, PartitionLog log, PartitionAppend append)
+    {
+        if (append.Append is not { } pending)
+        {
+            return append;
+        }
+
+        try
+        {
+            var appended = await pending.ConfigureAwait(false);
+            return PartitionAppend.Done(appended.BaseOffset, appended.LastOffset, append.LogAppendTime);
+        }
+        catch (StorageException ex)
+        {
+            return Refused(topic, log.Partition, ex, append.LogAppendTime);
+        }
+    }
+
+    /// <summary>
+    /// Read-your-writes, as Kafka clients expect: once acknowledged, the records are visible to
+    /// Fetch and ListOffsets, so wait (usually microseconds) for the dispatcher to index them.
+    /// </summary>
+    /// <remarks>Pooled state machine: it suspends whenever the dispatcher has not caught up yet, which is common.</remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public static async ValueTask WaitVisibleAsync(PartitionLog log, long lastOffset, CancellationToken cancellationToken)
+    {
+        while (log.HighWatermark <= lastOffset && !log.IsDeleted)
+        {
+            await log.WaitForDataAsync(lastOffset, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// REST produce: one RecordBatch per partition present (records in request order), appended
+    /// through the same steps as a Kafka produce (acks=all: durable and visible before the answer).
+    /// Returns each record's offset (or its partition's error) in request order.
+    /// </summary>
+    public async Task<ProducedRecord[]> ProduceRecordsAsync(TopicMetadata topic, IReadOnlyList<PendingRecord> records, CancellationToken cancellationToken)
+    {
+        var results = new ProducedRecord[records.Count];
+        long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var builder = new RecordBatchBuilder();
+        for (int partition = 0; partition < topic.Partitions.Length; partition++)
+        {
+            // One pass per partition present (a request touches few): no grouping structures.
+            builder.Clear();
+            for (int i = 0; i < records.Count; i++)
+            {
+                // Indexed, not foreach: an interface enumerator would be boxed per partition.
+                var r = records[i];
+                if (r.Partition != partition)
+                {
+                    continue;
+                }
+
+                long timestamp = r.Timestamp ?? now;
+                if (r.Key is not { } key)
+                {
+                    builder.Add(r.Value!.Value.Span, timestamp, r.Headers);
+                }
+                else if (r.Value is not { } value)
+                {
+                    builder.AddTombstone(key.Span, timestamp, r.Headers);
+                }
+                else
+                {
+                    builder.Add(key.Span, value.Span, timestamp, r.Headers);
+                }
+            }
+
+            if (builder.Count == 0)
+            {
+                continue;
+            }
+
+            var log = topic.Partitions[partition];
+            byte[] batch = ArrayPool<byte>.Shared.Rent(builder.GetSize());
+            PartitionAppend done;
+            try
+            {
+                int size = builder.Build(batch);
+                var started = await StartAppendAsync(topic, log, batch.AsMemory(0, size), cancellationToken).ConfigureAwait(false);
+                done = await CompleteAsync(topic.Name, log, started).ConfigureAwait(false);
+            }
+            finally
+            {
+                // The engine copied the bytes into the CommitLog when the append started.
+                ArrayPool<byte>.Shared.Return(batch);
+            }
+
+            if (done.Error == ErrorCode.None)
+            {
+                await WaitVisibleAsync(log, done.LastOffset, cancellationToken).ConfigureAwait(false);
+            }
+
+            int n = 0;
+            for (int i = 0; i < records.Count; i++)
+            {
+                if (records[i].Partition == partition)
+                {
+                    results[i] = done.Error == ErrorCode.None
+                        ? new ProducedRecord(partition, done.BaseOffset + n++, ErrorCode.None, null, done.LogAppendTime >= 0 ? done.LogAppendTime : records[i].Timestamp ?? now)
+                        : new ProducedRecord(partition, -1, done.Error, done.Message, -1);
+                }
+            }
+        }
+
+        return results;
+    }
+
+    /// <summary>True when the first batch is well formed and carries a producer id (the idempotent path).</summary>
+    private static bool IsIdempotent(ReadOnlySpan<byte> batches) =>
+        RecordBatch.TryReadInfo(batches, out var first) == BatchError.None && first.ProducerId >= 0;
+
+    private async ValueTask<PartitionAppend> AppendIdempotentAsync(string topic, PartitionLog log, ReadOnlyMemory<byte> batches, long appendTime, CancellationToken cancellationToken)
+    {
+        // Check, append and record under the partition's gate so two in-flight requests of one
+        // producer cannot interleave.
+        var state = _producerStates.For(log);
+        await state.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!state.Loaded)
+            {
+                await WaitUntilIndexedAsync(log, cancellationToken).ConfigureAwait(false);
+                state.LoadFrom(_storage, log);
+            }
+
+            long firstBase = -1;
+            int offset = 0;
+            while (offset < batches.Length)
+            {
+                var batch = batches[offset..];
+                if (RecordBatch.TryReadInfo(batch.Span, out var info) != BatchError.None)
+                {
+                    await _storage.AppendAsync(log, batch.Span).ConfigureAwait(false); // throws the validation error
+                    break;
+                }
+
+                batch = batch[..info.TotalLength];
+                switch (state.Check(info, out long duplicateOffset))
+                {
+                    case SequenceCheck.Duplicate:
+                        firstBase = firstBase < 0 ? duplicateOffset : firstBase;
+                        break;
+                    case SequenceCheck.OutOfOrder:
+                        return PartitionAppend.Failed(ErrorCode.OutOfOrderSequenceNumber, $"Out of order sequence number for producer {info.ProducerId}: got {info.BaseSequence}.", appendTime);
+                    case SequenceCheck.StaleEpoch:
+                        return PartitionAppend.Failed(ErrorCode.InvalidProducerEpoch, $"Producer {info.ProducerId} epoch {info.ProducerEpoch} is older than the current one.", appendTime);
+                    case SequenceCheck.UnknownProducer:
+                        return PartitionAppend.Failed(ErrorCode.UnknownProducerId, $"No state for producer {info.ProducerId}; its sequence {info.BaseSequence} does not start at 0.", appendTime);
+                    default:
+                        var appended = await _storage.AppendAsync(log, batch.Span).ConfigureAwait(false);
+                        state.Record(info, appended.BaseOffset);
+                        firstBase = firstBase < 0 ? appended.BaseOffset : firstBase;
+                        break;
+                }
+
+                offset += info.TotalLength;
+            }
+
+            // A duplicate's records are already visible; the read-your-writes wait covers the log's end.
+            return PartitionAppend.Done(firstBase, log.LogEndOffset - 1, appendTime);
+        }
+        catch (StorageException ex)
+        {
+            return Refused(topic, log.Partition, ex, appendTime);
+        }
+        finally
+        {
+            state.Gate.Release();
+        }
+    }
+
+    /// <summary>Producer state is rebuilt from indexed batches; wait until every appended batch is indexed.</summary>
+    private static async Task WaitUntilIndexedAsync(PartitionLog log, CancellationToken cancellationToken)
+    {
+        long end = log.LogEndOffset;
+        while (log.HighWatermark < end)
+        {
+            await log.WaitForDataAsync(log.HighWatermark, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Stamps every batch with the broker's time and re-seals its CRC.</summary>
+    private static void StampLogAppendTime(Span<byte> span, long timestamp)
+    {
+        while (span.Length >= RecordBatch.HeaderSize)
+        {
+            long total = RecordBatch.ReadTotalLength(span);
+            if (total < RecordBatch.HeaderSize || total > span.Length)
+            {
+                return; // malformed: the engine refuses it with the precise reason
+            }
+
+            // Re-sealing the CRC must never bless a corrupt batch: validate first, stamp after.
+            if (RecordBatch.TryValidate(span[..(int)total], int.MaxValue, out _) != BatchError.None)
+            {
+                return;
+            }
+
+            RecordBatch.SetMaxTimestampAndLogAppendTime(span[..(int)total], timestamp);
+            span = span[(int)total..];
+        }
+    }
+
+    private PartitionAppend Refused(string topic, int partition, StorageException ex, long appendTime)
+    {
+        LogRefused(_logger, topic, partition, ex.Message);
+        return PartitionAppend.Failed(KafkaErrors.ToErrorCode(ex.Error), ex.Message, appendTime);
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Produce to {Topic}-{Partition} refused: {Reason}")]
+    private static partial void LogRefused(ILogger logger, string topic, int partition, string reason);
+}
