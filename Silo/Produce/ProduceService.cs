@@ -3,7 +3,6 @@ using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Protocol.Kafka;
-using OrleansMQ.Silo.Kafka.Handlers;
 using OrleansMQ.Silo.Producers;
 using OrleansMQ.Silo.Topics;
 using OrleansMQ.Storage;
@@ -302,8 +301,17 @@ internal sealed partial class ProduceService
     private PartitionAppend Refused(string topic, int partition, StorageException ex, long appendTime)
     {
         LogRefused(_logger, topic, partition, ex.Message);
-        return PartitionAppend.Failed(KafkaErrors.ToErrorCode(ex.Error), ex.Message, appendTime);
+        return PartitionAppend.Failed(ToErrorCode(ex.Error), ex.Message, appendTime);
     }
+
+    /// <summary>The Kafka error for a storage refusal (REST maps it on to its own codes).</summary>
+    private static ErrorCode ToErrorCode(StorageError error) => error switch
+    {
+        StorageError.CorruptBatch => ErrorCode.CorruptMessage,
+        StorageError.MessageTooLarge => ErrorCode.MessageTooLarge,
+        StorageError.UnknownPartition => ErrorCode.UnknownTopicOrPartition,
+        _ => ErrorCode.KafkaStorageError,
+    };
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Produce to {Topic}-{Partition} refused: {Reason}")]
     private static partial void LogRefused(ILogger logger, string topic, int partition, string reason);

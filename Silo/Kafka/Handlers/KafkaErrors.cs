@@ -1,21 +1,12 @@
 using OrleansMQ.Protocol.Kafka;
 using OrleansMQ.Silo.Topics;
-using OrleansMQ.Storage;
 
 namespace OrleansMQ.Silo.Kafka.Handlers;
 
-/// <summary>The Kafka error codes for storage and topic refusals.</summary>
+/// <summary>The Kafka error codes for topic refusals (storage refusals: <c>Silo/Produce</c>, the only path that meets them).</summary>
 internal static class KafkaErrors
 {
-    /// <summary>The Kafka error for a storage refusal.</summary>
-    public static ErrorCode ToErrorCode(StorageError error) => error switch
-    {
-        StorageError.CorruptBatch => ErrorCode.CorruptMessage,
-        StorageError.MessageTooLarge => ErrorCode.MessageTooLarge,
-        StorageError.UnknownPartition => ErrorCode.UnknownTopicOrPartition,
-        _ => ErrorCode.KafkaStorageError,
-    };
-
+    /// <summary>The Kafka error for a topic refusal.</summary>
     public static ErrorCode ToErrorCode(TopicError error) => error switch
     {
         TopicError.None => ErrorCode.None,
