@@ -74,7 +74,7 @@ internal sealed partial class HttpGateway : IAsyncDisposable
         {
             // No body (or no "offsets"): commit everything returned so far. Listed offsets are those of the last
             // records processed; Kafka commits the next offset to read, so REST Proxy commits offset + 1.
-            List<(OrleansMQ.Client.TopicPartition, long)>? offsets = null;
+            List<(OrleansMQ.Protocol.TopicPartition, long)>? offsets = null;
             if (body is { } b && b.ValueKind == JsonValueKind.Object && b.TryGetProperty("offsets", out _))
             {
                 offsets = [.. ParseOffsets(b, "offsets").Select(o => (o.Partition, o.Offset + 1))];
@@ -391,14 +391,14 @@ internal sealed partial class HttpGateway : IAsyncDisposable
         return Results.NoContent();
     }
 
-    private static List<OrleansMQ.Client.TopicPartition> ParsePartitions(JsonElement? body, string property, bool allowEmpty)
+    private static List<OrleansMQ.Protocol.TopicPartition> ParsePartitions(JsonElement? body, string property, bool allowEmpty)
     {
         if (body is not { ValueKind: JsonValueKind.Object } b || !b.TryGetProperty(property, out var list) || list.ValueKind != JsonValueKind.Array || (!allowEmpty && list.GetArrayLength() == 0))
         {
             throw new RestConsumerException(422, 422, "Unprocessable Entity", $"The body must be {{\"{property}\":[{{\"topic\":…,\"partition\":…}}]}}{(allowEmpty ? "" : " with at least one partition")}.");
         }
 
-        var result = new List<OrleansMQ.Client.TopicPartition>();
+        var result = new List<OrleansMQ.Protocol.TopicPartition>();
         int index = 0;
         foreach (var item in list.EnumerateArray())
         {
@@ -408,14 +408,14 @@ internal sealed partial class HttpGateway : IAsyncDisposable
         return [.. result.Distinct()];
     }
 
-    private static List<(OrleansMQ.Client.TopicPartition Partition, long Offset)> ParseOffsets(JsonElement? body, string property)
+    private static List<(OrleansMQ.Protocol.TopicPartition Partition, long Offset)> ParseOffsets(JsonElement? body, string property)
     {
         if (body is not { ValueKind: JsonValueKind.Object } b || !b.TryGetProperty(property, out var list) || list.ValueKind != JsonValueKind.Array || list.GetArrayLength() == 0)
         {
             throw new RestConsumerException(422, 422, "Unprocessable Entity", $"The body must be {{\"{property}\":[{{\"topic\":…,\"partition\":…,\"offset\":…}}]}} with at least one entry.");
         }
 
-        var result = new List<(OrleansMQ.Client.TopicPartition, long)>();
+        var result = new List<(OrleansMQ.Protocol.TopicPartition, long)>();
         int index = 0;
         foreach (var item in list.EnumerateArray())
         {
@@ -432,7 +432,7 @@ internal sealed partial class HttpGateway : IAsyncDisposable
         return result;
     }
 
-    private static OrleansMQ.Client.TopicPartition ParsePartition(JsonElement item, string property, int index)
+    private static OrleansMQ.Protocol.TopicPartition ParsePartition(JsonElement item, string property, int index)
     {
         if (item.ValueKind != JsonValueKind.Object
             || !item.TryGetProperty("topic", out var t) || t.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(t.GetString())
@@ -441,7 +441,7 @@ internal sealed partial class HttpGateway : IAsyncDisposable
             throw RestConsumerException.Unprocessable($"{property}[{index}] needs \"topic\" (a name) and \"partition\" (an integer >= 0).");
         }
 
-        return new OrleansMQ.Client.TopicPartition(t.GetString()!, partition);
+        return new OrleansMQ.Protocol.TopicPartition(t.GetString()!, partition);
     }
 
     private static System.Text.Json.Nodes.JsonArray StringArray(IEnumerable<string> values)
@@ -455,7 +455,7 @@ internal sealed partial class HttpGateway : IAsyncDisposable
         return array;
     }
 
-    private static System.Text.Json.Nodes.JsonArray PartitionArray(IEnumerable<OrleansMQ.Client.TopicPartition> partitions)
+    private static System.Text.Json.Nodes.JsonArray PartitionArray(IEnumerable<OrleansMQ.Protocol.TopicPartition> partitions)
     {
         var array = new System.Text.Json.Nodes.JsonArray();
         foreach (var tp in partitions)

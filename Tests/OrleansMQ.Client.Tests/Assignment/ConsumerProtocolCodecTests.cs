@@ -1,4 +1,5 @@
 using OrleansMQ.Client.Consumer.Assignment;
+using OrleansMQ.Protocol.Groups;
 using Xunit;
 using static OrleansMQ.Client.Tests.Assignment.AssignmentTestSupport;
 

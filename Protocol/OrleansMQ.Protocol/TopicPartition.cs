@@ -1,6 +1,10 @@
-namespace OrleansMQ.Client;
+namespace OrleansMQ.Protocol;
 
-/// <summary>One partition of one topic (producer results, consumer assignments, admin answers).</summary>
+/// <summary>
+/// One partition of one topic (producer results, consumer assignments, admin answers, the consumer
+/// protocol's assignments). It lives here, beside the wire codec, so the silo and the managed client
+/// share one type; client code says <c>using OrleansMQ.Protocol;</c> for it.
+/// </summary>
 public sealed record TopicPartition(string Topic, int Partition)
 {
     /// <summary>Topic (ordinal, as Java compares strings), then partition number.</summary>

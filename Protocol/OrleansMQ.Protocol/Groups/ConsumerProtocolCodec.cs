@@ -1,7 +1,8 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using OrleansMQ.Protocol.Kafka;
 
-namespace OrleansMQ.Client.Consumer.Assignment;
+namespace OrleansMQ.Protocol.Groups;
 
 /// <summary>
 /// Kafka's embedded "consumer" protocol: the bytes consumers put in JoinGroup protocol metadata
@@ -26,7 +27,9 @@ namespace OrleansMQ.Client.Consumer.Assignment;
 /// A version newer than this codec knows is read as the newest known one and whatever follows is
 /// ignored, as Kafka does, so newer members can join a group led by this client. Bytes that do not
 /// parse (truncated, a negative version, a length or count past the end, a null where Kafka forbids
-/// one) throw <see cref="FormatException"/>.
+/// one) throw <see cref="FormatException"/> from the <c>Decode</c> methods; the <c>TryDecode</c>
+/// methods answer false instead, for the broker, which reads these bytes only to report on a group
+/// (subscribed topics, who owns which partition) and must not fail a request over a member's bytes.
 /// </remarks>
 public static class ConsumerProtocolCodec
 {
@@ -156,6 +159,36 @@ public static class ConsumerProtocolCodec
         catch (KafkaProtocolException ex)
         {
             throw new FormatException("Malformed consumer protocol assignment: " + ex.Message, ex);
+        }
+    }
+
+    /// <summary>Reads a subscription like <see cref="DecodeSubscription"/>; malformed bytes answer false.</summary>
+    public static bool TryDecodeSubscription(ReadOnlyMemory<byte> metadata, [NotNullWhen(true)] out ConsumerSubscription? subscription)
+    {
+        try
+        {
+            subscription = DecodeSubscription(metadata);
+            return true;
+        }
+        catch (FormatException)
+        {
+            subscription = null;
+            return false;
+        }
+    }
+
+    /// <summary>Reads an assignment like <see cref="DecodeAssignment"/>; malformed bytes answer false.</summary>
+    public static bool TryDecodeAssignment(ReadOnlyMemory<byte> assignment, [NotNullWhen(true)] out ConsumerAssignment? decoded)
+    {
+        try
+        {
+            decoded = DecodeAssignment(assignment);
+            return true;
+        }
+        catch (FormatException)
+        {
+            decoded = null;
+            return false;
         }
     }
 

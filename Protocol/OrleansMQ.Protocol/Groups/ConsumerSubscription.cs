@@ -1,4 +1,4 @@
-namespace OrleansMQ.Client.Consumer.Assignment;
+namespace OrleansMQ.Protocol.Groups;
 
 /// <summary>
 /// The "consumer" protocol subscription a member puts in its JoinGroup protocol metadata
@@ -18,15 +18,4 @@ public sealed record ConsumerSubscription(IReadOnlyList<string> Topics)
 
     /// <summary>The member's rack (v3+; null when unknown or older versions).</summary>
     public string? RackId { get; init; }
-}
-
-/// <summary>
-/// The "consumer" protocol assignment the leader sends each member through SyncGroup
-/// (Kafka's <c>ConsumerProtocolAssignment</c>).
-/// </summary>
-/// <param name="Partitions">The partitions assigned to the member.</param>
-public sealed record ConsumerAssignment(IReadOnlyList<TopicPartition> Partitions)
-{
-    /// <summary>Assignor-specific bytes; null is written as a null BYTES field.</summary>
-    public ReadOnlyMemory<byte>? UserData { get; init; }
 }
