@@ -25,7 +25,7 @@ namespace OrleansMQ.Protocol.Groups;
 /// </summary>
 /// <remarks>
 /// A version newer than this codec knows is read as the newest known one and whatever follows is
-/// ignored, as Kafka does, so newer members can join a group led by this client. Bytes that do not
+/// ignored, as Kafka does, so newer members can join a group led by the managed client. Bytes that do not
 /// parse (truncated, a negative version, a length or count past the end, a null where Kafka forbids
 /// one) throw <see cref="FormatException"/> from the <c>Decode</c> methods; the <c>TryDecode</c>
 /// methods answer false instead, for the broker, which reads these bytes only to report on a group

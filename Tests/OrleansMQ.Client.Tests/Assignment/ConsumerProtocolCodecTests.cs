@@ -254,6 +254,24 @@ public sealed class ConsumerProtocolCodecTests
     }
 
     [Fact]
+    public void TryDecode_answers_the_decoded_value_or_false_where_Decode_would_throw()
+    {
+        // The broker reads members' bytes with TryDecode: a malformed member must not fail its request.
+        byte[] subscription = ConsumerProtocolCodec.EncodeSubscription(FullSubscription);
+        byte[] assignment = ConsumerProtocolCodec.EncodeAssignment(FullAssignment);
+
+        Assert.True(ConsumerProtocolCodec.TryDecodeSubscription(subscription, out var decodedSubscription));
+        Assert.Equal(FullSubscription.Topics, decodedSubscription.Topics);
+        Assert.True(ConsumerProtocolCodec.TryDecodeAssignment(assignment, out var decodedAssignment));
+        Assert.Equal(FullAssignment.Partitions, decodedAssignment.Partitions);
+
+        Assert.False(ConsumerProtocolCodec.TryDecodeSubscription(subscription.AsMemory(0, subscription.Length - 1), out var noSubscription));
+        Assert.Null(noSubscription);
+        Assert.False(ConsumerProtocolCodec.TryDecodeAssignment(Convert.FromHexString("0000FFFFFFFFFFFFFFFF"), out var noAssignment));
+        Assert.Null(noAssignment);
+    }
+
+    [Fact]
     public void Random_bytes_decode_or_fail_with_format_errors_only()
     {
         var rng = new Random(20240601);
