@@ -37,9 +37,12 @@ public sealed class MessageGenerator : IIncrementalGenerator
                 message = MessageParser.Parse(file.Text);
                 source = MessageEmitter.Emit(message);
             }
-            catch (FormatException ex)
+            catch (DescriptionException ex)
             {
-                output.ReportDiagnostic(Diagnostic.Create(BadDescription, Location.None, fileName, ex.Message));
+                // Point at the line, so the error list opens the description where it is wrong.
+                var position = new LinePosition(ex.Line, 0);
+                var where = Location.Create(file.Path, default, new LinePositionSpan(position, position));
+                output.ReportDiagnostic(Diagnostic.Create(BadDescription, where, fileName, ex.Message));
                 return;
             }
 

@@ -25,7 +25,7 @@ internal static class MessageParser
         @"^(?<name>[A-Z][A-Za-z0-9]*)\s+(?<type>\S+)(\s+v(?<min>\d+)(?<range>\+|-(?<max>\d+))?)?(\s*=\s*(?<default>.+))?$",
         RegexOptions.CultureInvariant);
 
-    /// <summary>Parses <paramref name="text"/>; a line that does not parse throws <see cref="FormatException"/> naming it.</summary>
+    /// <summary>Parses <paramref name="text"/>; a line that does not parse throws <see cref="DescriptionException"/> naming it.</summary>
     public static MessageDescription Parse(string text)
     {
         MessageDescription? message = null;
@@ -82,17 +82,31 @@ internal static class MessageParser
                     Default = m.Groups["default"].Success ? m.Groups["default"].Value.Trim() : null,
                 };
                 field.Docs.AddRange(docs);
-                _ = WireTypes.Resolve(field.Type); // fails here, with the line, on an unknown type
+                try
+                {
+                    _ = WireTypes.Resolve(field.Type); // an unknown type fails here, where the line is known
+                }
+                catch (FormatException ex)
+                {
+                    throw new DescriptionException(i, ex.Message);
+                }
+
                 fields.Add(field);
             }
             else
             {
-                throw new FormatException($"line {i + 1}: cannot read \"{line}\"");
+                throw new DescriptionException(i, $"cannot read \"{line}\"");
             }
 
             docs.Clear();
         }
 
-        return message ?? throw new FormatException("no 'message' line");
+        return message ?? throw new DescriptionException(0, "no 'message' line");
     }
+}
+
+/// <summary>A description line the parser cannot read: its zero-based index and why.</summary>
+internal sealed class DescriptionException(int line, string message) : Exception(message)
+{
+    public int Line { get; } = line;
 }
