@@ -1,4 +1,5 @@
 using System.Text;
+using OrleansMQ.Protocol.Groups;
 
 namespace OrleansMQ.Silo.Groups;
 
@@ -763,7 +764,7 @@ public sealed class ConsumerGroup
         HashSet<string>? subscribed = null;
         if (_members.Count > 0)
         {
-            if (ProtocolType != ConsumerProtocol.ProtocolType)
+            if (ProtocolType != ConsumerProtocolCodec.ProtocolType)
             {
                 return (GroupError.NonEmptyGroup, []);
             }
@@ -771,9 +772,9 @@ public sealed class ConsumerGroup
             subscribed = new HashSet<string>(StringComparer.Ordinal);
             foreach (var m in _members.Values)
             {
-                foreach (var t in ConsumerProtocol.TryReadSubscriptionTopics(m.MetadataFor(ProtocolName)) ?? [])
+                if (ConsumerProtocolCodec.TryDecodeSubscription(m.MetadataFor(ProtocolName), out var subscription))
                 {
-                    subscribed.Add(t);
+                    subscribed.UnionWith(subscription.Topics);
                 }
             }
         }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Orleans;
 using Orleans.Runtime;
+using OrleansMQ.Protocol.Groups;
 using OrleansMQ.Storage.Engine;
 
 namespace OrleansMQ.Silo.Groups;
@@ -221,7 +222,12 @@ public sealed partial class GroupService : IAsyncDisposable
         var owners = new Dictionary<TopicPartitionKey, DescribedMember>();
         foreach (var m in description.Members)
         {
-            foreach (var (topic, partition) in ConsumerProtocol.TryReadAssignment(m.Assignment) ?? [])
+            if (!ConsumerProtocolCodec.TryDecodeAssignment(m.Assignment, out var assignment))
+            {
+                continue;
+            }
+
+            foreach (var (topic, partition) in assignment.Partitions)
             {
                 owners[new TopicPartitionKey(topic, partition)] = m;
             }

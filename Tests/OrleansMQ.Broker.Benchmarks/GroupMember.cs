@@ -2,6 +2,8 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using OrleansMQ.Protocol;
+using OrleansMQ.Protocol.Groups;
 using OrleansMQ.Silo.Groups;
 using OrleansMQ.Protocol.Kafka;
 
@@ -119,7 +121,7 @@ internal sealed class GroupMember : IDisposable
         SessionTimeoutMs = sessionTimeoutMs;
         RebalanceTimeoutMs = rebalanceTimeoutMs;
         ClientId = clientId;
-        _subscription = ConsumerProtocol.WriteSubscription([topic]);
+        _subscription = ConsumerProtocolCodec.EncodeSubscription(new([topic]));
     }
 
     public GroupWire Wire { get; }
@@ -207,7 +209,7 @@ internal sealed class GroupMember : IDisposable
                 GroupId = GroupId,
                 GenerationId = Generation,
                 MemberId = MemberId,
-                ProtocolType = ConsumerProtocol.ProtocolType,
+                ProtocolType = ConsumerProtocolCodec.ProtocolType,
                 ProtocolName = join.ProtocolName,
             };
             if (IsLeader)
@@ -223,7 +225,7 @@ internal sealed class GroupMember : IDisposable
             switch (answer.ErrorCode)
             {
                 case ErrorCode.None:
-                    Assigned = (ConsumerProtocol.TryReadAssignment(answer.Assignment.Span) ?? throw new InvalidDataException("unreadable assignment"))
+                    Assigned = ConsumerProtocolCodec.DecodeAssignment(answer.Assignment).Partitions
                         .Where(a => a.Topic == Topic).Select(a => a.Partition).ToList();
                     return;
                 case ErrorCode.RebalanceInProgress:
@@ -264,7 +266,7 @@ internal sealed class GroupMember : IDisposable
             SessionTimeoutMs = SessionTimeoutMs,
             RebalanceTimeoutMs = RebalanceTimeoutMs,
             MemberId = MemberId,
-            ProtocolType = ConsumerProtocol.ProtocolType,
+            ProtocolType = ConsumerProtocolCodec.ProtocolType,
             Protocols = [new JoinGroupRequest.Protocol { Name = Assignor, Metadata = _subscription }],
         };
         Joins++;
@@ -282,7 +284,7 @@ internal sealed class GroupMember : IDisposable
         var byTopic = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         foreach (var m in members)
         {
-            foreach (var topic in ConsumerProtocol.TryReadSubscriptionTopics(m.Metadata.Span) ?? throw new InvalidDataException($"unreadable subscription of {m.MemberId}"))
+            foreach (var topic in ConsumerProtocolCodec.DecodeSubscription(m.Metadata).Topics)
             {
                 if (!byTopic.TryGetValue(topic, out var list))
                 {
@@ -293,7 +295,7 @@ internal sealed class GroupMember : IDisposable
             }
         }
 
-        var assigned = members.ToDictionary(m => m.MemberId, _ => new List<(string Topic, IReadOnlyList<int> Partitions)>(), StringComparer.Ordinal);
+        var assigned = members.ToDictionary(m => m.MemberId, _ => new List<TopicPartition>(), StringComparer.Ordinal);
         foreach (var (topic, subscribers) in byTopic)
         {
             int partitions = topic == Topic ? _partitions : 0;
@@ -306,12 +308,12 @@ internal sealed class GroupMember : IDisposable
                 int length = per + (i < extra ? 1 : 0);
                 if (length > 0)
                 {
-                    assigned[subscribers[i]].Add((topic, Enumerable.Range(start, length).ToArray()));
+                    assigned[subscribers[i]].AddRange(Enumerable.Range(start, length).Select(p => new TopicPartition(topic, p)));
                 }
             }
         }
 
-        return assigned.Select(kv => new SyncGroupRequest.Assignment { MemberId = kv.Key, AssignmentBytes = ConsumerProtocol.WriteAssignment(kv.Value) }).ToList();
+        return assigned.Select(kv => new SyncGroupRequest.Assignment { MemberId = kv.Key, AssignmentBytes = ConsumerProtocolCodec.EncodeAssignment(new(kv.Value)) }).ToList();
     }
 
     public void Dispose() => Wire.Dispose();

@@ -6,6 +6,7 @@ using OrleansMQ.Cli.Infrastructure;
 using OrleansMQ.Client;
 using OrleansMQ.Client.Admin;
 using OrleansMQ.Client.Consumer;
+using OrleansMQ.Protocol;
 
 namespace OrleansMQ.Cli.Commands;
 

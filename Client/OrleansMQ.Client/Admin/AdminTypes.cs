@@ -1,4 +1,5 @@
 using System.Globalization;
+using OrleansMQ.Protocol;
 using OrleansMQ.Protocol.Kafka;
 
 namespace OrleansMQ.Client.Admin;

@@ -1,6 +1,8 @@
 using OrleansMQ.Client.Consumer.Assignment;
 using OrleansMQ.Client.Cluster;
 using OrleansMQ.Client.Network;
+using OrleansMQ.Protocol;
+using OrleansMQ.Protocol.Groups;
 using OrleansMQ.Protocol.Kafka;
 
 namespace OrleansMQ.Client.Admin;

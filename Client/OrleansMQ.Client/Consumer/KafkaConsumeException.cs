@@ -1,3 +1,4 @@
+using OrleansMQ.Protocol;
 using OrleansMQ.Protocol.Kafka;
 
 namespace OrleansMQ.Client.Consumer;

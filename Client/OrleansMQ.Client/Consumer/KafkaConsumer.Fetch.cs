@@ -1,4 +1,5 @@
 using System.Text;
+using OrleansMQ.Protocol;
 using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Protocol.Kafka;
 

@@ -1,4 +1,6 @@
 using OrleansMQ.Client.Consumer.Assignment;
+using OrleansMQ.Protocol;
+using OrleansMQ.Protocol.Groups;
 using OrleansMQ.Protocol.Kafka;
 
 namespace OrleansMQ.Client.Consumer;

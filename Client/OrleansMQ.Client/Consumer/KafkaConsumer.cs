@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OrleansMQ.Client.Cluster;
 using OrleansMQ.Client.Consumer.Assignment;
+using OrleansMQ.Protocol;
 using OrleansMQ.Protocol.Kafka;
 
 namespace OrleansMQ.Client.Consumer;

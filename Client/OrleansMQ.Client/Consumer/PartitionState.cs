@@ -1,3 +1,4 @@
+using OrleansMQ.Protocol;
 
 namespace OrleansMQ.Client.Consumer;
 

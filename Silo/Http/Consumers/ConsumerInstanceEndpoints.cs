@@ -108,7 +108,7 @@ internal sealed partial class ConsumerInstanceEndpoints : IAsyncDisposable
         {
             // No body (or no "offsets"): commit everything returned so far. Listed offsets are those of the last
             // records processed; Kafka commits the next offset to read, so REST Proxy commits offset + 1.
-            List<(OrleansMQ.Client.TopicPartition, long)>? offsets = null;
+            List<(OrleansMQ.Protocol.TopicPartition, long)>? offsets = null;
             if (body is { } b && b.ValueKind == JsonValueKind.Object && b.TryGetProperty("offsets", out _))
             {
                 offsets = [.. ConsumerRequests.ParseOffsets(b, "offsets").Select(o => (o.Partition, o.Offset + 1))];

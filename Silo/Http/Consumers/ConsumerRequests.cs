@@ -157,14 +157,14 @@ internal static class ConsumerRequests
         }
     }
 
-    public static List<OrleansMQ.Client.TopicPartition> ParsePartitions(JsonElement? body, string property, bool allowEmpty)
+    public static List<OrleansMQ.Protocol.TopicPartition> ParsePartitions(JsonElement? body, string property, bool allowEmpty)
     {
         if (body is not { ValueKind: JsonValueKind.Object } b || !b.TryGetProperty(property, out var list) || list.ValueKind != JsonValueKind.Array || (!allowEmpty && list.GetArrayLength() == 0))
         {
             throw new RestConsumerException(422, 422, "Unprocessable Entity", $"The body must be {{\"{property}\":[{{\"topic\":…,\"partition\":…}}]}}{(allowEmpty ? "" : " with at least one partition")}.");
         }
 
-        var result = new List<OrleansMQ.Client.TopicPartition>();
+        var result = new List<OrleansMQ.Protocol.TopicPartition>();
         int index = 0;
         foreach (var item in list.EnumerateArray())
         {
@@ -174,14 +174,14 @@ internal static class ConsumerRequests
         return [.. result.Distinct()];
     }
 
-    public static List<(OrleansMQ.Client.TopicPartition Partition, long Offset)> ParseOffsets(JsonElement? body, string property)
+    public static List<(OrleansMQ.Protocol.TopicPartition Partition, long Offset)> ParseOffsets(JsonElement? body, string property)
     {
         if (body is not { ValueKind: JsonValueKind.Object } b || !b.TryGetProperty(property, out var list) || list.ValueKind != JsonValueKind.Array || list.GetArrayLength() == 0)
         {
             throw new RestConsumerException(422, 422, "Unprocessable Entity", $"The body must be {{\"{property}\":[{{\"topic\":…,\"partition\":…,\"offset\":…}}]}} with at least one entry.");
         }
 
-        var result = new List<(OrleansMQ.Client.TopicPartition, long)>();
+        var result = new List<(OrleansMQ.Protocol.TopicPartition, long)>();
         int index = 0;
         foreach (var item in list.EnumerateArray())
         {
@@ -198,7 +198,7 @@ internal static class ConsumerRequests
         return result;
     }
 
-    private static OrleansMQ.Client.TopicPartition ParsePartition(JsonElement item, string property, int index)
+    private static OrleansMQ.Protocol.TopicPartition ParsePartition(JsonElement item, string property, int index)
     {
         if (item.ValueKind != JsonValueKind.Object
             || !item.TryGetProperty("topic", out var t) || t.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(t.GetString())
@@ -207,6 +207,6 @@ internal static class ConsumerRequests
             throw RestConsumerException.Unprocessable($"{property}[{index}] needs \"topic\" (a name) and \"partition\" (an integer >= 0).");
         }
 
-        return new OrleansMQ.Client.TopicPartition(t.GetString()!, partition);
+        return new OrleansMQ.Protocol.TopicPartition(t.GetString()!, partition);
     }
 }

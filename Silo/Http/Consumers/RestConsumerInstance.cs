@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Client;
 using OrleansMQ.Client.Consumer;
+using OrleansMQ.Protocol;
 using OrleansMQ.Silo.Topics;
 
 namespace OrleansMQ.Silo.Http.Consumers;

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using OrleansMQ.Client.Admin;
 using OrleansMQ.Client.Cluster;
 using OrleansMQ.Client.DependencyInjection;
+using OrleansMQ.Protocol;
 using OrleansMQ.Protocol.Kafka;
 using OrleansMQ.Silo.Tests.Broker;
 using Xunit;

@@ -1,4 +1,6 @@
 using OrleansMQ.Client.Consumer.Assignment;
+using OrleansMQ.Protocol;
+using OrleansMQ.Protocol.Groups;
 using OrleansMQ.Protocol.Kafka;
 using Xunit;
 using static OrleansMQ.Client.Tests.Assignment.AssignmentTestSupport;

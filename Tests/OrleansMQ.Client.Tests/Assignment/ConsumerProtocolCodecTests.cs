@@ -1,4 +1,5 @@
 using OrleansMQ.Client.Consumer.Assignment;
+using OrleansMQ.Protocol.Groups;
 using Xunit;
 using static OrleansMQ.Client.Tests.Assignment.AssignmentTestSupport;
 
@@ -250,6 +251,24 @@ public sealed class ConsumerProtocolCodecTests
     {
         var ex = Assert.Throws<FormatException>(() => ConsumerProtocolCodec.DecodeAssignment(Convert.FromHexString(hex)));
         Assert.Contains("assignment", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TryDecode_answers_the_decoded_value_or_false_where_Decode_would_throw()
+    {
+        // The broker reads members' bytes with TryDecode: a malformed member must not fail its request.
+        byte[] subscription = ConsumerProtocolCodec.EncodeSubscription(FullSubscription);
+        byte[] assignment = ConsumerProtocolCodec.EncodeAssignment(FullAssignment);
+
+        Assert.True(ConsumerProtocolCodec.TryDecodeSubscription(subscription, out var decodedSubscription));
+        Assert.Equal(FullSubscription.Topics, decodedSubscription.Topics);
+        Assert.True(ConsumerProtocolCodec.TryDecodeAssignment(assignment, out var decodedAssignment));
+        Assert.Equal(FullAssignment.Partitions, decodedAssignment.Partitions);
+
+        Assert.False(ConsumerProtocolCodec.TryDecodeSubscription(subscription.AsMemory(0, subscription.Length - 1), out var noSubscription));
+        Assert.Null(noSubscription);
+        Assert.False(ConsumerProtocolCodec.TryDecodeAssignment(Convert.FromHexString("0000FFFFFFFFFFFFFFFF"), out var noAssignment));
+        Assert.Null(noAssignment);
     }
 
     [Fact]

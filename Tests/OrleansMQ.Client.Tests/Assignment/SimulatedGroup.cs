@@ -1,4 +1,5 @@
 using OrleansMQ.Client.Consumer.Assignment;
+using OrleansMQ.Protocol;
 using Xunit;
 
 namespace OrleansMQ.Client.Tests.Assignment;

@@ -3,6 +3,7 @@ using System.Text;
 using OrleansMQ.Cli;
 using OrleansMQ.Client.Consumer;
 using OrleansMQ.Client.Producer;
+using OrleansMQ.Protocol;
 using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Silo.Tests.Broker;
 using OrleansMQ.Silo.Tests.Interop;

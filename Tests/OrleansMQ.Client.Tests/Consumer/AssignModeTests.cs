@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using OrleansMQ.Client.Consumer;
+using OrleansMQ.Protocol;
 using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Protocol.Kafka;
 using OrleansMQ.Silo.Tests.Broker;

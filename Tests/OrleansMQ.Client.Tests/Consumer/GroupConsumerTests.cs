@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using OrleansMQ.Client.Consumer;
 using OrleansMQ.Client.Consumer.Assignment;
+using OrleansMQ.Protocol;
 using OrleansMQ.Silo.Tests.Broker;
 using OrleansMQ.Silo.Tests.Interop;
 using Xunit;

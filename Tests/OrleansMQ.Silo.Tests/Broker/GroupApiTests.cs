@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using OrleansMQ.Protocol.Groups;
 using OrleansMQ.Silo.Groups;
 using OrleansMQ.Protocol.Kafka;
 using OrleansMQ.Silo.Tests.Network;
@@ -46,7 +47,7 @@ public sealed class GroupApiTests : IAsyncLifetime
         MemberId = memberId,
         GroupInstanceId = instance,
         ProtocolType = "consumer",
-        Protocols = [new JoinGroupRequest.Protocol { Name = "range", Metadata = ConsumerProtocol.WriteSubscription(["orders"]) }],
+        Protocols = [new JoinGroupRequest.Protocol { Name = "range", Metadata = ConsumerProtocolCodec.EncodeSubscription(new(["orders"])) }],
     };
 
     private Task<JoinGroupResponse> JoinAsync(JoinGroupRequest request, short version) => _client.SendAsync<JoinGroupRequest, JoinGroupResponse>(request, version);
@@ -86,12 +87,12 @@ public sealed class GroupApiTests : IAsyncLifetime
     {
         string group = "life-" + version;
         string? instance = version >= 5 ? "instance-" + version : null;
-        byte[] assignment = ConsumerProtocol.WriteAssignment([("orders", [0, 1])]);
+        byte[] assignment = ConsumerProtocolCodec.EncodeAssignment(new([new("orders", 0), new("orders", 1)]));
         var join = await JoinAndSyncAsync(group, version, assignment, instance);
         Assert.Equal(1, join.GenerationId);
         Assert.Equal(join.MemberId, join.Leader);
         Assert.Equal("range", join.ProtocolName);
-        Assert.Equal(ConsumerProtocol.WriteSubscription(["orders"]), join.Members.Single().Metadata.ToArray());
+        Assert.Equal(ConsumerProtocolCodec.EncodeSubscription(new(["orders"])), join.Members.Single().Metadata.ToArray());
 
         short hb = Math.Min(version, (short)4);
         Assert.Equal(ErrorCode.None, (await _client.SendAsync<HeartbeatRequest, HeartbeatResponse>(new HeartbeatRequest { GroupId = group, GenerationId = 1, MemberId = join.MemberId, GroupInstanceId = hb >= 3 ? instance : null }, hb)).ErrorCode);
@@ -203,7 +204,7 @@ public sealed class GroupApiTests : IAsyncLifetime
         string topic = await CreateTopicAsync(2);
         string live = "live-" + Guid.NewGuid().ToString("N");
         string idle = "idle-" + Guid.NewGuid().ToString("N");
-        var join = await JoinAndSyncAsync(live, 5, ConsumerProtocol.WriteAssignment([("orders", [0])]));
+        var join = await JoinAndSyncAsync(live, 5, ConsumerProtocolCodec.EncodeAssignment(new([new("orders", 0)])));
         var commit = new OffsetCommitRequest { GroupId = idle, Topics = [new() { Name = topic, Partitions = [new() { PartitionIndex = 0, CommittedOffset = 3 }, new() { PartitionIndex = 1, CommittedOffset = 4 }] }] };
         await _client.SendAsync<OffsetCommitRequest, OffsetCommitResponse>(commit, 7);
 
@@ -253,7 +254,7 @@ public sealed class GroupApiTests : IAsyncLifetime
         var produce = new ProduceRequest { Acks = -1, TimeoutMs = 5000, Topics = [new() { Name = topic, Partitions = [new() { Index = 0, Records = BrokerKit.Batch(10, 1000) }, new() { Index = 1, Records = BrokerKit.Batch(4, 1000) }] }] };
         await _client.SendAsync<ProduceRequest, ProduceResponse>(produce, 9);
         string group = "lag-" + Guid.NewGuid().ToString("N");
-        var join = await JoinAndSyncAsync(group, 5, ConsumerProtocol.WriteAssignment([(topic, [0, 1])]));
+        var join = await JoinAndSyncAsync(group, 5, ConsumerProtocolCodec.EncodeAssignment(new([new(topic, 0), new(topic, 1)])));
         await _client.SendAsync<OffsetCommitRequest, OffsetCommitResponse>(new OffsetCommitRequest { GroupId = group, GenerationId = join.GenerationId, MemberId = join.MemberId, Topics = [new() { Name = topic, Partitions = [new() { PartitionIndex = 0, CommittedOffset = 6 }] }] }, 7);
 
         var lag = await _silo.Groups.DescribeLagAsync(group);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using OrleansMQ.Client;
 using OrleansMQ.Client.Admin;
+using OrleansMQ.Protocol.Groups;
 using OrleansMQ.Protocol.Kafka;
 using OrleansMQ.Silo.Tests.Interop;
 using Xunit;
@@ -198,7 +199,7 @@ public sealed class ClusterTests : IAsyncLifetime
             SessionTimeoutMs = 10_000,
             RebalanceTimeoutMs = 30_000,
             ProtocolType = "consumer",
-            Protocols = [new JoinGroupRequest.Protocol { Name = "range", Metadata = OrleansMQ.Silo.Groups.ConsumerProtocol.WriteSubscription(["t"]) }],
+            Protocols = [new JoinGroupRequest.Protocol { Name = "range", Metadata = ConsumerProtocolCodec.EncodeSubscription(new(["t"])) }],
         };
 
         // X joins through A: the group's grain is placed on A, the silo of its first caller.

@@ -6,6 +6,7 @@ using Orleans;
 using Orleans.Hosting;
 using Orleans.Runtime;
 using Orleans.TestingHost;
+using OrleansMQ.Protocol.Groups;
 using OrleansMQ.Silo.Groups;
 using OrleansMQ.Silo.Tests.Groups;
 using OrleansMQ.Storage.Engine;
@@ -59,7 +60,7 @@ public sealed class ConsumerGroupGrainTests : IAsyncLifetime
         SessionTimeoutMs = sessionTimeoutMs,
         RebalanceTimeoutMs = rebalanceTimeoutMs,
         ProtocolType = "consumer",
-        Protocols = [new GroupProtocol("range", ConsumerProtocol.WriteSubscription(["t"]))],
+        Protocols = [new GroupProtocol("range", ConsumerProtocolCodec.EncodeSubscription(new(["t"])))],
     };
 
     [Fact]

@@ -1,3 +1,4 @@
+using OrleansMQ.Protocol.Groups;
 using OrleansMQ.Silo.Groups;
 using Xunit;
 
@@ -19,7 +20,7 @@ public sealed class ConsumerGroupTests
 
     private ConsumerGroup NewGroup() => new("g", _settings, _clock, _log, _stored);
 
-    private static readonly byte[] OrdersSubscription = ConsumerProtocol.WriteSubscription(["orders"]);
+    private static readonly byte[] OrdersSubscription = ConsumerProtocolCodec.EncodeSubscription(new(["orders"]));
 
     private static JoinGroupCall Call(string memberId = "", string? instance = null, bool requireKnown = true, int session = Session, string protocolType = "consumer", params (string Name, byte[] Metadata)[] protocols) => new()
     {
@@ -232,7 +233,7 @@ public sealed class ConsumerGroupTests
     {
         var g = NewGroup();
         var ids = await StableAsync(g, 3);
-        var join0 = await g.JoinAsync(Call(ids[0], protocols: ("range", ConsumerProtocol.WriteSubscription(["orders", "more"]))));
+        var join0 = await g.JoinAsync(Call(ids[0], protocols: ("range", ConsumerProtocolCodec.EncodeSubscription(new(["orders", "more"])))));
         Assert.Equal(GroupState.PreparingRebalance, g.State);
         var join1 = await g.JoinAsync(Call(ids[1]));
         // ids[2] keeps heartbeating but never rejoins.
@@ -292,7 +293,7 @@ public sealed class ConsumerGroupTests
     {
         var g = NewGroup();
         var ids = await StableAsync(g, 2);
-        var join0 = await g.JoinAsync(Call(ids[0], protocols: ("range", ConsumerProtocol.WriteSubscription(["x"]))));
+        var join0 = await g.JoinAsync(Call(ids[0], protocols: ("range", ConsumerProtocolCodec.EncodeSubscription(new(["x"])))));
         Assert.False(join0.IsCompleted);
         g.Leave([new LeavingMember(ids[1], null)]);
         Assert.Equal(GroupError.None, (await join0).Error);
@@ -325,7 +326,7 @@ public sealed class ConsumerGroupTests
         Assert.Equal(generation, same.GenerationId);
         Assert.Equal(GroupState.Stable, g.State);
 
-        _ = await g.JoinAsync(Call(ids[1], protocols: ("range", ConsumerProtocol.WriteSubscription(["orders", "payments"]))));
+        _ = await g.JoinAsync(Call(ids[1], protocols: ("range", ConsumerProtocolCodec.EncodeSubscription(new(["orders", "payments"])))));
         Assert.Equal(GroupState.PreparingRebalance, g.State);
     }
 
@@ -374,7 +375,7 @@ public sealed class ConsumerGroupTests
         var g = NewGroup();
         var ids = await StableAsync(g, 1);
         _ = await MemberIdAsync(g); // never comes back
-        var rejoin = await g.JoinAsync(Call(ids[0], protocols: ("range", ConsumerProtocol.WriteSubscription(["y"]))));
+        var rejoin = await g.JoinAsync(Call(ids[0], protocols: ("range", ConsumerProtocolCodec.EncodeSubscription(new(["y"])))));
         Assert.False(rejoin.IsCompleted);
         _clock.AdvanceMs(Session);
         await g.TickAsync();
@@ -435,7 +436,7 @@ public sealed class ConsumerGroupTests
         string idB = (await b).MemberId;
         await Task.WhenAll(await g.SyncAsync(idB, "s2", g.Generation, null, null, new Dictionary<string, byte[]>()), await g.SyncAsync(idA, "s1", g.Generation, null, null, new Dictionary<string, byte[]>()));
 
-        var rejoinA = await g.JoinAsync(Call(idA, "s1", protocols: ("range", ConsumerProtocol.WriteSubscription(["new"]))));
+        var rejoinA = await g.JoinAsync(Call(idA, "s1", protocols: ("range", ConsumerProtocolCodec.EncodeSubscription(new(["new"])))));
         _clock.AdvanceMs(Rebalance);
         g.Heartbeat(idB, "s2", g.Generation);
         await g.TickAsync();

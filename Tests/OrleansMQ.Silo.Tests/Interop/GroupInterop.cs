@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using OrleansMQ.Protocol.Groups;
 using OrleansMQ.Silo.Groups;
 using OrleansMQ.Silo.Tests.Broker;
 using Xunit;
@@ -42,7 +43,7 @@ internal static class GroupInterop
     public static Dictionary<string, int[]> Assignments(GroupDescription d, string topic) =>
         d.Members.ToDictionary(
             m => m.ClientId,
-            m => (ConsumerProtocol.TryReadAssignment(m.Assignment) ?? []).Where(a => a.Topic == topic).Select(a => a.Partition).Order().ToArray(),
+            m => ConsumerProtocolCodec.DecodeAssignment(m.Assignment).Partitions.Where(a => a.Topic == topic).Select(a => a.Partition).Order().ToArray(),
             StringComparer.Ordinal);
 
     public static string Show(GroupDescription d, string topic) =>
@@ -58,7 +59,7 @@ internal static class GroupInterop
             var d = await silo.Groups.DescribeAsync(group).ConfigureAwait(false);
             var owned = Assignments(d, topic);
             bool balanced = d.State == GroupState.Stable
-                && d.ProtocolType == ConsumerProtocol.ProtocolType
+                && d.ProtocolType == ConsumerProtocolCodec.ProtocolType
                 && owned.Count == clientIds.Count
                 && clientIds.All(owned.ContainsKey)
                 && owned.Values.All(p => p.Length > 0)

@@ -1,3 +1,5 @@
+using OrleansMQ.Protocol;
+
 namespace OrleansMQ.Client.Consumer.Assignment;
 
 /// <summary>Pieces the built-in assignors share.</summary>

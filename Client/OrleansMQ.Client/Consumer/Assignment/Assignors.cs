@@ -1,4 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
+using OrleansMQ.Protocol;
+using OrleansMQ.Protocol.Groups;
 using OrleansMQ.Protocol.Kafka;
 
 namespace OrleansMQ.Client.Consumer.Assignment;

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using OrleansMQ.Protocol;
 
 namespace OrleansMQ.Client.Consumer.Assignment;
 
