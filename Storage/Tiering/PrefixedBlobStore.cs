@@ -12,8 +12,8 @@ namespace OrleansMQ.Storage.Tiering;
 /// Blobs written before the prefix existed sit at the container's root. With
 /// <paramref name="readUnprefixed"/>, a listing also returns root blobs under the same relative
 /// prefix that have no prefixed twin, and reads, properties and deletes of those names go to the
-/// root: an upgraded silo finds its old segments where it left them, and retention deletes them
-/// there. New uploads always go under the prefix. Only safe when the root blobs are this silo's
+/// root (also for a name read before any listing that is missing under the prefix): an upgraded
+/// silo finds its old segments where it left them, and retention deletes them there. New uploads always go under the prefix. Only safe when the root blobs are this silo's
 /// (before the prefix, a container served one silo), so it is a setting (docs/tiering.md).
 /// </remarks>
 public sealed class PrefixedBlobStore : IBlobStore, IDisposable
@@ -66,11 +66,34 @@ public sealed class PrefixedBlobStore : IBlobStore, IDisposable
         return Strip(await _inner.UploadAsync(Prefix + name, content, metadata, cancellationToken).ConfigureAwait(false));
     }
 
-    public Task<int> ReadRangeAsync(string name, long offset, Memory<byte> destination, CancellationToken cancellationToken = default) =>
-        _inner.ReadRangeAsync(Where(name), offset, destination, cancellationToken);
+    public async Task<int> ReadRangeAsync(string name, long offset, Memory<byte> destination, CancellationToken cancellationToken = default)
+    {
+        string where = Where(name);
+        try
+        {
+            return await _inner.ReadRangeAsync(where, offset, destination, cancellationToken).ConfigureAwait(false);
+        }
+        catch (BlobStoreException ex) when (ex.ErrorCode == "BlobNotFound" && _readUnprefixed && where != name)
+        {
+            // Read before any listing (the tier's local table copy names it): maybe an old root blob.
+            int n = await _inner.ReadRangeAsync(name, offset, destination, cancellationToken).ConfigureAwait(false);
+            _legacy[name] = true;
+            return n;
+        }
+    }
 
-    public async Task<BlobProperties?> GetPropertiesAsync(string name, CancellationToken cancellationToken = default) =>
-        await _inner.GetPropertiesAsync(Where(name), cancellationToken).ConfigureAwait(false) is { } props ? Strip(props) : null;
+    public async Task<BlobProperties?> GetPropertiesAsync(string name, CancellationToken cancellationToken = default)
+    {
+        string where = Where(name);
+        var props = await _inner.GetPropertiesAsync(where, cancellationToken).ConfigureAwait(false);
+        if (props is null && _readUnprefixed && where != name && await _inner.GetPropertiesAsync(name, cancellationToken).ConfigureAwait(false) is { } old)
+        {
+            _legacy[name] = true;
+            return old;
+        }
+
+        return props is null ? null : Strip(props);
+    }
 
     /// <summary>One page under the prefix. Root blobs are not paged (they come from <see cref="ListAsync"/>).</summary>
     public async Task<BlobListPage> ListPageAsync(string prefix, string? marker = null, int? maxResults = null, CancellationToken cancellationToken = default)
