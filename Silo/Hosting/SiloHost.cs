@@ -70,6 +70,8 @@ public static class SiloHost
         var cluster = Bind<ClusterSettings>(builder.Configuration, "OrleansMQ:Cluster");
         var storageOptions = storage.ToOptions();
         cluster.Validate(storageOptions.Tiering?.ConnectionString);
+        // Silos may share the blob container: each writes under <cluster id>/<node id>/.
+        storageOptions.Tiering?.BlobPrefix = TieringSettings.BlobPrefix(cluster.ClusterId, broker.NodeId);
         CheckPorts(broker, http, cluster);
 
         var services = builder.Services;

@@ -11,8 +11,27 @@ public sealed class TieringSettings
 {
     public bool Enabled { get; set; }
 
-    /// <summary>Blob connection string, e.g. <c>UseDevelopmentStorage=true</c> for a local Azurite.</summary>
+    /// <summary>Blob connection string, e.g. <c>UseDevelopmentStorage=true</c> for a local Azurite. Exactly one of this and <see cref="AccountUrl"/>.</summary>
     public string? ConnectionString { get; set; }
+
+    /// <summary>
+    /// The account's blob endpoint (<c>https://ACCOUNT.blob.core.windows.net</c>), reached with
+    /// DefaultAzureCredential: the pod's or VM's managed identity in Azure. Exactly one of this and
+    /// <see cref="ConnectionString"/>.
+    /// </summary>
+    public string? AccountUrl { get; set; }
+
+    /// <summary>Another name for <see cref="AccountUrl"/> (the Azure SDK's configuration calls it serviceUri).</summary>
+    public string? ServiceUri { get; set; }
+
+    /// <summary>Client id of a user-assigned managed identity (with <see cref="AccountUrl"/>); unset for the system-assigned one.</summary>
+    public string? ManagedIdentityClientId { get; set; }
+
+    /// <summary>
+    /// Blobs live under <c>&lt;OrleansMQ:Cluster:ClusterId&gt;/&lt;OrleansMQ:Broker:NodeId&gt;/</c>; with this on
+    /// (the default), blobs an older version wrote at the container's root are still found (docs/tiering.md).
+    /// </summary>
+    public bool ReadUnprefixedBlobs { get; set; } = true;
 
     public string Container { get; set; } = "orleansmq";
 
@@ -43,9 +62,26 @@ public sealed class TieringSettings
             return null;
         }
 
-        if (string.IsNullOrWhiteSpace(ConnectionString))
+        bool hasUrl = !string.IsNullOrWhiteSpace(AccountUrl);
+        bool hasServiceUri = !string.IsNullOrWhiteSpace(ServiceUri);
+        if (hasUrl && hasServiceUri && !string.Equals(AccountUrl, ServiceUri, StringComparison.Ordinal))
         {
-            throw new ArgumentException("OrleansMQ:Storage:Tiering:ConnectionString must be set when tiering is enabled.");
+            throw new ArgumentException("OrleansMQ:Storage:Tiering:AccountUrl and OrleansMQ:Storage:Tiering:ServiceUri name the same setting and differ; give one.");
+        }
+
+        string? url = hasUrl ? AccountUrl : hasServiceUri ? ServiceUri : null;
+        bool hasConnectionString = !string.IsNullOrWhiteSpace(ConnectionString);
+        if (hasConnectionString == (url is not null))
+        {
+            throw new ArgumentException(hasConnectionString
+                ? "OrleansMQ:Storage:Tiering:ConnectionString and OrleansMQ:Storage:Tiering:AccountUrl are both set; give exactly one (a connection string with a key, or the account URL used with the managed identity)."
+                : "OrleansMQ:Storage:Tiering:ConnectionString or OrleansMQ:Storage:Tiering:AccountUrl must be set when tiering is enabled (e.g. 'UseDevelopmentStorage=true' for Azurite, or 'https://ACCOUNT.blob.core.windows.net' with a managed identity).");
+        }
+
+        Uri? accountUrl = null;
+        if (url is not null && !Uri.TryCreate(url, UriKind.Absolute, out accountUrl))
+        {
+            throw new ArgumentException($"OrleansMQ:Storage:Tiering:AccountUrl must be an absolute URL such as https://ACCOUNT.blob.core.windows.net; got '{url}'.");
         }
 
         if (LocalRetentionMs < 0 || CheckIntervalMs < 1)
@@ -60,7 +96,10 @@ public sealed class TieringSettings
 
         var options = new TieringOptions
         {
-            ConnectionString = ConnectionString,
+            ConnectionString = hasConnectionString ? ConnectionString : null,
+            AccountUrl = accountUrl,
+            ManagedIdentityClientId = string.IsNullOrWhiteSpace(ManagedIdentityClientId) ? null : ManagedIdentityClientId,
+            ReadUnprefixedBlobs = ReadUnprefixedBlobs,
             Container = Container,
             LocalRetention = TimeSpan.FromMilliseconds(LocalRetentionMs),
             CacheBytes = CacheBytes,
@@ -81,4 +120,8 @@ public sealed class TieringSettings
 
         return options;
     }
+
+    /// <summary>Where a silo's blobs live in a shared container: <c>&lt;cluster id&gt;/&lt;node id&gt;/</c>.</summary>
+    public static string BlobPrefix(string clusterId, int nodeId) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{clusterId.Trim('/')}/{nodeId}/");
 }

@@ -1,6 +1,6 @@
 namespace OrleansMQ.Storage.Tiering;
 
-/// <summary>Sizes, parallelism and retry policy of <see cref="AzureBlobStore"/>.</summary>
+/// <summary>Sizes, parallelism, checksums and the retry policy of <see cref="AzureBlobStore"/> (handed to the Azure SDK's transfer and retry options).</summary>
 public sealed class BlobStoreOptions
 {
     /// <summary>Uploads up to this size go as one Put Blob; larger ones are staged in blocks. The service limit for one Put Blob is far higher; this keeps a retry cheap.</summary>
@@ -12,6 +12,9 @@ public sealed class BlobStoreOptions
     /// <summary>Blocks of one upload in flight at once; each holds one <see cref="BlockSize"/> buffer.</summary>
     public int MaxParallelBlocks { get; set; } = 4;
 
+    /// <summary>Send an MD5 of every request body (Content-MD5), which the service checks before it accepts the bytes. Default on.</summary>
+    public bool Checksum { get; set; } = true;
+
     /// <summary>Attempts per request, the first included, for retryable failures (5xx, 408, 429, timeouts, connection errors).</summary>
     public int MaxAttempts { get; set; } = 5;
 
@@ -21,7 +24,7 @@ public sealed class BlobStoreOptions
     /// <summary>Upper bound of one backoff delay.</summary>
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Time one attempt may take (connect, send, and read the whole response) before it is abandoned and retried.</summary>
+    /// <summary>Time one attempt may wait for the service (the SDK's network timeout: the response, and each read of its body) before it is abandoned and retried.</summary>
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     internal void Validate()

@@ -44,7 +44,7 @@ public sealed partial class TieredStorage : IDisposable
     /// <param name="directory">Local folder for the table copy (<c>&lt;data&gt;/tier</c>).</param>
     /// <param name="log">The CommitLog whose sealed segments are offloaded.</param>
     /// <param name="dispatched">Position below which every entry is in the ConsumeQueues (only such segments go).</param>
-    /// <param name="store">The blob store; null builds an <see cref="AzureBlobStore"/> from the options (and owns it).</param>
+    /// <param name="store">The blob store; null builds one from the options (and owns it).</param>
     internal TieredStorage(TieringOptions options, string directory, Log log, Func<long> dispatched, ILogger logger, TimeProvider time, IBlobStore? store = null)
     {
         _options = options;
@@ -55,7 +55,7 @@ public sealed partial class TieredStorage : IDisposable
         _time = time;
         if (store is null)
         {
-            _store = new AzureBlobStore(BlobConnectionString.Parse(options.ConnectionString), options.Container, options.BlobStore, logger);
+            _store = BlobStoreFactory.Create(options, logger);
             _ownsStore = true;
         }
         else

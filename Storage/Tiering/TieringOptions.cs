@@ -11,8 +11,35 @@ namespace OrleansMQ.Storage.Tiering;
 /// </summary>
 public sealed class TieringOptions
 {
-    /// <summary>Blob service connection string (see <see cref="BlobConnectionString.Parse"/>).</summary>
-    public string ConnectionString { get; set; } = "";
+    /// <summary>
+    /// Blob service connection string (Shared Key): <c>UseDevelopmentStorage=true</c> for a local
+    /// Azurite, or <c>DefaultEndpointsProtocol=https;AccountName=…;AccountKey=…</c>. Exactly one of
+    /// this and <see cref="AccountUrl"/>.
+    /// </summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>
+    /// The account's blob endpoint, <c>https://ACCOUNT.blob.core.windows.net</c>, reached with
+    /// DefaultAzureCredential (managed identity in Azure; environment, workload identity or the
+    /// Azure CLI elsewhere). Exactly one of this and <see cref="ConnectionString"/>.
+    /// </summary>
+    public Uri? AccountUrl { get; set; }
+
+    /// <summary>Client id of the user-assigned managed identity to use with <see cref="AccountUrl"/>; null for the system-assigned one.</summary>
+    public string? ManagedIdentityClientId { get; set; }
+
+    /// <summary>
+    /// Where this silo's blobs live in the container, <c>&lt;cluster id&gt;/&lt;node id&gt;/</c>, so
+    /// silos can share one container; null or empty puts them at the root (the layout before the prefix).
+    /// </summary>
+    public string? BlobPrefix { get; set; }
+
+    /// <summary>
+    /// With <see cref="BlobPrefix"/>: also list, read and delete blobs at the container's root that
+    /// have no prefixed twin (data written before the prefix existed). Default on; turn it off when
+    /// the root holds blobs that are not this silo's.
+    /// </summary>
+    public bool ReadUnprefixedBlobs { get; set; } = true;
 
     /// <summary>Container holding this silo's segments and manifests. One container per silo: blob names are positions of this silo's CommitLog.</summary>
     public string Container { get; set; } = "orleansmq";
@@ -48,13 +75,42 @@ public sealed class TieringOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting (never repeating the connection string).</summary>
     public void Validate()
     {
-        try
+        bool hasConnectionString = !string.IsNullOrWhiteSpace(ConnectionString);
+        if (hasConnectionString == (AccountUrl is not null))
         {
-            BlobConnectionString.Parse(ConnectionString);
+            throw new ArgumentException(
+                hasConnectionString
+                    ? "Tiering.ConnectionString and Tiering.AccountUrl are both set; give exactly one (a connection string with a key, or an account URL used with DefaultAzureCredential)."
+                    : "Tiering.ConnectionString or Tiering.AccountUrl must be set (e.g. 'UseDevelopmentStorage=true' for Azurite, or 'https://ACCOUNT.blob.core.windows.net' with a managed identity).",
+                hasConnectionString ? nameof(AccountUrl) : nameof(ConnectionString));
         }
-        catch (FormatException ex)
+
+        if (hasConnectionString)
         {
-            throw new ArgumentException($"Tiering.ConnectionString is invalid: {ex.Message}", nameof(ConnectionString), ex);
+            try
+            {
+                // Parsed once here so a bad string fails at start, not at the first upload.
+                AzureBlobStore.FromConnectionString(ConnectionString!, IsValidContainerName(Container) ? Container : "check");
+            }
+            catch (FormatException ex)
+            {
+                // No inner exception: the SDK's might quote the string, key included.
+                throw new ArgumentException($"Tiering.ConnectionString is invalid: {ex.Message}", nameof(ConnectionString));
+            }
+        }
+        else if (!AccountUrl!.IsAbsoluteUri || (AccountUrl.Scheme != Uri.UriSchemeHttps && AccountUrl.Scheme != Uri.UriSchemeHttp) || !string.IsNullOrEmpty(AccountUrl.Query))
+        {
+            throw new ArgumentException($"Tiering.AccountUrl must be the account's blob endpoint, an absolute https URL without a query (e.g. https://ACCOUNT.blob.core.windows.net); got '{AccountUrl}'.", nameof(AccountUrl));
+        }
+
+        if (!string.IsNullOrEmpty(ManagedIdentityClientId) && AccountUrl is null)
+        {
+            throw new ArgumentException("Tiering.ManagedIdentityClientId is only used with Tiering.AccountUrl (a connection string carries its own key).", nameof(ManagedIdentityClientId));
+        }
+
+        if (!string.IsNullOrEmpty(BlobPrefix) && (!BlobPrefix.EndsWith('/') || BlobPrefix.StartsWith('/') || BlobPrefix.Contains("//", StringComparison.Ordinal)))
+        {
+            throw new ArgumentException($"Tiering.BlobPrefix must look like 'cluster/node/' (ending with one '/', not starting with one); got '{BlobPrefix}'.", nameof(BlobPrefix));
         }
 
         if (!IsValidContainerName(Container))
@@ -118,7 +174,7 @@ public sealed class TieringOptions
     public override string ToString()
     {
         var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $"container={Container} localRetention={LocalRetention} cache={CacheBytes} block={ReadBlockSize} readAhead={ReadAheadBlocks} uploads={UploadConcurrency} check={CheckInterval}");
+        sb.Append(CultureInfo.InvariantCulture, $"account={(AccountUrl is null ? "connection string" : AccountUrl.ToString())} container={Container} prefix={BlobPrefix} localRetention={LocalRetention} cache={CacheBytes} block={ReadBlockSize} readAhead={ReadAheadBlocks} uploads={UploadConcurrency} check={CheckInterval}");
         return sb.ToString();
     }
 }

@@ -16,7 +16,38 @@ public sealed class TieringSettingsTests
     {
         var settings = new StorageSettings { Tiering = { Enabled = true } };
         var ex = Assert.Throws<ArgumentException>(() => settings.ToOptions());
-        Assert.Contains("OrleansMQ:Storage:Tiering:ConnectionString", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("OrleansMQ:Storage:Tiering:ConnectionString or OrleansMQ:Storage:Tiering:AccountUrl must be set", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Connection_string_and_account_url_together_are_refused()
+    {
+        var settings = new StorageSettings { Tiering = { Enabled = true, ConnectionString = "UseDevelopmentStorage=true", AccountUrl = "https://acct1.blob.core.windows.net" } };
+        var ex = Assert.Throws<ArgumentException>(() => settings.ToOptions());
+        Assert.Contains("both set", ex.Message, StringComparison.Ordinal);
+
+        settings = new StorageSettings { Tiering = { Enabled = true, AccountUrl = "https://a.blob.core.windows.net", ServiceUri = "https://b.blob.core.windows.net" } };
+        ex = Assert.Throws<ArgumentException>(() => settings.ToOptions());
+        Assert.Contains("OrleansMQ:Storage:Tiering:ServiceUri", ex.Message, StringComparison.Ordinal);
+
+        settings = new StorageSettings { Tiering = { Enabled = true, AccountUrl = "not a url" } };
+        ex = Assert.Throws<ArgumentException>(() => settings.ToOptions());
+        Assert.Contains("OrleansMQ:Storage:Tiering:AccountUrl", ex.Message, StringComparison.Ordinal);
+
+        settings = new StorageSettings { Tiering = { Enabled = true, ConnectionString = "UseDevelopmentStorage=true", ManagedIdentityClientId = "id" } };
+        ex = Assert.Throws<ArgumentException>(() => settings.ToOptions());
+        Assert.Contains("ManagedIdentityClientId", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Account_url_or_service_uri_with_a_managed_identity_become_options()
+    {
+        var tiering = new StorageSettings { Tiering = { Enabled = true, ServiceUri = "https://acct1.blob.core.windows.net", ManagedIdentityClientId = "11111111-2222-3333-4444-555555555555" } }.ToOptions().Tiering;
+        Assert.NotNull(tiering);
+        Assert.Equal(new Uri("https://acct1.blob.core.windows.net"), tiering.AccountUrl);
+        Assert.Null(tiering.ConnectionString);
+        Assert.Equal("11111111-2222-3333-4444-555555555555", tiering.ManagedIdentityClientId);
+        Assert.Equal("orleansmq/3/", TieringSettings.BlobPrefix("orleansmq", 3));
     }
 
     [Fact]

@@ -24,13 +24,15 @@ public sealed class KcatTieringTests : IAsyncLifetime
 
     public Task DisposeAsync() => _azurite.DisposeAsync();
 
+    private readonly string _container = "silo" + Guid.NewGuid().ToString("N")[..16];
+
     private Dictionary<string, string?> TieringSettings() => new()
     {
         ["OrleansMQ:Storage:SegmentSize"] = (1 << 20).ToString(CultureInfo.InvariantCulture),
         ["OrleansMQ:Storage:MaxBatchBytes"] = (512 << 10).ToString(CultureInfo.InvariantCulture),
         ["OrleansMQ:Storage:Tiering:Enabled"] = "true",
         ["OrleansMQ:Storage:Tiering:ConnectionString"] = _azurite.ConnectionString,
-        ["OrleansMQ:Storage:Tiering:Container"] = "silo" + Guid.NewGuid().ToString("N")[..16],
+        ["OrleansMQ:Storage:Tiering:Container"] = _container,
         ["OrleansMQ:Storage:Tiering:LocalRetentionMs"] = "0",
         ["OrleansMQ:Storage:Tiering:CheckIntervalMs"] = "200",
         ["OrleansMQ:Storage:Tiering:ReadBlockSize"] = "65536",
@@ -76,6 +78,19 @@ public sealed class KcatTieringTests : IAsyncLifetime
         var consumed = await Kcat(silo, null, "-C", "-t", "tiered", "-o", "beginning", "-e", "-q", "-f", "%o %s\n");
         Assert.True(consumed.ExitCode == 0, consumed.Stderr);
         Assert.Equal(records.Select((r, i) => $"{i} {r}"), consumed.Lines);
+
+        // In the container the blobs sit under <cluster id>/<node id>/, so silos can share it.
+        using (var root = _azurite.CreateStore(_container))
+        {
+            var names = new List<string>();
+            await foreach (var item in root.ListAsync(""))
+            {
+                names.Add(item.Name);
+            }
+
+            Assert.NotEmpty(names);
+            Assert.All(names, n => Assert.Matches(@"^orleansmq/[0-9]+/(segments|manifests)/", n));
+        }
 
         // Operators see the tier in /metrics.
         using (var http = new HttpClient { BaseAddress = silo.HttpBaseAddress })

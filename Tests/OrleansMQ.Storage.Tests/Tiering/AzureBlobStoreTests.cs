@@ -288,9 +288,10 @@ public sealed class AzureBlobStoreTests(AzuriteFixture azurite) : IClassFixture<
     public async Task Wrong_account_key_is_a_clear_authentication_error()
     {
         var wrongKey = Convert.ToBase64String(Random(64, 12));
-        var account = BlobConnectionString.Parse(
-            $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={wrongKey};BlobEndpoint={azurite.Account.BlobEndpoint}");
-        using var store = new AzureBlobStore(account, "wrongkey", new BlobStoreOptions { MaxAttempts = 5 });
+        using var store = AzureBlobStore.FromConnectionString(
+            $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={wrongKey};BlobEndpoint={azurite.BlobEndpoint}",
+            "wrongkey",
+            new BlobStoreOptions { MaxAttempts = 5 });
 
         var ex = await Assert.ThrowsAsync<BlobStoreException>(() => store.EnsureContainerAsync());
 

@@ -35,15 +35,23 @@ public sealed class AzuriteFixture : IAsyncLifetime
 
     public bool IsRunning => _process is { HasExited: false };
 
-    /// <summary>The full connection-string form pointing at this instance (path-style endpoint).</summary>
-    public string ConnectionString =>
-        $"DefaultEndpointsProtocol=http;AccountName={BlobConnectionString.DevelopmentAccountName};AccountKey={BlobConnectionString.DevelopmentAccountKey};BlobEndpoint=http://127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}/{BlobConnectionString.DevelopmentAccountName};";
+    /// <summary>The emulator's account name (Azurite's well-known development account).</summary>
+    public const string DevelopmentAccountName = "devstoreaccount1";
 
-    public BlobConnectionString Account => BlobConnectionString.Parse(ConnectionString);
+    // The emulator's key is public and the same on every machine (documented with Azurite);
+    // it is not a secret, which is why it may live in source.
+    public const string DevelopmentAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    /// <summary>The blob endpoint of this instance (path-style: the account is the first path segment).</summary>
+    public string BlobEndpoint => $"http://127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}/{DevelopmentAccountName}";
+
+    /// <summary>The full connection-string form pointing at this instance.</summary>
+    public string ConnectionString =>
+        $"DefaultEndpointsProtocol=http;AccountName={DevelopmentAccountName};AccountKey={DevelopmentAccountKey};BlobEndpoint={BlobEndpoint};";
 
     /// <summary>A store on a fresh container name, so tests sharing this Azurite do not see each other's blobs.</summary>
     public AzureBlobStore CreateStore(string? container = null, BlobStoreOptions? options = null, ILogger? logger = null) =>
-        new(Account, container ?? "t" + Guid.NewGuid().ToString("N")[..20], options, logger);
+        AzureBlobStore.FromConnectionString(ConnectionString, container ?? "t" + Guid.NewGuid().ToString("N")[..20], options, logger);
 
     public Task InitializeAsync() => StartAsync();
 
@@ -113,7 +121,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
 
             try
             {
-                using var response = await probe.GetAsync(new Uri($"http://127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}/{BlobConnectionString.DevelopmentAccountName}?comp=list")).ConfigureAwait(false);
+                using var response = await probe.GetAsync(new Uri($"http://127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}/{DevelopmentAccountName}?comp=list")).ConfigureAwait(false);
                 return;
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)

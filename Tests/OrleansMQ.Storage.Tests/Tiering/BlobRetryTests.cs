@@ -21,8 +21,11 @@ public sealed class BlobRetryTests
         AttemptTimeout = TimeSpan.FromMilliseconds(500),
     };
 
+    private static string ConnectionString(ScriptedServer server) =>
+        $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AzuriteFixture.DevelopmentAccountKey};BlobEndpoint=http://127.0.0.1:{server.Port}/devstoreaccount1";
+
     private static AzureBlobStore Store(ScriptedServer server, int attempts) =>
-        new(BlobConnectionString.Parse($"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={BlobConnectionString.DevelopmentAccountKey};BlobEndpoint=http://127.0.0.1:{server.Port}/devstoreaccount1"), "c01", Options(attempts));
+        AzureBlobStore.FromConnectionString(ConnectionString(server), "c01", Options(attempts));
 
     [Fact]
     public async Task Server_busy_is_retried_then_reported_with_the_service_code()
@@ -81,10 +84,7 @@ public sealed class BlobRetryTests
     public async Task Caller_cancellation_is_not_turned_into_a_retry()
     {
         await using var server = new ScriptedServer(_ => null);
-        using var store = new AzureBlobStore(
-            BlobConnectionString.Parse($"AccountName=devstoreaccount1;AccountKey={BlobConnectionString.DevelopmentAccountKey};BlobEndpoint=http://127.0.0.1:{server.Port}/devstoreaccount1"),
-            "c01",
-            new BlobStoreOptions { AttemptTimeout = TimeSpan.FromSeconds(30) });
+        using var store = AzureBlobStore.FromConnectionString(ConnectionString(server), "c01", new BlobStoreOptions { AttemptTimeout = TimeSpan.FromSeconds(30) });
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.GetPropertiesAsync("b", cts.Token));
