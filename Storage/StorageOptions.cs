@@ -1,5 +1,5 @@
 using System.Text;
-using OrleansMQ.Storage.CommitLog;
+using OrleansMQ.Storage.Log;
 
 namespace OrleansMQ.Storage;
 

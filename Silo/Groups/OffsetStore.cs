@@ -4,7 +4,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Storage;
 using OrleansMQ.Protocol.Batches;
-using OrleansMQ.Storage.CommitLog;
+using OrleansMQ.Storage.Log;
 using OrleansMQ.Storage.Engine;
 
 namespace OrleansMQ.Silo.Groups;

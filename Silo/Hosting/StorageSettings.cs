@@ -1,6 +1,6 @@
 using System.Globalization;
 using OrleansMQ.Storage;
-using OrleansMQ.Storage.CommitLog;
+using OrleansMQ.Storage.Log;
 
 namespace OrleansMQ.Silo.Hosting;
 

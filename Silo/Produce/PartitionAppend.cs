@@ -1,5 +1,5 @@
 using OrleansMQ.Protocol.Kafka;
-using OrleansMQ.Storage.CommitLog;
+using OrleansMQ.Storage.Log;
 
 namespace OrleansMQ.Silo.Produce;
 

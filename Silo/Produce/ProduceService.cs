@@ -6,7 +6,7 @@ using OrleansMQ.Protocol.Kafka;
 using OrleansMQ.Silo.Producers;
 using OrleansMQ.Silo.Topics;
 using OrleansMQ.Storage;
-using OrleansMQ.Storage.CommitLog;
+using OrleansMQ.Storage.Log;
 using OrleansMQ.Storage.Engine;
 
 namespace OrleansMQ.Silo.Produce;

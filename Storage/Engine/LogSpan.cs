@@ -1,4 +1,4 @@
-using OrleansMQ.Storage.CommitLog;
+using OrleansMQ.Storage.Log;
 
 namespace OrleansMQ.Storage.Engine;
 

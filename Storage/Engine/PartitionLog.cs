@@ -1,4 +1,4 @@
-using OrleansMQ.Storage.ConsumeQueue;
+using OrleansMQ.Storage.Queues;
 
 namespace OrleansMQ.Storage.Engine;
 
@@ -14,7 +14,7 @@ public sealed class PartitionLog
     private TaskCompletionSource? _dataWaiter;
     private int _unindexableLogged;
 
-    internal PartitionLog(int id, string topic, int partition, PartitionOptions options, ConsumeQueue.ConsumeQueue queue)
+    internal PartitionLog(int id, string topic, int partition, PartitionOptions options, ConsumeQueue queue)
     {
         Id = id;
         Topic = topic;
@@ -36,7 +36,7 @@ public sealed class PartitionLog
     /// <summary>True once <see cref="StorageEngine.DeletePartition"/> ran: appends are refused, the dispatcher skips it.</summary>
     public bool IsDeleted { get; internal set; }
 
-    internal ConsumeQueue.ConsumeQueue Queue { get; }
+    internal ConsumeQueue Queue { get; }
 
     /// <summary>First offset still stored (moves with retention).</summary>
     public long LogStartOffset => Queue.FirstOffset;

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OrleansMQ.Protocol.Batches;
-using OrleansMQ.Storage.CommitLog;
+using OrleansMQ.Storage.Log;
 using OrleansMQ.Storage.Engine.Dispatch;
 using OrleansMQ.Storage.Engine.Housekeeping;
 using OrleansMQ.Storage.Engine.Partitions;
@@ -12,7 +12,6 @@ using OrleansMQ.Storage.Engine.Reads;
 using OrleansMQ.Storage.Engine.Recovery;
 using OrleansMQ.Storage.Index;
 using OrleansMQ.Storage.Tiering;
-using Log = OrleansMQ.Storage.CommitLog.CommitLog;
 
 namespace OrleansMQ.Storage.Engine;
 
@@ -36,7 +35,7 @@ public sealed partial class StorageEngine : IDisposable
     private readonly StorageOptions _options;
     private readonly ILogger _logger;
     private readonly string _root;
-    private readonly Log _log;
+    private readonly CommitLog _log;
     private readonly IndexStore _index;
     private readonly PartitionTable _partitions;
     private readonly CommitLogDispatcher _dispatcher;
@@ -76,7 +75,7 @@ public sealed partial class StorageEngine : IDisposable
     public StorageOptions Options => _options;
 
     /// <summary>The CommitLog (for metrics and the delivery layer).</summary>
-    public Log CommitLog => _log;
+    public CommitLog CommitLog => _log;
 
     /// <summary>CommitLog position below which every entry is in the ConsumeQueues and index.</summary>
     public long DispatchedPosition => _dispatcher.Position;

@@ -38,6 +38,13 @@ public sealed class AzureBlobStore : IBlobStore, IDisposable
     private readonly StorageTransferOptions _transfer;
     private readonly UploadTransferValidationOptions _validation;
 
+    /// <summary>
+    /// Ranged reads ask for no transactional checksum: every entry read from the tier is checked
+    /// by TieredStorage against its own CRC-32C (and the batch's) before it is served, end to end,
+    /// so a second, per-request checksum ("Auto" lets the SDK version pick one) would only cost CPU.
+    /// </summary>
+    private static readonly DownloadTransferValidationOptions NoDownloadValidation = new() { ChecksumAlgorithm = StorageChecksumAlgorithm.None };
+
     private AzureBlobStore(BlobServiceClient service, string container, BlobStoreOptions options)
     {
         _options = options;
@@ -169,7 +176,7 @@ public sealed class AzureBlobStore : IBlobStore, IDisposable
             Response<BlobDownloadStreamingResult> response;
             try
             {
-                response = await _container.GetBlobClient(name).DownloadStreamingAsync(new BlobDownloadOptions { Range = new HttpRange(offset, destination.Length) }, ct).ConfigureAwait(false);
+                response = await _container.GetBlobClient(name).DownloadStreamingAsync(new BlobDownloadOptions { Range = new HttpRange(offset, destination.Length), TransferValidation = NoDownloadValidation }, ct).ConfigureAwait(false);
             }
             catch (RequestFailedException ex) when (ex.Status == 416)
             {

@@ -2,8 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Protocol.Batches;
-using OrleansMQ.Storage.CommitLog;
-using Log = OrleansMQ.Storage.CommitLog.CommitLog;
+using OrleansMQ.Storage.Log;
 
 namespace OrleansMQ.Storage.Tiering;
 
@@ -22,7 +21,7 @@ public sealed partial class TieredStorage : IDisposable
     private readonly TieringOptions _options;
     private readonly IBlobStore _store;
     private readonly bool _ownsStore;
-    private readonly Log _log;
+    private readonly CommitLog _log;
     private readonly Func<long> _dispatched;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -45,7 +44,7 @@ public sealed partial class TieredStorage : IDisposable
     /// <param name="log">The CommitLog whose sealed segments are offloaded.</param>
     /// <param name="dispatched">Position below which every entry is in the ConsumeQueues (only such segments go).</param>
     /// <param name="store">The blob store; null builds one from the options (and owns it).</param>
-    internal TieredStorage(TieringOptions options, string directory, Log log, Func<long> dispatched, ILogger logger, TimeProvider time, IBlobStore? store = null)
+    internal TieredStorage(TieringOptions options, string directory, CommitLog log, Func<long> dispatched, ILogger logger, TimeProvider time, IBlobStore? store = null)
     {
         _options = options;
         _directory = directory;

@@ -1,7 +1,7 @@
 using System.Text;
 using OrleansMQ.Storage;
 using OrleansMQ.Protocol.Batches;
-using OrleansMQ.Storage.CommitLog;
+using OrleansMQ.Storage.Log;
 using OrleansMQ.Storage.Engine;
 
 // usage: CrashHost <dataDir> <async|sync> <partitions> <writers> <run>

@@ -4,7 +4,7 @@ using OrleansMQ.Silo.Kafka.Network;
 using OrleansMQ.Protocol.Kafka;
 using OrleansMQ.Silo.Topics;
 using OrleansMQ.Storage;
-using OrleansMQ.Storage.CommitLog;
+using OrleansMQ.Storage.Log;
 using OrleansMQ.Storage.Engine;
 
 namespace OrleansMQ.Silo.Kafka.Handlers;

@@ -1,9 +1,8 @@
 using Microsoft.Extensions.Logging;
-using OrleansMQ.Storage.CommitLog;
-using OrleansMQ.Storage.ConsumeQueue;
+using OrleansMQ.Storage.Log;
+using OrleansMQ.Storage.Queues;
 using OrleansMQ.Storage.Engine.Partitions;
 using OrleansMQ.Storage.Index;
-using Log = OrleansMQ.Storage.CommitLog.CommitLog;
 
 namespace OrleansMQ.Storage.Engine.Dispatch;
 
@@ -15,7 +14,7 @@ namespace OrleansMQ.Storage.Engine.Dispatch;
 /// </summary>
 internal sealed partial class CommitLogDispatcher : IDisposable
 {
-    private readonly Log _log;
+    private readonly CommitLog _log;
     private readonly PartitionTable _partitions;
     private readonly KeyIndexer _keys;
     private readonly TimeProvider _time;
@@ -30,7 +29,7 @@ internal sealed partial class CommitLogDispatcher : IDisposable
 
     /// <param name="dispatchFrom">CommitLog position to start from (recovery's replay start).</param>
     /// <param name="indexFrom">Positions below are already in the index and are not indexed again.</param>
-    public CommitLogDispatcher(Log log, PartitionTable partitions, IndexStore index, TimeProvider time, ILogger logger, long dispatchFrom, long indexFrom)
+    public CommitLogDispatcher(CommitLog log, PartitionTable partitions, IndexStore index, TimeProvider time, ILogger logger, long dispatchFrom, long indexFrom)
     {
         _log = log;
         _partitions = partitions;

@@ -1,7 +1,7 @@
 using OrleansMQ.Storage.Engine.Dispatch;
 using OrleansMQ.Storage.Engine.Partitions;
 using OrleansMQ.Storage.Index;
-using Log = OrleansMQ.Storage.CommitLog.CommitLog;
+using OrleansMQ.Storage.Log;
 
 namespace OrleansMQ.Storage.Engine.Housekeeping;
 
@@ -13,14 +13,14 @@ namespace OrleansMQ.Storage.Engine.Housekeeping;
 internal sealed class CheckpointWriter
 {
     private readonly string _path;
-    private readonly Log _log;
+    private readonly CommitLog _log;
     private readonly PartitionTable _partitions;
     private readonly IndexStore _index;
     private readonly CommitLogDispatcher _dispatcher;
     private readonly Lock _lock = new();
     private Checkpoint _last = new(-1, -1);
 
-    public CheckpointWriter(string root, Log log, PartitionTable partitions, IndexStore index, CommitLogDispatcher dispatcher)
+    public CheckpointWriter(string root, CommitLog log, PartitionTable partitions, IndexStore index, CommitLogDispatcher dispatcher)
     {
         _path = Path.Combine(root, Checkpoint.FileName);
         _log = log;

@@ -1,9 +1,8 @@
-using OrleansMQ.Storage.CommitLog;
+using OrleansMQ.Storage.Log;
 using OrleansMQ.Storage.Engine.Dispatch;
 using OrleansMQ.Storage.Engine.Partitions;
 using OrleansMQ.Storage.Index;
 using OrleansMQ.Storage.Tiering;
-using Log = OrleansMQ.Storage.CommitLog.CommitLog;
 
 namespace OrleansMQ.Storage.Engine.Housekeeping;
 
@@ -16,14 +15,14 @@ namespace OrleansMQ.Storage.Engine.Housekeeping;
 internal sealed class RetentionEnforcer
 {
     private readonly StorageOptions _options;
-    private readonly Log _log;
+    private readonly CommitLog _log;
     private readonly PartitionTable _partitions;
     private readonly IndexStore _index;
     private readonly CommitLogDispatcher _dispatcher;
     private readonly TieredStorage? _tier;
     private readonly TimeProvider _time;
 
-    public RetentionEnforcer(StorageOptions options, Log log, PartitionTable partitions, IndexStore index, CommitLogDispatcher dispatcher, TieredStorage? tier, TimeProvider time)
+    public RetentionEnforcer(StorageOptions options, CommitLog log, PartitionTable partitions, IndexStore index, CommitLogDispatcher dispatcher, TieredStorage? tier, TimeProvider time)
     {
         _options = options;
         _log = log;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
-using Queue = OrleansMQ.Storage.ConsumeQueue.ConsumeQueue;
+using OrleansMQ.Storage.Queues;
 
 namespace OrleansMQ.Storage.Engine.Partitions;
 
@@ -71,7 +71,7 @@ internal sealed class PartitionTable
             }
 
             var record = _registry.Add(topic, partition, options ?? PartitionOptions.Default);
-            var queue = Queue.Open(QueueDirectory(record.Id), _entriesPerFile, _logger);
+            var queue = ConsumeQueue.Open(QueueDirectory(record.Id), _entriesPerFile, _logger);
             var p = new PartitionLog(record.Id, topic, partition, options ?? PartitionOptions.Default, queue);
             Add(p);
             return p;

@@ -1,5 +1,5 @@
 using OrleansMQ.Protocol.Batches;
-using OrleansMQ.Storage.CommitLog;
+using OrleansMQ.Storage.Log;
 using OrleansMQ.Storage.Engine.Reads;
 using OrleansMQ.Storage.Index;
 

@@ -1,5 +1,5 @@
 using System.Buffers;
-using OrleansMQ.Storage.CommitLog;
+using OrleansMQ.Storage.Log;
 
 namespace OrleansMQ.Storage.Engine.Reads;
 

@@ -1,5 +1,4 @@
-using OrleansMQ.Storage.CommitLog;
-using Log = OrleansMQ.Storage.CommitLog.CommitLog;
+using OrleansMQ.Storage.Log;
 
 namespace OrleansMQ.Storage.Engine.Reads;
 
@@ -10,9 +9,9 @@ namespace OrleansMQ.Storage.Engine.Reads;
 /// </summary>
 internal sealed class LocalSegmentSource : ISegmentSource
 {
-    private readonly Log _log;
+    private readonly CommitLog _log;
 
-    public LocalSegmentSource(Log log) => _log = log;
+    public LocalSegmentSource(CommitLog log) => _log = log;
 
     /// <summary>Positions at or above this are local; everything below went to retention or the blob tier.</summary>
     public long MinPosition => _log.MinPosition;

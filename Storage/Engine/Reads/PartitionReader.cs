@@ -1,7 +1,7 @@
 using System.Buffers;
 using Microsoft.Extensions.Logging;
-using OrleansMQ.Storage.CommitLog;
-using OrleansMQ.Storage.ConsumeQueue;
+using OrleansMQ.Storage.Log;
+using OrleansMQ.Storage.Queues;
 
 namespace OrleansMQ.Storage.Engine.Reads;
 

@@ -1,7 +1,6 @@
 using System.Buffers;
-using OrleansMQ.Storage.CommitLog;
+using OrleansMQ.Storage.Log;
 using OrleansMQ.Storage.Tiering;
-using Log = OrleansMQ.Storage.CommitLog.CommitLog;
 
 namespace OrleansMQ.Storage.Engine.Reads;
 
@@ -60,7 +59,7 @@ internal sealed class TieredSegmentSource : ISegmentSource
             throw;
         }
 
-        if (Log.CheckEntry(buffer.AsSpan(0, length)) is not null)
+        if (CommitLog.CheckEntry(buffer.AsSpan(0, length)) is not null)
         {
             ArrayPool<byte>.Shared.Return(buffer);
             return EntryBytes.Corrupt;

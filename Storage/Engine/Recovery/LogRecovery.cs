@@ -1,12 +1,11 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
-using OrleansMQ.Storage.CommitLog;
+using OrleansMQ.Storage.Log;
 using OrleansMQ.Storage.Engine.Dispatch;
 using OrleansMQ.Storage.Engine.Partitions;
 using OrleansMQ.Storage.Index;
+using OrleansMQ.Storage.Queues;
 using OrleansMQ.Storage.Tiering;
-using Log = OrleansMQ.Storage.CommitLog.CommitLog;
-using Queue = OrleansMQ.Storage.ConsumeQueue.ConsumeQueue;
 
 namespace OrleansMQ.Storage.Engine.Recovery;
 
@@ -41,7 +40,7 @@ internal static partial class LogRecovery
         }
 
         long recoverFrom = haveCheckpoint ? checkpoint.DispatchedPosition : 0;
-        var log = Log.Open(Path.Combine(root, "commitlog"), options, recoverFrom, loggerFactory.CreateLogger("OrleansMQ.Storage.CommitLog"), out var logRecovery);
+        var log = CommitLog.Open(Path.Combine(root, "commitlog"), options, recoverFrom, loggerFactory.CreateLogger("OrleansMQ.Storage.Log"), out var logRecovery);
 
         // From here on a crash is an unclean stop again.
         if (clean)
@@ -83,7 +82,7 @@ internal static partial class LogRecovery
 
         foreach (var r in registry.Records.Where(r => !r.Deleted))
         {
-            var queue = Queue.Open(partitions.QueueDirectory(r.Id), options.ConsumeQueueEntriesPerFile, loggerFactory.CreateLogger("OrleansMQ.Storage.ConsumeQueue"));
+            var queue = ConsumeQueue.Open(partitions.QueueDirectory(r.Id), options.ConsumeQueueEntriesPerFile, loggerFactory.CreateLogger("OrleansMQ.Storage.Queues"));
             queue.TruncateFromPosition(replayFrom);
             if (tier is null)
             {
@@ -145,7 +144,7 @@ internal static partial class LogRecovery
     }
 
     /// <summary>Does the queue's newest entry point at a CommitLog entry of this partition with the same offsets?</summary>
-    private static bool LastEntryMatchesLog(Queue queue, int partitionId, Log log, bool tiered)
+    private static bool LastEntryMatchesLog(ConsumeQueue queue, int partitionId, CommitLog log, bool tiered)
     {
         if (queue.EntryCount <= queue.FirstIndex || !queue.TryGet(queue.EntryCount - 1, out var e))
         {
@@ -185,4 +184,4 @@ internal static partial class LogRecovery
 }
 
 /// <summary>What recovery opened, handed to the engine.</summary>
-internal sealed record RecoveredStore(Log Log, IndexStore Index, PartitionTable Partitions, CommitLogDispatcher Dispatcher, TieredStorage? Tier, RecoveryReport Report);
+internal sealed record RecoveredStore(CommitLog Log, IndexStore Index, PartitionTable Partitions, CommitLogDispatcher Dispatcher, TieredStorage? Tier, RecoveryReport Report);

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using OrleansMQ.Silo.Groups;
 using OrleansMQ.Silo.Tests.Broker;
 using OrleansMQ.Storage;
-using OrleansMQ.Storage.CommitLog;
+using OrleansMQ.Storage.Log;
 using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Storage.Engine;
 using Xunit;

@@ -72,7 +72,7 @@ public sealed class KcatTieringTests : IAsyncLifetime
         Assert.Equal(count, log.HighWatermark);
         string logDir = Path.Combine(silo.DataDirectory, "commitlog");
         // A dropped segment's file goes when its last reader releases it (the dispatcher may hold it a moment).
-        var offloaded = silo.Engine.Tier!.Segments.Select(s => OrleansMQ.Storage.CommitLog.Segment.FileNameFor(s.StartPosition)).ToList();
+        var offloaded = silo.Engine.Tier!.Segments.Select(s => OrleansMQ.Storage.Log.Segment.FileNameFor(s.StartPosition)).ToList();
         await WaitUntil(() => !Directory.GetFiles(logDir).Select(Path.GetFileName).Intersect(offloaded).Any(), "the offloaded segment files are deleted locally");
 
         var consumed = await Kcat(silo, null, "-C", "-t", "tiered", "-o", "beginning", "-e", "-q", "-f", "%o %s\n");

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using OrleansMQ.Storage.CommitLog;
+using OrleansMQ.Storage.Log;
 using OrleansMQ.Storage.Engine;
 using static OrleansMQ.Storage.Benchmarks.BenchEnvironment;
 

@@ -1,7 +1,7 @@
 using Xunit;
 using System.Text;
 using OrleansMQ.Protocol.Batches;
-using OrleansMQ.Storage.CommitLog;
+using OrleansMQ.Storage.Log;
 using OrleansMQ.Storage.Engine;
 using static OrleansMQ.Storage.Tests.Engine.StorageEngineTests;
 using static OrleansMQ.Storage.Tests.Engine.TestSupport;

@@ -3,7 +3,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 using OrleansMQ.Protocol.Batches;
-using OrleansMQ.Storage.CommitLog;
+using OrleansMQ.Storage.Log;
 using OrleansMQ.Storage.Engine;
 using static OrleansMQ.Storage.Tests.Engine.TestSupport;
 

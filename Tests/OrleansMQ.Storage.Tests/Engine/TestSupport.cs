@@ -1,7 +1,7 @@
 using Xunit;
 using System.Text;
 using OrleansMQ.Protocol.Batches;
-using OrleansMQ.Storage.CommitLog;
+using OrleansMQ.Storage.Log;
 using OrleansMQ.Storage.Engine;
 
 namespace OrleansMQ.Storage.Tests.Engine;

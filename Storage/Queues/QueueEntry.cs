@@ -1,4 +1,4 @@
-namespace OrleansMQ.Storage.ConsumeQueue;
+namespace OrleansMQ.Storage.Queues;
 
 /// <summary>
 /// One ConsumeQueue entry: where a partition's RecordBatch sits in the CommitLog and which

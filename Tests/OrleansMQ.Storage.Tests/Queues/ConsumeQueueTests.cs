@@ -1,10 +1,9 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 
-namespace OrleansMQ.Storage.Tests.ConsumeQueue;
+namespace OrleansMQ.Storage.Tests.Queues;
 
-using OrleansMQ.Storage.ConsumeQueue;
-using Queue = OrleansMQ.Storage.ConsumeQueue.ConsumeQueue;
+using OrleansMQ.Storage.Queues;
 
 public sealed class ConsumeQueueTests : IDisposable
 {
@@ -12,8 +11,8 @@ public sealed class ConsumeQueueTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private Queue Open(int entriesPerFile = Cq.EntriesPerFile, long initialNextOffset = 0) =>
-        Queue.Open(_dir.Queue, entriesPerFile, NullLogger.Instance, initialNextOffset);
+    private ConsumeQueue Open(int entriesPerFile = Cq.EntriesPerFile, long initialNextOffset = 0) =>
+        ConsumeQueue.Open(_dir.Queue, entriesPerFile, NullLogger.Instance, initialNextOffset);
 
     [Fact]
     public void Append_and_TryGet_round_trip_across_file_rolls()
@@ -35,7 +34,7 @@ public sealed class ConsumeQueueTests : IDisposable
         // 37 entries at 4 per file: 10 files named by their first entry index, each 4 * 32 bytes.
         string[] expected = [.. Enumerable.Range(0, 10).Select(f => Cq.FileName(f * 4L))];
         Assert.Equal(expected, Cq.FileNames(_dir.Queue));
-        Assert.All(Directory.EnumerateFiles(_dir.Queue), f => Assert.Equal(4 * Queue.EntrySize, new FileInfo(f).Length));
+        Assert.All(Directory.EnumerateFiles(_dir.Queue), f => Assert.Equal(4 * ConsumeQueue.EntrySize, new FileInfo(f).Length));
     }
 
     [Fact]
@@ -210,7 +209,7 @@ public sealed class ConsumeQueueTests : IDisposable
             }
         }
 
-        static void Measure(Queue queue, long from, long to, out long appendBytes, out long lookupBytes)
+        static void Measure(ConsumeQueue queue, long from, long to, out long appendBytes, out long lookupBytes)
         {
             long before = GC.GetAllocatedBytesForCurrentThread();
             for (long i = from; i < to; i++)
@@ -277,8 +276,8 @@ public sealed class ConsumeQueueTests : IDisposable
     [Fact]
     public void Open_validates_arguments()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => Queue.Open(_dir.Queue, 0, NullLogger.Instance));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Queue.Open(_dir.Queue, Queue.MaxEntriesPerFile + 1, NullLogger.Instance));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Queue.Open(_dir.Queue, 4, NullLogger.Instance, -1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ConsumeQueue.Open(_dir.Queue, 0, NullLogger.Instance));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ConsumeQueue.Open(_dir.Queue, ConsumeQueue.MaxEntriesPerFile + 1, NullLogger.Instance));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ConsumeQueue.Open(_dir.Queue, 4, NullLogger.Instance, -1));
     }
 }

@@ -1,9 +1,6 @@
-namespace OrleansMQ.Storage.Tests.ConsumeQueue;
+using OrleansMQ.Storage.Queues;
 
-// Inside the namespace: at file level, the sibling namespace OrleansMQ.Storage.Tests.ConsumeQueue
-// would hide the type ConsumeQueue.
-using OrleansMQ.Storage.ConsumeQueue;
-using Queue = OrleansMQ.Storage.ConsumeQueue.ConsumeQueue;
+namespace OrleansMQ.Storage.Tests.Queues;
 
 /// <summary>A temp folder with the queue's own directory inside it.</summary>
 internal sealed class TempDirectory : TempDir
@@ -31,7 +28,7 @@ internal static class Cq
     /// </summary>
     public static QueueEntry Entry(long i) => new(3 * i, 1000 + (100 * i), 10 + (int)(i % 50), (int)(i % 3), 5 * i);
 
-    public static Queue AppendRange(Queue queue, long from, long to)
+    public static ConsumeQueue AppendRange(ConsumeQueue queue, long from, long to)
     {
         for (long i = from; i < to; i++)
         {

@@ -7,7 +7,7 @@ using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Storage.Common;
 using OrleansMQ.Storage.Diagnostics;
 
-namespace OrleansMQ.Storage.CommitLog;
+namespace OrleansMQ.Storage.Log;
 
 /// <summary>
 /// The one sequential log of a silo: every partition's RecordBatches, appended to fixed-size,

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace OrleansMQ.Storage.ConsumeQueue;
+namespace OrleansMQ.Storage.Queues;
 
 /// <summary>
 /// Lets lock-free readers use memory that a mutator later unmaps. A reader brackets each

@@ -1,6 +1,6 @@
 using OrleansMQ.Storage.Common;
 
-namespace OrleansMQ.Storage.CommitLog;
+namespace OrleansMQ.Storage.Log;
 
 /// <summary>
 /// One CommitLog segment file: a <see cref="MappedFile"/> plus a reference count, so retention can

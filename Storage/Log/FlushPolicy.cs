@@ -1,6 +1,6 @@
 using System.Threading.Tasks.Sources;
 
-namespace OrleansMQ.Storage.CommitLog;
+namespace OrleansMQ.Storage.Log;
 
 /// <summary>What a flush policy drives: the log's positions and a flush up to the committed position.</summary>
 internal interface IFlushTarget

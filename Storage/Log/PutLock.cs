@@ -1,4 +1,4 @@
-namespace OrleansMQ.Storage.CommitLog;
+namespace OrleansMQ.Storage.Log;
 
 /// <summary>How appenders serialize on the single CommitLog write position.</summary>
 public enum PutLockKind

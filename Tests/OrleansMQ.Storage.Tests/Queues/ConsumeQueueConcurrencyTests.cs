@@ -1,10 +1,9 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 
-namespace OrleansMQ.Storage.Tests.ConsumeQueue;
+namespace OrleansMQ.Storage.Tests.Queues;
 
-using OrleansMQ.Storage.ConsumeQueue;
-using Queue = OrleansMQ.Storage.ConsumeQueue.ConsumeQueue;
+using OrleansMQ.Storage.Queues;
 
 public sealed class ConsumeQueueConcurrencyTests : IDisposable
 {
@@ -21,7 +20,7 @@ public sealed class ConsumeQueueConcurrencyTests : IDisposable
     [Fact]
     public async Task Readers_never_see_torn_or_out_of_range_entries_while_the_writer_appends_and_deletes()
     {
-        using var queue = Queue.Open(_dir.Queue, 256, NullLogger.Instance);
+        using var queue = ConsumeQueue.Open(_dir.Queue, 256, NullLogger.Instance);
         using var done = new CancellationTokenSource();
 
         Task writer = Task.Run(() =>
@@ -68,7 +67,7 @@ public sealed class ConsumeQueueConcurrencyTests : IDisposable
         }
     }
 
-    private static long Read(Queue queue, int seed, CancellationToken done)
+    private static long Read(ConsumeQueue queue, int seed, CancellationToken done)
     {
         var random = new Random(seed);
         long lookups = 0;

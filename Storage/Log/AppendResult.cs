@@ -1,4 +1,4 @@
-namespace OrleansMQ.Storage.CommitLog;
+namespace OrleansMQ.Storage.Log;
 
 /// <summary>Where an appended batch landed.</summary>
 /// <param name="BaseOffset">First offset assigned to the batch.</param>

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace OrleansMQ.Storage.ConsumeQueue;
+namespace OrleansMQ.Storage.Queues;
 
 /// <summary>ConsumeQueue log messages (event ids 3100-3199), source-generated so nothing formats unless enabled.</summary>
 internal static partial class ConsumeQueueLog

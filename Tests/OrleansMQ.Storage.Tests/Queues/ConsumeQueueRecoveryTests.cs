@@ -1,10 +1,9 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 
-namespace OrleansMQ.Storage.Tests.ConsumeQueue;
+namespace OrleansMQ.Storage.Tests.Queues;
 
-using OrleansMQ.Storage.ConsumeQueue;
-using Queue = OrleansMQ.Storage.ConsumeQueue.ConsumeQueue;
+using OrleansMQ.Storage.Queues;
 
 /// <summary>Truncation, retention and opening damaged directories, on real files.</summary>
 public sealed class ConsumeQueueRecoveryTests : IDisposable
@@ -14,7 +13,7 @@ public sealed class ConsumeQueueRecoveryTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private Queue Open() => Queue.Open(_dir.Queue, Cq.EntriesPerFile, _log);
+    private ConsumeQueue Open() => ConsumeQueue.Open(_dir.Queue, Cq.EntriesPerFile, _log);
 
     private string FilePath(long index) => Path.Combine(_dir.Queue, Cq.FileName(index));
 
@@ -44,7 +43,7 @@ public sealed class ConsumeQueueRecoveryTests : IDisposable
 
             // The cut slots read as zero on disk.
             byte[] file4 = File.ReadAllBytes(FilePath(4));
-            Assert.All(file4[(2 * Queue.EntrySize)..], b => Assert.Equal(0, b));
+            Assert.All(file4[(2 * ConsumeQueue.EntrySize)..], b => Assert.Equal(0, b));
 
             // Truncating at or past the end changes nothing.
             queue.TruncateFromPosition(long.MaxValue);
@@ -203,7 +202,7 @@ public sealed class ConsumeQueueRecoveryTests : IDisposable
     public void Open_with_a_zeroed_middle_file_ends_the_queue_there()
     {
         Build(12);
-        File.WriteAllBytes(FilePath(4), new byte[Cq.EntriesPerFile * Queue.EntrySize]);
+        File.WriteAllBytes(FilePath(4), new byte[Cq.EntriesPerFile * ConsumeQueue.EntrySize]);
 
         using var queue = Open();
         Assert.Equal(4, queue.EntryCount);
@@ -236,8 +235,8 @@ public sealed class ConsumeQueueRecoveryTests : IDisposable
         Build(7);
         // Entry 5 claims an offset below entry 4's: a torn or stray write.
         byte[] file4 = File.ReadAllBytes(FilePath(4));
-        file4[Queue.EntrySize] = 0;
-        file4[Queue.EntrySize + 1] = 0;
+        file4[ConsumeQueue.EntrySize] = 0;
+        file4[ConsumeQueue.EntrySize + 1] = 0;
         File.WriteAllBytes(FilePath(4), file4);
 
         using (var queue = Open())
@@ -245,7 +244,7 @@ public sealed class ConsumeQueueRecoveryTests : IDisposable
             Assert.Equal(5, queue.EntryCount);
             Assert.Equal(Cq.Entry(4).NextOffset, queue.NextOffset);
             Assert.Contains(_log.Warnings, w => w.Contains(Cq.FileName(4), StringComparison.Ordinal));
-            Assert.All(File.ReadAllBytes(FilePath(4))[Queue.EntrySize..], b => Assert.Equal(0, b));
+            Assert.All(File.ReadAllBytes(FilePath(4))[ConsumeQueue.EntrySize..], b => Assert.Equal(0, b));
             Cq.AppendRange(queue, 5, 6);
         }
 
@@ -278,7 +277,7 @@ public sealed class ConsumeQueueRecoveryTests : IDisposable
         Build(3);
         File.WriteAllText(Path.Combine(_dir.Queue, "notes.tmp"), "x");
         var random = new Random(42);
-        byte[] garbage = new byte[Cq.EntriesPerFile * Queue.EntrySize];
+        byte[] garbage = new byte[Cq.EntriesPerFile * ConsumeQueue.EntrySize];
         random.NextBytes(garbage);
         File.WriteAllBytes(FilePath(0), garbage);
 
@@ -298,12 +297,12 @@ public sealed class ConsumeQueueRecoveryTests : IDisposable
     [Fact]
     public void Rolling_onto_a_stale_file_replaces_it()
     {
-        using var queue = Queue.Open(_dir.Queue, Cq.EntriesPerFile, NullLogger.Instance);
+        using var queue = ConsumeQueue.Open(_dir.Queue, Cq.EntriesPerFile, NullLogger.Instance);
         Cq.AppendRange(queue, 0, 4);
         // A stale file where the next roll goes (e.g. a crash between truncation steps).
         File.WriteAllBytes(FilePath(4), new byte[7]);
         Cq.AppendRange(queue, 4, 5);
-        Assert.Equal(Cq.EntriesPerFile * Queue.EntrySize, new FileInfo(FilePath(4)).Length);
+        Assert.Equal(Cq.EntriesPerFile * ConsumeQueue.EntrySize, new FileInfo(FilePath(4)).Length);
         Assert.True(queue.TryGet(4, out QueueEntry entry));
         Assert.Equal(Cq.Entry(4), entry);
     }

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using OrleansMQ.Protocol.Batches;
 
-namespace OrleansMQ.Storage.CommitLog;
+namespace OrleansMQ.Storage.Log;
 
 /// <summary>
 /// The CommitLog entry header (docs/storage-format.md). Little-endian, 48 bytes, followed by the

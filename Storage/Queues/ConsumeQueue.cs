@@ -5,7 +5,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Storage.Common;
 
-namespace OrleansMQ.Storage.ConsumeQueue;
+namespace OrleansMQ.Storage.Queues;
 
 /// <summary>
 /// The offset index of one partition: fixed 32-byte entries, one per RecordBatch, in offset
