@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# Helpers shared by infra/bench-broker.sh, bench-groups.sh, bench-http.sh, bench-client.sh and
-# bench-compare.sh; sourced, not run:
+# Helpers shared by the infra/bench-*.sh scripts (broker, groups, http, client, compare, builds);
+# sourced, not run:
 #
 #   BENCH_NAME=bench-broker            # the stderr log prefix and the temp folder's name
 #   . "$(dirname "$0")/bench-lib.sh"   # before the cd: $0 may be relative to the caller's folder
