@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Text;
 using OrleansMQ.Storage.Log;
 
@@ -12,6 +13,12 @@ public sealed class StorageOptions
 {
     public const long MinSegmentSize = 1L << 20;
     public const long MaxSegmentSize = 1L << 40;
+
+    /// <summary>
+    /// The meter the engine records its own instruments on (the host's, from its IMeterFactory);
+    /// null: none. Today the CommitLog's flush latency, a histogram recorded once per flush pass.
+    /// </summary>
+    public Meter? Meter { get; set; }
 
     /// <summary>Root of the data directory. Default <c>./data</c>.</summary>
     public string DataDirectory { get; set; } = "data";

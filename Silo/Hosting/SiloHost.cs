@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using Azure.Data.Tables;
 using Microsoft.AspNetCore.Builder;
@@ -82,7 +83,12 @@ public static class SiloHost
         services.AddSingleton(cluster);
 
         // Storage first: opened (and recovered) when the host resolves its services, stopped last.
-        services.AddSingleton(sp => StorageEngine.Open(sp.GetRequiredService<StorageOptions>(), sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<StorageOptions>();
+            options.Meter = sp.GetRequiredService<IMeterFactory>().Create(SiloMeter.Name); // the CommitLog's flush histogram
+            return StorageEngine.Open(options, sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>());
+        });
         services.AddSingleton<StorageHostedService>();
         services.AddHostedService(sp => sp.GetRequiredService<StorageHostedService>());
 

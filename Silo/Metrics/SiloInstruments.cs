@@ -1,8 +1,6 @@
 using System.Diagnostics.Metrics;
-using System.Globalization;
 using OrleansMQ.Silo.Cluster;
 using OrleansMQ.Silo.Kafka.Network;
-using OrleansMQ.Storage.Diagnostics;
 using OrleansMQ.Storage.Engine;
 
 namespace OrleansMQ.Silo.Metrics;
@@ -13,13 +11,11 @@ namespace OrleansMQ.Silo.Metrics;
 /// <see cref="Interlocked"/> add per request, no tags to look up) and are read by observable
 /// instruments only when /metrics is scraped; the engine, grain and group figures are read the same
 /// way from their public state. The one value recorded per request is the Kafka request latency,
-/// into a histogram (<see cref="KafkaListenerMetrics.RequestDuration"/>).
+/// into a histogram (<see cref="KafkaListenerMetrics.RequestDuration"/>); the CommitLog records its
+/// flush latency on the same meter itself (<see cref="OrleansMQ.Storage.StorageOptions.Meter"/>).
 /// </summary>
 public sealed class SiloInstruments
 {
-    // The flush histogram's bucket labels, written as /metrics always wrote them.
-    private static readonly KeyValuePair<string, object?>[] FlushBucketTags =
-        [.. LatencyHistogram.BoundsSeconds.Select(b => new KeyValuePair<string, object?>("le", b.ToString("0.#####", CultureInfo.InvariantCulture))), new("le", "+Inf")];
 
     public SiloInstruments(IMeterFactory meters, KafkaListener listener, StorageEngine engine, GrainStatistics grains, GroupLagSnapshot lag)
     {
@@ -79,33 +75,10 @@ public sealed class SiloInstruments
         meter.CreateObservableCounter("orleansmq_tier_upload_failures_total", () => Tier(engine, t => t.UploadFailures), description: "Failed segment uploads (retried) since start.");
         meter.CreateObservableCounter("orleansmq_tier_cache_hits_total", () => Tier(engine, t => t.CacheHits), description: "Remote reads served from the read cache.");
         meter.CreateObservableCounter("orleansmq_tier_cache_misses_total", () => Tier(engine, t => t.CacheMisses), description: "Remote reads that fetched a block from the blob tier.");
-
-        // The flush latency is aggregated inside the storage engine (a LatencyHistogram, recorded
-        // on the flush thread); System.Diagnostics.Metrics has no observable histogram, so its
-        // series are published as they always read: cumulative _bucket counts by le, _sum, _count.
-        var flush = engine.CommitLog.FlushLatency;
-        meter.CreateObservableCounter(
-            "orleansmq_commitlog_flush_duration_seconds_bucket",
-            () => FlushBuckets(flush),
-            description: "CommitLog flush (msync) latency per flush pass: passes at or under le seconds.");
-        meter.CreateObservableCounter("orleansmq_commitlog_flush_duration_seconds_sum", () => flush.SumSeconds, "s", "CommitLog flush (msync) latency per flush pass: total seconds.");
-        meter.CreateObservableCounter("orleansmq_commitlog_flush_duration_seconds_count", () => flush.Count, description: "CommitLog flush (msync) latency per flush pass: passes.");
     }
 
     private static IEnumerable<Measurement<long>> Tier(StorageEngine engine, Func<OrleansMQ.Storage.Tiering.TieredStorage, long> value) =>
         engine.Tier is { } tier ? [new Measurement<long>(value(tier))] : [];
-
-    private static Measurement<long>[] FlushBuckets(LatencyHistogram histogram)
-    {
-        var cumulative = histogram.CumulativeCounts();
-        var result = new Measurement<long>[cumulative.Length];
-        for (int i = 0; i < cumulative.Length; i++)
-        {
-            result[i] = new Measurement<long>(cumulative[i], FlushBucketTags[i]);
-        }
-
-        return result;
-    }
 
     private static void AddPartitions(Meter meter, StorageEngine engine, GroupLagSnapshot lag)
     {

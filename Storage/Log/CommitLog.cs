@@ -1,11 +1,11 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Storage.Common;
-using OrleansMQ.Storage.Diagnostics;
 
 namespace OrleansMQ.Storage.Log;
 
@@ -28,6 +28,7 @@ public sealed unsafe partial class CommitLog : IFlushTarget, IDisposable
     private readonly ILogger _logger;
     private readonly PutLock _putLock;
     private readonly FlushPolicy _flushPolicy;
+    private readonly Histogram<double>? _flushDuration;
     private FlushRunner _flusher = null!;
     private readonly Lock _segmentsLock = new();   // guards segment list changes (roll, retention), never held by readers
     private readonly Lock _flushLock = new();      // one msync sequence at a time
@@ -49,6 +50,8 @@ public sealed unsafe partial class CommitLog : IFlushTarget, IDisposable
         _logger = logger;
         _putLock = PutLock.Create(options.PutLock);
         _flushPolicy = options.FlushPolicy;
+        // One recording per flush pass (at most a few hundred a second), on the flush thread.
+        _flushDuration = options.Meter?.CreateHistogram<double>("orleansmq_commitlog_flush_duration_seconds", "s", "CommitLog flush (msync) latency per flush pass.");
         _segments = segments;
         _current = current;
         _writePosition = writePosition;
@@ -70,10 +73,6 @@ public sealed unsafe partial class CommitLog : IFlushTarget, IDisposable
 
     /// <summary>Flushes performed so far (with the append count: appends per flush).</summary>
     public long FlushCount => _flusher.FlushCount;
-
-    /// <summary>Time each flush pass (msync of the dirty range) took, whichever policy asked for it.</summary>
-    public LatencyHistogram FlushLatency { get; } = new();
-
     /// <summary>Size of new segments.</summary>
     public long SegmentSize => _segmentSize;
 
@@ -629,7 +628,7 @@ public sealed unsafe partial class CommitLog : IFlushTarget, IDisposable
 
             if (started != 0)
             {
-                FlushLatency.RecordSince(started);
+                _flushDuration?.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
             }
 
             return Math.Max(from, _flushed);

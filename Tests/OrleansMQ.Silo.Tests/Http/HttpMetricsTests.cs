@@ -55,7 +55,8 @@ public sealed partial class HttpMetricsTests
         Assert.True(consume.ExitCode == 0, consume.Stderr);
         Assert.Equal(50, consume.Lines.Length);
 
-        var samples = Parse(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
+        string text = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        var samples = Parse(text);
 
         // Produce: at least the 50 requests, and at least the 50 KB of values went in.
         double produceRequests = Value(samples, "orleansmq_kafka_api_requests_total", "api=\"Produce\"");
@@ -86,6 +87,7 @@ public sealed partial class HttpMetricsTests
         Assert.True(flushes >= 1, "no flush pass recorded");
         Assert.Equal(flushes, Value(samples, "orleansmq_commitlog_flush_duration_seconds_bucket", "le=\"+Inf\""));
         Assert.True(Value(samples, "orleansmq_commitlog_flush_duration_seconds_sum", "") > 0, "flush passes were counted but not timed");
+        Assert.Contains("# TYPE orleansmq_commitlog_flush_duration_seconds histogram", text, StringComparison.Ordinal); // a histogram, as Prometheus' histogram_quantile wants
 
         // Disk: the data folder's file system and the CommitLog's own files.
         Assert.True(Value(samples, "orleansmq_disk_total_bytes", "") > 0);
