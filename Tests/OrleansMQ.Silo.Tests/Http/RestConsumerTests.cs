@@ -325,7 +325,16 @@ public sealed class RestConsumerTests : IAsyncLifetime, IDisposable
         ]);
         var balanced = await GroupInterop.WaitBalancedAsync(_silo, "g-kcat-share", "rc-kcat-group", 4, ["rest", "kc"], Wait);
         var owned = GroupInterop.Assignments(balanced, "rc-kcat-group");
-        Assert.Equal(owned["rest"], (await AssignmentAsync(rest)).Select(p => p.Item2).Order());
+
+        // The group is balanced once the leader's SyncGroup is in; the REST instance learns its
+        // share from its own SyncGroup answer, a moment later: wait for it rather than race it.
+        List<(string, int)> restOwned = [];
+        await UntilAsync(async () =>
+        {
+            restOwned = await AssignmentAsync(rest);
+            return restOwned.Count == owned["rest"].Length;
+        }, "the REST instance holding the partitions the group gave it");
+        Assert.Equal(owned["rest"], restOwned.Select(p => p.Item2).Order());
 
         for (int p = 0; p < 4; p++)
         {
