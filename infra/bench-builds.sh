@@ -9,6 +9,9 @@
 #
 #   infra/bench-builds.sh d326196 ecc4400 HEAD        3 rounds, 5 M x 100 B
 #   ROUNDS=5 N=2000000 SIZE=1024 infra/bench-builds.sh A B
+#   infra/bench-builds.sh HEAD HEAD:OTEL_SDK_DISABLED=true   one build, two silo environments
+#
+# An entry is COMMIT or COMMIT:NAME=VALUE (that silo runs with the environment variable set).
 #
 # Knobs (environment): ROUNDS (3), N (5000000), SIZE (100), BENCH_DATA, BENCH_KEEP.
 set -uo pipefail
@@ -26,20 +29,27 @@ KCAT_PRODUCE_FLAGS=(-X acks=1 -X linger.ms=5 -X batch.num.messages=10000 -X queu
 command -v kcat >/dev/null 2>&1 || die "kcat is required (apt-get install kcat)"
 
 make_data_dir
-REVS=()
-declare -A SILO_OF
+ENTRIES=()           # what the table names: COMMIT (short) or COMMIT:NAME=VALUE
+declare -A SILO_OF ENV_OF
 SRCS=()
 cleanup_extra() { local s; for s in "${SRCS[@]}"; do git -C "$ROOT" worktree remove --force "$s" >/dev/null 2>&1 || rm -rf "$s"; done; git -C "$ROOT" worktree prune >/dev/null 2>&1; }
 install_cleanup
-for c in "$@"; do
+for arg in "$@"; do
+  c=${arg%%:*}
+  env=""
+  [ "$c" != "$arg" ] && env=${arg#*:}
   rev=$(git rev-parse --short "$c^{commit}" 2>/dev/null) || die "$c is not a commit"
+  entry=$rev${env:+:$env}
   src="$DATA/src-$rev"
-  SRCS+=("$src")
-  log "building $rev in $src"
-  git worktree add --force --detach --quiet "$src" "$rev" >&2 || die "git worktree add $rev failed"
-  dotnet build "$src/Silo/OrleansMQ.Silo.csproj" -c Release -nologo -v quiet -clp:ErrorsOnly >&2 || die "build of $rev failed"
-  SILO_OF[$rev]="$src/Silo/bin/Release/net10.0/OrleansMQ.Silo"
-  REVS+=("$rev")
+  if [ ! -d "$src" ]; then
+    SRCS+=("$src")
+    log "building $rev in $src"
+    git worktree add --force --detach --quiet "$src" "$rev" >&2 || die "git worktree add $rev failed"
+    dotnet build "$src/Silo/OrleansMQ.Silo.csproj" -c Release -nologo -v quiet -clp:ErrorsOnly >&2 || die "build of $rev failed"
+  fi
+  SILO_OF[$entry]="$src/Silo/bin/Release/net10.0/OrleansMQ.Silo"
+  ENV_OF[$entry]=$env
+  ENTRIES+=("$entry")
 done
 machine_info "$(kcat -V 2>&1 | awk '/librdkafka/{print; exit}')" "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -49,29 +59,32 @@ head -n 200000 "$DATA/input.txt" >"$DATA/warm.txt"
 
 declare -A RATE US
 for r in $(seq 1 "$ROUNDS"); do
-  for rev in "${REVS[@]}"; do
-    SILO_BIN=${SILO_OF[$rev]}
+  for entry in "${ENTRIES[@]}"; do
+    SILO_BIN=${SILO_OF[$entry]}
     sync
-    start_silo "$rev-$r" --zero-copy true --flush async
+    # The entry's variable for this silo only (start_silo's child inherits the environment).
+    if [ -n "${ENV_OF[$entry]}" ]; then export "${ENV_OF[$entry]?}"; fi
+    start_silo "run-$r" --zero-copy true --flush async
+    if [ -n "${ENV_OF[$entry]}" ]; then unset "${ENV_OF[$entry]%%=*}"; fi
     kcat -P -b "127.0.0.1:$PORT" -t warm "${KCAT_PRODUCE_FLAGS[@]}" -l "$DATA/warm.txt" || die "warm-up produce failed"
     sync
     timed /dev/null kcat -P -b "127.0.0.1:$PORT" -t "p-$r" "${KCAT_PRODUCE_FLAGS[@]}" -l "$DATA/input.txt"
-    RATE[$rev]+=" $(awk -v n="$N" -v t="$ELAPSED" 'BEGIN{printf "%.0f", n / t}')"
-    US[$rev]+=" $(awk -v c="$SILO_CPU" -v n="$N" 'BEGIN{printf "%.3f", c * 1e6 / n}')"
+    RATE[$entry]+=" $(awk -v n="$N" -v t="$ELAPSED" 'BEGIN{printf "%.0f", n / t}')"
+    US[$entry]+=" $(awk -v c="$SILO_CPU" -v n="$N" 'BEGIN{printf "%.3f", c * 1e6 / n}')"
     stop_silo
-    rm -rf "${DATA:?}/$rev-$r"
+    rm -rf "${DATA:?}/run-$r"
   done
 done
 
-first=${REVS[0]}
+first=${ENTRIES[0]}
 echo "## kcat produce $N x $SIZE B, $ROUNDS round(s), builds taking turns (ratios against $first)"
 echo
 echo "| build | msg/s (median) | ÷ $first | silo µs/msg (median) | ÷ $first | msg/s per round | µs/msg per round |"
 echo "|---|---:|---:|---:|---:|---|---|"
-for rev in "${REVS[@]}"; do
-  m=$(median "${RATE[$rev]}" 0); u=$(median "${US[$rev]}" 3)
+for entry in "${ENTRIES[@]}"; do
+  m=$(median "${RATE[$entry]}" 0); u=$(median "${US[$entry]}" 3)
   mb=$(median "${RATE[$first]}" 0); ub=$(median "${US[$first]}" 3)
-  echo "| $rev $(git log -1 --format=%s "$rev" | cut -c1-50) | $(fmt "$m") | $(awk -v a="$m" -v b="$mb" 'BEGIN{printf "%.2f", a / b}') | $u | $(awk -v a="$u" -v b="$ub" 'BEGIN{printf "%.2f", a / b}') |${RATE[$rev]} |${US[$rev]} |"
+  echo "| $entry $(git log -1 --format=%s "${entry%%:*}" | cut -c1-50) | $(fmt "$m") | $(awk -v a="$m" -v b="$mb" 'BEGIN{printf "%.2f", a / b}') | $u | $(awk -v a="$u" -v b="$ub" 'BEGIN{printf "%.2f", a / b}') |${RATE[$entry]} |${US[$entry]} |"
 done
 echo
 echo "kcat -P ${KCAT_PRODUCE_FLAGS[*]} -l FILE; silo --zero-copy true --flush async; $(nproc) cores shared; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
