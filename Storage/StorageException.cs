@@ -23,6 +23,18 @@ public enum StorageError
 
     /// <summary>The blob tier could not be read or written (service unreachable, or its table not yet listed).</summary>
     TierUnavailable,
+
+    /// <summary>
+    /// A replica append's batch does not start at the partition's log end offset (a gap or an
+    /// overlap with what the follower holds); nothing from that batch on was written.
+    /// </summary>
+    OffsetMismatch,
+
+    /// <summary>
+    /// The offset lies outside what the partition can accept for the operation (e.g. DeleteRecords
+    /// past the log end, or truncation below the log start): Kafka's OFFSET_OUT_OF_RANGE.
+    /// </summary>
+    OffsetOutOfRange,
 }
 
 /// <summary>A storage operation refused with a <see cref="StorageError"/> and a human-readable reason.</summary>

@@ -29,7 +29,7 @@ public enum ReadStatus
 
     /// <summary>
     /// The offset's batches were offloaded to the blob tier: read them with
-    /// <see cref="StorageEngine.ReadRemoteAsync"/> (a copy, not spans). No spans were returned.
+    /// <see cref="StorageEngine.ReadRemoteAsync(PartitionLog, long, int, System.Buffers.IBufferWriter{byte}, CancellationToken)"/> (a copy, not spans). No spans were returned.
     /// </summary>
     Remote,
 }

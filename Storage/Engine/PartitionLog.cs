@@ -11,11 +11,13 @@ namespace OrleansMQ.Storage.Engine;
 public sealed class PartitionLog
 {
     internal long NextOffset;           // assigned under the CommitLog put lock
+    private long _logStartFloor;        // DeleteRecords' log start (durable in the registry); 0 when never moved
     private TaskCompletionSource? _dataWaiter;
     private int _unindexableLogged;
 
-    internal PartitionLog(int id, string topic, int partition, PartitionOptions options, ConsumeQueue queue)
+    internal PartitionLog(int id, string topic, int partition, PartitionOptions options, ConsumeQueue queue, long logStartFloor = 0)
     {
+        _logStartFloor = logStartFloor;
         Id = id;
         Topic = topic;
         Partition = partition;
@@ -38,8 +40,19 @@ public sealed class PartitionLog
 
     internal ConsumeQueue Queue { get; }
 
-    /// <summary>First offset still stored (moves with retention).</summary>
-    public long LogStartOffset => Queue.FirstOffset;
+    /// <summary>
+    /// First offset readers may fetch: the first batch still stored (moves with retention), or the
+    /// offset <see cref="StorageEngine.DeleteRecordsBefore"/> set, whichever is higher (the latter
+    /// may lie inside a batch, as in Kafka: that batch is still served whole from it).
+    /// </summary>
+    public long LogStartOffset => Math.Max(Queue.FirstOffset, Volatile.Read(ref _logStartFloor));
+
+    /// <summary>The log start set by DeleteRecords (or a truncation that emptied the partition); 0 when never set.</summary>
+    internal long LogStartFloor
+    {
+        get => Volatile.Read(ref _logStartFloor);
+        set => Volatile.Write(ref _logStartFloor, value);
+    }
 
     /// <summary>One past the last offset readers can fetch (dispatched into the ConsumeQueue).</summary>
     public long HighWatermark => Queue.NextOffset;

@@ -4,12 +4,14 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Storage.Log;
+using OrleansMQ.Storage.Engine.Appends;
 using OrleansMQ.Storage.Engine.Dispatch;
 using OrleansMQ.Storage.Engine.Housekeeping;
 using OrleansMQ.Storage.Engine.Partitions;
 using OrleansMQ.Storage.Engine.Queries;
 using OrleansMQ.Storage.Engine.Reads;
 using OrleansMQ.Storage.Engine.Recovery;
+using OrleansMQ.Storage.Engine.Truncation;
 using OrleansMQ.Storage.Index;
 using OrleansMQ.Storage.Tiering;
 
@@ -26,7 +28,8 @@ namespace OrleansMQ.Storage.Engine;
 /// replay), <c>Partitions/</c> (the partition table and its durable registry), <c>Dispatch/</c>
 /// (the dispatcher thread), <c>Reads/</c> (reads by offset through segment sources: the local files,
 /// then the blob tier behind them), <c>Queries/</c> (by time, by key) and <c>Housekeeping/</c>
-/// (the disk guard, retention, the checkpoint, and their thread). <see cref="Dispose"/> is the
+/// (the disk guard, retention, the checkpoint, and their thread), <c>Appends/</c> (batch
+/// validation) and <c>Truncation/</c> (follower truncation and DeleteRecords). <see cref="Dispose"/> is the
 /// clean shutdown: it drains the dispatcher, flushes everything, writes the checkpoint and the
 /// clean-shutdown marker.
 /// </remarks>
@@ -45,6 +48,7 @@ public sealed partial class StorageEngine : IDisposable
     private readonly Housekeeper _housekeeper;
     private readonly PartitionReader _reader;
     private readonly IndexQueries _queries;
+    private readonly LogTruncator _truncator;
     private readonly TieredStorage? _tier;
     private int _disposed;
 
@@ -69,6 +73,7 @@ public sealed partial class StorageEngine : IDisposable
         ISegmentSource? offloaded = _tier is null ? null : new TieredSegmentSource(_tier);
         _reader = new PartitionReader(local, offloaded, logger);
         _queries = new IndexQueries(_index, local, offloaded);
+        _truncator = new LogTruncator(_log, _dispatcher, _partitions, logger);
     }
 
     /// <summary>The options in force.</summary>
@@ -167,6 +172,83 @@ public sealed partial class StorageEngine : IDisposable
     /// </summary>
     public ValueTask<AppendResult> AppendAsync(PartitionLog partition, ReadOnlySpan<byte> batches)
     {
+        CheckAppendable(partition);
+        int limit = Math.Min(_options.MaxBatchBytes, partition.Options.MaxBatchBytes ?? int.MaxValue);
+        int count = BatchValidation.ValidateAll(partition, batches, limit, out var firstInfo);
+        if (count == 1)
+        {
+            return _log.Append(partition.Id, ref partition.NextOffset, batches, firstInfo);
+        }
+
+        return AppendManyAsync(partition, batches.ToArray());
+    }
+
+    /// <summary>
+    /// A follower's append: the RecordBatches fetched from the partition's leader, stored byte for
+    /// byte at the offsets they carry (base offset and partitionLeaderEpoch are kept, never
+    /// restamped). Validated as <see cref="AppendAsync"/> validates (one bad batch refuses the call,
+    /// nothing written), except that the partition's max.message.bytes does not apply (Kafka's
+    /// followers take what the leader accepted; the engine's <see cref="StorageOptions.MaxBatchBytes"/>
+    /// still does). The first batch's base offset must equal <see cref="PartitionLog.LogEndOffset"/>
+    /// and each next one must follow the previous batch, else <see cref="StorageError.OffsetMismatch"/>
+    /// with the expected and actual offsets. Any number of batches per call, written without a copy;
+    /// the put lock is taken per batch, and the check is repeated there, so an append racing this one
+    /// on the same partition (a caller bug) fails from the batch it displaced on, with the batches
+    /// before it appended. Completes at the flush policy's durability point for the last batch.
+    /// </summary>
+    public ValueTask<AppendResult> AppendReplicaAsync(PartitionLog partition, ReadOnlySpan<byte> batches)
+    {
+        CheckAppendable(partition);
+        BatchValidation.ValidateReplica(partition, batches, _options.MaxBatchBytes, partition.LogEndOffset);
+        return _log.AppendReplica(partition.Id, ref partition.NextOffset, batches);
+    }
+
+    /// <summary>
+    /// Follower truncation (Kafka's, after OffsetForLeaderEpoch): removes every batch at or above
+    /// <paramref name="offset"/>. When <paramref name="offset"/> falls inside a batch the whole batch
+    /// goes, i.e. the partition is truncated to that batch's base offset (callers pass batch
+    /// boundaries). Afterwards <see cref="PartitionLog.LogEndOffset"/> and
+    /// <see cref="PartitionLog.HighWatermark"/> equal that offset, readers and key lookups never see
+    /// the removed batches again, and the next <see cref="AppendAsync"/> or
+    /// <see cref="AppendReplicaAsync"/> is assigned from it. Long-poll waiters keep waiting for new
+    /// data. Durable and crash-safe: the truncation is a marker entry in the CommitLog that the
+    /// dispatcher and every recovery replay apply in log order (docs/storage.md, "Follower
+    /// truncation"); other partitions keep appending meanwhile.
+    /// </summary>
+    /// <remarks>
+    /// Blocks the calling thread until the dispatcher has applied the marker: normally a few
+    /// milliseconds (dispatcher lag, one CommitLog flush up to the marker, the ConsumeQueue's msync,
+    /// and an fsync of the partition registry when the partition is left empty); at most 30 s before
+    /// it throws <see cref="StorageError.NotAvailable"/>. Do not append to the same partition
+    /// concurrently (the replica fetcher serializes both). An offset at or above the log end is a
+    /// no-op; one below <see cref="PartitionLog.LogStartOffset"/> throws
+    /// <see cref="StorageError.OffsetOutOfRange"/>.
+    /// </remarks>
+    public void TruncateTo(PartitionLog partition, long offset)
+    {
+        CheckAppendable(partition);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        _truncator.TruncateTo(partition, offset);
+    }
+
+    /// <summary>
+    /// Kafka DeleteRecords: moves the partition's log start offset to <paramref name="offset"/>,
+    /// clamped to <see cref="PartitionLog.HighWatermark"/>, and returns the new log start (Kafka's
+    /// low_watermark). Never moves it backwards. Durable (the partition registry is fsynced before
+    /// this returns); reads below it answer <see cref="ReadStatus.OffsetOutOfRange"/>, and
+    /// <see cref="PartitionLog.LogStartOffset"/> (ListOffsets earliest) reports it. The offset may
+    /// fall inside a batch: that batch is still served whole to a fetch at the new start. Files go
+    /// with retention as before. An offset above <see cref="PartitionLog.LogEndOffset"/> (or
+    /// negative) throws <see cref="StorageError.OffsetOutOfRange"/>.
+    /// </summary>
+    public long DeleteRecordsBefore(PartitionLog partition, long offset)
+    {
+        CheckAppendable(partition);
+        return _truncator.DeleteRecordsBefore(partition, offset);
+    }
+
+    private void CheckAppendable(PartitionLog partition)
+    {
         ArgumentNullException.ThrowIfNull(partition);
         if (partition.IsDeleted)
         {
@@ -178,39 +260,10 @@ public sealed partial class StorageEngine : IDisposable
             throw new StorageException(StorageError.StorageFull, $"Storage is full: disk usage of {_root} is above {_options.DiskFullThreshold:P0}; appends resume when space is freed.");
         }
 
-        int limit = Math.Min(_options.MaxBatchBytes, partition.Options.MaxBatchBytes ?? int.MaxValue);
-        // Validate all first so that a bad batch in the middle writes nothing.
-        int count = 0;
-        RecordBatchInfo firstInfo = default;
-        for (var rest = batches; !rest.IsEmpty; count++)
+        if (Volatile.Read(ref _disposed) != 0)
         {
-            var error = RecordBatch.TryValidate(rest, limit, out var info);
-            if (error != BatchError.None)
-            {
-                throw new StorageException(
-                    error == BatchError.TooLarge ? StorageError.MessageTooLarge : StorageError.CorruptBatch,
-                    $"Batch {count} for {partition}: {BatchErrors.Describe(error)}");
-            }
-
-            if (count == 0)
-            {
-                firstInfo = info;
-            }
-
-            rest = rest[info.TotalLength..];
+            throw new StorageException(StorageError.NotAvailable, "The storage engine is closed.");
         }
-
-        if (count == 0)
-        {
-            throw new StorageException(StorageError.CorruptBatch, $"Append to {partition} carried no RecordBatch.");
-        }
-
-        if (count == 1)
-        {
-            return _log.Append(partition.Id, ref partition.NextOffset, batches, firstInfo);
-        }
-
-        return AppendManyAsync(partition, batches.ToArray());
     }
 
     private async ValueTask<AppendResult> AppendManyAsync(PartitionLog partition, byte[] batches)
@@ -239,19 +292,32 @@ public sealed partial class StorageEngine : IDisposable
     /// <paramref name="maxBytes"/> (the first batch is always returned, however large — Kafka's
     /// rule so a consumer can never get stuck). Each span is retained; release them all.
     /// </summary>
-    public ReadStatus ReadSpans(PartitionLog partition, long offset, int maxBytes, List<LogSpan> spans)
+    public ReadStatus ReadSpans(PartitionLog partition, long offset, int maxBytes, List<LogSpan> spans) =>
+        ReadSpans(partition, offset, maxBytes, spans, long.MaxValue);
+
+    /// <summary>
+    /// As <see cref="ReadSpans(PartitionLog, long, int, List{LogSpan})"/>, returning only batches whose
+    /// base offset is below <paramref name="maxOffsetExclusive"/>: a consumer's fetch capped at the
+    /// replicated high watermark. A fetch at or above the cap (and at most the log end) answers
+    /// <see cref="ReadStatus.Ok"/> with no spans, not out of range: the data is coming.
+    /// </summary>
+    public ReadStatus ReadSpans(PartitionLog partition, long offset, int maxBytes, List<LogSpan> spans, long maxOffsetExclusive)
     {
         ArgumentNullException.ThrowIfNull(partition);
         ArgumentNullException.ThrowIfNull(spans);
-        return _reader.ReadSpans(partition, offset, maxBytes, spans);
+        return _reader.ReadSpans(partition, offset, maxBytes, spans, maxOffsetExclusive);
     }
 
-    /// <summary>Copying read: the same batches as <see cref="ReadSpans"/>, written to <paramref name="output"/>. Returns bytes written.</summary>
-    public int Read(PartitionLog partition, long offset, int maxBytes, IBufferWriter<byte> output, out ReadStatus status)
+    /// <summary>Copying read: the same batches as <see cref="ReadSpans(PartitionLog, long, int, List{LogSpan})"/>, written to <paramref name="output"/>. Returns bytes written.</summary>
+    public int Read(PartitionLog partition, long offset, int maxBytes, IBufferWriter<byte> output, out ReadStatus status) =>
+        Read(partition, offset, maxBytes, output, long.MaxValue, out status);
+
+    /// <summary>Copying read capped as <see cref="ReadSpans(PartitionLog, long, int, List{LogSpan}, long)"/> caps.</summary>
+    public int Read(PartitionLog partition, long offset, int maxBytes, IBufferWriter<byte> output, long maxOffsetExclusive, out ReadStatus status)
     {
         ArgumentNullException.ThrowIfNull(partition);
         ArgumentNullException.ThrowIfNull(output);
-        return _reader.Read(partition, offset, maxBytes, output, out status);
+        return _reader.Read(partition, offset, maxBytes, output, maxOffsetExclusive, out status);
     }
 
     /// <summary>
@@ -266,7 +332,7 @@ public sealed partial class StorageEngine : IDisposable
     }
 
     /// <summary>
-    /// Reads offloaded batches (after <see cref="ReadSpans"/> said <see cref="ReadStatus.Remote"/>):
+    /// Reads offloaded batches (after <see cref="ReadSpans(PartitionLog, long, int, List{LogSpan})"/> said <see cref="ReadStatus.Remote"/>):
     /// the batches from the one holding <paramref name="offset"/>, copied into
     /// <paramref name="output"/>, up to <paramref name="maxBytes"/> (the first batch always), and
     /// only remote ones (the local ones that follow are served by the next zero-copy read). Blocks
@@ -275,11 +341,15 @@ public sealed partial class StorageEngine : IDisposable
     /// Throws <see cref="StorageException"/> with <see cref="StorageError.TierUnavailable"/> when the
     /// blob service cannot be read.
     /// </summary>
-    public ValueTask<(int Bytes, ReadStatus Status)> ReadRemoteAsync(PartitionLog partition, long offset, int maxBytes, IBufferWriter<byte> output, CancellationToken cancellationToken)
+    public ValueTask<(int Bytes, ReadStatus Status)> ReadRemoteAsync(PartitionLog partition, long offset, int maxBytes, IBufferWriter<byte> output, CancellationToken cancellationToken) =>
+        ReadRemoteAsync(partition, offset, maxBytes, output, long.MaxValue, cancellationToken);
+
+    /// <summary>Remote read capped as <see cref="ReadSpans(PartitionLog, long, int, List{LogSpan}, long)"/> caps.</summary>
+    public ValueTask<(int Bytes, ReadStatus Status)> ReadRemoteAsync(PartitionLog partition, long offset, int maxBytes, IBufferWriter<byte> output, long maxOffsetExclusive, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(partition);
         ArgumentNullException.ThrowIfNull(output);
-        return _reader.ReadRemoteAsync(partition, offset, maxBytes, output, cancellationToken);
+        return _reader.ReadRemoteAsync(partition, offset, maxBytes, output, maxOffsetExclusive, cancellationToken);
     }
 
     /// <summary>

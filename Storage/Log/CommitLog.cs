@@ -277,6 +277,22 @@ public sealed unsafe partial class CommitLog : IFlushTarget, IDisposable
                 continue;
             }
 
+            if (magic == EntryFormat.TruncateMagic)
+            {
+                // A truncation marker: a header alone, checked by its own CRC.
+                reason = length == EntryFormat.HeaderSize && length <= remaining
+                    ? EntryFormat.CheckTruncationMarker(new ReadOnlySpan<byte>(seg.File.BasePointer + off, EntryFormat.HeaderSize))
+                    : $"truncation marker length {length} is not {EntryFormat.HeaderSize} or passes the segment end";
+                if (reason is not null)
+                {
+                    break;
+                }
+
+                entries++;
+                pos += length;
+                continue;
+            }
+
             if (magic != EntryFormat.DataMagic)
             {
                 reason = $"bad magic 0x{magic:X8}";
@@ -499,45 +515,12 @@ public sealed unsafe partial class CommitLog : IFlushTarget, IDisposable
     /// <param name="info">Its parsed header.</param>
     internal ValueTask<AppendResult> Append(int partitionId, ref long nextOffset, ReadOnlySpan<byte> batch, in RecordBatchInfo info)
     {
-        int entryLength = EntryFormat.HeaderSize + batch.Length;
-        if (entryLength > _segmentSize - EntryFormat.MinBlankSize)
-        {
-            throw new StorageException(StorageError.MessageTooLarge, $"Batch of {batch.Length} bytes does not fit a {_segmentSize}-byte segment.");
-        }
-
+        CheckFits(batch.Length);
         AppendResult result;
         _putLock.Enter();
         try
         {
-            if (_closed)
-            {
-                throw new StorageException(StorageError.NotAvailable, "The CommitLog is closed.");
-            }
-
-            long pos = _writePosition;
-            var seg = _current;
-            long off = pos - seg.StartPosition;
-            if (off + entryLength > seg.File.Size)
-            {
-                seg = Roll(seg, off);
-                pos = seg.StartPosition;
-                off = 0;
-            }
-
-            long baseOffset = nextOffset;
-            var entry = new Span<byte>(seg.File.BasePointer + off, entryLength);
-            var stored = entry[EntryFormat.HeaderSize..];
-            batch.CopyTo(stored);
-            RecordBatch.StampBaseOffset(stored, baseOffset);
-            EntryFormat.WriteHeader(entry, entryLength, partitionId, baseOffset, info.LastOffsetDelta + 1, (int)info.Compression, info.FirstTimestamp, info.MaxTimestamp);
-            BinaryPrimitives.WriteUInt32LittleEndian(entry[EntryFormat.CrcOffset..], EntryFormat.ComputeCrc(entry));
-            BinaryPrimitives.WriteUInt32LittleEndian(entry[EntryFormat.MagicOffset..], EntryFormat.DataMagic);
-
-            nextOffset = baseOffset + info.LastOffsetDelta + 1;
-            long end = pos + entryLength;
-            _writePosition = end;
-            Volatile.Write(ref _committed, end);
-            result = new AppendResult(baseOffset, baseOffset + info.LastOffsetDelta, pos, end);
+            result = WriteBatchLocked(partitionId, ref nextOffset, batch, info, replica: false);
         }
         finally
         {
@@ -546,6 +529,155 @@ public sealed unsafe partial class CommitLog : IFlushTarget, IDisposable
 
         _onCommitted?.Invoke();
         return _flusher.OnAppended(result);
+    }
+
+    /// <summary>
+    /// Appends validated RecordBatches copied from a partition's leader, byte for byte: the base
+    /// offsets they carry are kept, never stamped, and each must equal <paramref name="nextOffset"/>
+    /// when its turn comes under the put lock (else <see cref="StorageError.OffsetMismatch"/>; the
+    /// batches before it stay appended). The put lock is taken per batch, so a large fetch response
+    /// never holds up other partitions' appends for more than one batch copy. One durability wait
+    /// covers them all: the flush runner is told of the last one only.
+    /// </summary>
+    internal ValueTask<AppendResult> AppendReplica(int partitionId, ref long nextOffset, ReadOnlySpan<byte> batches)
+    {
+        AppendResult first = default, last = default;
+        bool any = false;
+        try
+        {
+            for (var rest = batches; !rest.IsEmpty;)
+            {
+                RecordBatch.TryReadInfo(rest, out var info); // validated by the caller
+                var batch = rest[..info.TotalLength];
+                CheckFits(batch.Length);
+                _putLock.Enter();
+                try
+                {
+                    last = WriteBatchLocked(partitionId, ref nextOffset, batch, info, replica: true);
+                }
+                finally
+                {
+                    _putLock.Exit();
+                }
+
+                if (!any)
+                {
+                    first = last;
+                    any = true;
+                }
+
+                rest = rest[info.TotalLength..];
+            }
+        }
+        finally
+        {
+            if (any)
+            {
+                _onCommitted?.Invoke();
+            }
+        }
+
+        return _flusher.OnAppended(first with { LastOffset = last.LastOffset, EndPosition = last.EndPosition });
+    }
+
+    /// <summary>
+    /// Writes a truncation marker for <paramref name="partitionId"/> at <paramref name="offset"/>
+    /// and sets <paramref name="nextOffset"/> to it, both under the put lock, so every append that
+    /// follows in the log is assigned from <paramref name="offset"/> and the dispatcher (and a
+    /// recovery replay) meets the marker before any of them. Returns the position just past it.
+    /// </summary>
+    internal long AppendTruncationMarker(int partitionId, ref long nextOffset, long offset)
+    {
+        long end;
+        _putLock.Enter();
+        try
+        {
+            if (_closed)
+            {
+                throw new StorageException(StorageError.NotAvailable, "The CommitLog is closed.");
+            }
+
+            var (seg, pos, off) = Reserve(EntryFormat.HeaderSize);
+            EntryFormat.WriteTruncationMarker(new Span<byte>(seg.File.BasePointer + off, EntryFormat.HeaderSize), partitionId, offset);
+            nextOffset = offset;
+            end = pos + EntryFormat.HeaderSize;
+            _writePosition = end;
+            Volatile.Write(ref _committed, end);
+        }
+        finally
+        {
+            _putLock.Exit();
+        }
+
+        _onCommitted?.Invoke();
+        return end;
+    }
+
+    private void CheckFits(int batchLength)
+    {
+        if (EntryFormat.HeaderSize + batchLength > _segmentSize - EntryFormat.MinBlankSize)
+        {
+            throw new StorageException(StorageError.MessageTooLarge, $"Batch of {batchLength} bytes does not fit a {_segmentSize}-byte segment.");
+        }
+    }
+
+    /// <summary>Room for an entry of <paramref name="entryLength"/> bytes at the write position, rolling when needed. Put lock held.</summary>
+    private (Segment Segment, long Position, long Offset) Reserve(int entryLength)
+    {
+        long pos = _writePosition;
+        var seg = _current;
+        long off = pos - seg.StartPosition;
+        if (off + entryLength > seg.File.Size)
+        {
+            seg = Roll(seg, off);
+            pos = seg.StartPosition;
+            off = 0;
+        }
+
+        return (seg, pos, off);
+    }
+
+    /// <summary>
+    /// Copies one batch into the mapping with its entry header and publishes it. A producer's batch
+    /// gets <paramref name="nextOffset"/> stamped as its base offset; a replica's keeps its own, which
+    /// must equal <paramref name="nextOffset"/>. Put lock held.
+    /// </summary>
+    private AppendResult WriteBatchLocked(int partitionId, ref long nextOffset, ReadOnlySpan<byte> batch, in RecordBatchInfo info, bool replica)
+    {
+        if (_closed)
+        {
+            throw new StorageException(StorageError.NotAvailable, "The CommitLog is closed.");
+        }
+
+        long baseOffset = nextOffset;
+        if (replica)
+        {
+            long carried = RecordBatch.ReadBaseOffset(batch);
+            if (carried != baseOffset)
+            {
+                throw new StorageException(StorageError.OffsetMismatch, $"Replica batch carries base offset {carried}; the partition's log end offset is {baseOffset}.");
+            }
+        }
+
+        int entryLength = EntryFormat.HeaderSize + batch.Length;
+        var (seg, pos, off) = Reserve(entryLength);
+        var entry = new Span<byte>(seg.File.BasePointer + off, entryLength);
+        var stored = entry[EntryFormat.HeaderSize..];
+        batch.CopyTo(stored);
+        if (!replica)
+        {
+            RecordBatch.StampBaseOffset(stored, baseOffset);
+        }
+
+        EntryFormat.WriteHeader(entry, entryLength, partitionId, baseOffset, info.LastOffsetDelta + 1, (int)info.Compression, info.FirstTimestamp, info.MaxTimestamp);
+        BinaryPrimitives.WriteUInt32LittleEndian(entry[EntryFormat.CrcOffset..], EntryFormat.ComputeCrc(entry));
+        BinaryPrimitives.WriteUInt32LittleEndian(entry[EntryFormat.MagicOffset..], EntryFormat.DataMagic);
+
+        nextOffset = baseOffset + info.LastOffsetDelta + 1;
+        long end = pos + entryLength;
+        _writePosition = end;
+        Volatile.Write(ref _committed, end);
+        return new AppendResult(baseOffset, baseOffset + info.LastOffsetDelta, pos, end);
     }
 
     /// <summary>Pads the current segment with a blank entry and switches to the prepared next one. Put lock held.</summary>

@@ -14,11 +14,18 @@ namespace OrleansMQ.Storage.Log;
 /// cover the whole entry, and the writer only checksums 57 bytes inside the put lock instead of
 /// re-reading the whole batch.
 /// </summary>
+/// <remarks>
+/// <para>A <b>truncation marker</b> is a header alone (length 48, magic "OMQT", no batch): it tells the
+/// dispatcher, in log order, to cut partition <c>part</c> back to offset <c>baseOffset</c> (Kafka's
+/// follower truncation). <c>count</c> is 0, <c>flags</c> 0, both timestamps -1, and its CRC-32C
+/// covers header bytes [12,48) only. Readers never see it: no ConsumeQueue entry points at it.</para>
+/// </remarks>
 internal static class EntryFormat
 {
     public const int HeaderSize = 48;
     public const uint DataMagic = 0x31514D4F;  // "OMQ1"
     public const uint BlankMagic = 0x4B4E4C42; // "BLNK"
+    public const uint TruncateMagic = 0x54514D4F; // "OMQT"
     public const int MinBlankSize = 8;
 
     public const int LengthOffset = 0;
@@ -54,6 +61,21 @@ internal static class EntryFormat
         uint crc = Crc32C.Append(0, entry[PartitionOffset..HeaderSize]);
         return Crc32C.Append(crc, entry.Slice(HeaderSize, BatchUncoveredPrefix));
     }
+
+    /// <summary>Writes a whole truncation marker (header only) for <paramref name="partitionId"/> at <paramref name="offset"/>.</summary>
+    public static void WriteTruncationMarker(Span<byte> entry, int partitionId, long offset)
+    {
+        WriteHeader(entry, HeaderSize, partitionId, offset, 0, 0, -1, -1);
+        BinaryPrimitives.WriteUInt32LittleEndian(entry[CrcOffset..], Crc32C.Compute(entry[PartitionOffset..HeaderSize]));
+        BinaryPrimitives.WriteUInt32LittleEndian(entry[MagicOffset..], TruncateMagic);
+    }
+
+    /// <summary>Is this (whole, 48-byte) truncation marker intact? Null when so, else why not.</summary>
+    public static string? CheckTruncationMarker(ReadOnlySpan<byte> entry) =>
+        entry.Length != HeaderSize ? $"truncation marker length {entry.Length} is not {HeaderSize}"
+        : Crc32C.Compute(entry[PartitionOffset..HeaderSize]) != ReadCrc(entry) ? "truncation marker checksum mismatch"
+        : ReadBaseOffset(entry) < 0 || ReadCount(entry) != 0 ? "truncation marker fields out of range"
+        : null;
 
     public static int ReadLength(ReadOnlySpan<byte> entry) => BinaryPrimitives.ReadInt32LittleEndian(entry);
 

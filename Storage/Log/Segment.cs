@@ -113,6 +113,12 @@ public sealed class Segment
         {
             var head = File.GetSpan(pos, EntryFormat.MinBlankSize);
             int length = EntryFormat.ReadLength(head);
+            if (EntryFormat.ReadMagic(head) == EntryFormat.TruncateMagic && length == EntryFormat.HeaderSize && length <= File.Size - pos)
+            {
+                pos += length; // a truncation marker holds no record timestamp
+                continue;
+            }
+
             if (EntryFormat.ReadMagic(head) != EntryFormat.DataMagic || length < EntryFormat.MinDataEntrySize || length > File.Size - pos)
             {
                 break;

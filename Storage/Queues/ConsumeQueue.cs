@@ -371,64 +371,114 @@ public sealed unsafe class ConsumeQueue : IDisposable
             ObjectDisposedException.ThrowIf(_disposed != 0, this);
             FileSet set = _files;
             long count = _entryCount;
-            long start = set.FirstFileIndex;
             // Positions are monotonic, so the removed entries are a suffix.
-            long cut = LowerBoundByPosition(set, start, count, commitLogPosition);
-            if (cut == count)
+            long cut = LowerBoundByPosition(set, set.FirstFileIndex, count, commitLogPosition);
+            if (cut < count)
             {
-                return;
+                TruncateLocked(set, count, cut, Read(set, cut).BaseOffset);
             }
+        }
+    }
 
-            QueueEntry firstRemoved = Read(set, cut);
-            QueueEntry? lastKept = cut > start ? Read(set, cut - 1) : null;
-            if (lastKept is null)
+    /// <summary>
+    /// Follower truncation (writer thread: the dispatcher applying a truncation marker): removes
+    /// every entry whose batch ends at or above <paramref name="offset"/>, so a batch that holds
+    /// <paramref name="offset"/> goes whole. Zeroes them and syncs the zeroed range, as
+    /// <see cref="TruncateFromPosition"/> does. Afterwards <see cref="NextOffset"/> is the last kept
+    /// entry's next offset, or <paramref name="offset"/> when no entry is left (in memory only:
+    /// after a restart an empty queue reports <c>initialNextOffset</c>, which the engine keeps
+    /// durably for this case). Entries below <see cref="FirstIndex"/> are never touched.
+    /// </summary>
+    public void TruncateFromOffset(long offset)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        lock (_structureLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed != 0, this);
+            FileSet set = _files;
+            long count = _entryCount;
+            long first = Math.Max(Volatile.Read(ref _firstIndex), set.FirstFileIndex);
+
+            // First entry whose batch reaches offset (offsets are monotonic, so this cuts a suffix).
+            long lo = first, hi = count;
+            while (lo < hi)
             {
-                Volatile.Write(ref _emptyNextOffset, firstRemoved.BaseOffset);
-            }
-
-            // Unpublish first, then wait: readers that saw the old count leave before the bytes change.
-            Volatile.Write(ref _entryCount, cut);
-            if (Volatile.Read(ref _firstIndex) > cut)
-            {
-                Volatile.Write(ref _firstIndex, cut);
-            }
-
-            int keptFiles = (int)((cut - start + _entriesPerFile - 1) / _entriesPerFile);
-            if (keptFiles < set.Files.Length)
-            {
-                Volatile.Write(ref _files, new FileSet(set.Files[..keptFiles], start));
-            }
-
-            _gate.WaitForReaders();
-
-            // Zero the cut part of the file that keeps the new end.
-            long cutRel = cut - start;
-            if (cutRel % _entriesPerFile != 0)
-            {
-                MappedFile file = set.Files[cutRel / _entriesPerFile];
-                long from = cutRel % _entriesPerFile * EntrySize;
-                long to = Math.Min(count - start - (cutRel / _entriesPerFile * _entriesPerFile), _entriesPerFile) * EntrySize;
-                file.GetSpan(from, (int)(to - from)).Clear();
-                file.Flush(from, to - from);
-            }
-
-            // Lowest first: a crash part way leaves a gap (or, above, a file that is not full)
-            // right after the new end, and Open drops every file past that, so the removed
-            // entries cannot come back.
-            for (int i = keptFiles; i < set.Files.Length; i++)
-            {
-                set.Files[i].DisposeAndDelete();
-            }
-
-            _lastNextOffset = lastKept?.NextOffset ?? firstRemoved.BaseOffset;
-            _lastPosition = lastKept?.BatchPosition ?? -1;
-            _lastTimestamp = lastKept?.Timestamp ?? long.MinValue;
-            lock (_flushLock)
-            {
-                if (Volatile.Read(ref _flushedIndex) > cut)
+                long mid = lo + ((hi - lo) >> 1);
+                if (Read(set, mid).NextOffset <= offset)
                 {
-                    Volatile.Write(ref _flushedIndex, cut);
+                    lo = mid + 1;
                 }
+                else
+                {
+                    hi = mid;
+                }
+            }
+
+            if (lo < count)
+            {
+                TruncateLocked(set, count, lo, offset);
+            }
+            else if (count == set.FirstFileIndex)
+            {
+                // Nothing held at all: the truncation still sets where the next entry starts.
+                Volatile.Write(ref _emptyNextOffset, offset);
+                _lastNextOffset = offset;
+            }
+        }
+    }
+
+    /// <summary>Removes entries [<paramref name="cut"/>, <paramref name="count"/>). Structure lock held.</summary>
+    private void TruncateLocked(FileSet set, long count, long cut, long nextOffsetWhenEmpty)
+    {
+        long start = set.FirstFileIndex;
+        QueueEntry? lastKept = cut > start ? Read(set, cut - 1) : null;
+        if (lastKept is null)
+        {
+            Volatile.Write(ref _emptyNextOffset, nextOffsetWhenEmpty);
+        }
+
+        // Unpublish first, then wait: readers that saw the old count leave before the bytes change.
+        Volatile.Write(ref _entryCount, cut);
+        if (Volatile.Read(ref _firstIndex) > cut)
+        {
+            Volatile.Write(ref _firstIndex, cut);
+        }
+
+        int keptFiles = (int)((cut - start + _entriesPerFile - 1) / _entriesPerFile);
+        if (keptFiles < set.Files.Length)
+        {
+            Volatile.Write(ref _files, new FileSet(set.Files[..keptFiles], start));
+        }
+
+        _gate.WaitForReaders();
+
+        // Zero the cut part of the file that keeps the new end.
+        long cutRel = cut - start;
+        if (cutRel % _entriesPerFile != 0)
+        {
+            MappedFile file = set.Files[cutRel / _entriesPerFile];
+            long from = cutRel % _entriesPerFile * EntrySize;
+            long to = Math.Min(count - start - (cutRel / _entriesPerFile * _entriesPerFile), _entriesPerFile) * EntrySize;
+            file.GetSpan(from, (int)(to - from)).Clear();
+            file.Flush(from, to - from);
+        }
+
+        // Lowest first: a crash part way leaves a gap (or, above, a file that is not full)
+        // right after the new end, and Open drops every file past that, so the removed
+        // entries cannot come back.
+        for (int i = keptFiles; i < set.Files.Length; i++)
+        {
+            set.Files[i].DisposeAndDelete();
+        }
+
+        _lastNextOffset = lastKept?.NextOffset ?? nextOffsetWhenEmpty;
+        _lastPosition = lastKept?.BatchPosition ?? -1;
+        _lastTimestamp = lastKept?.Timestamp ?? long.MinValue;
+        lock (_flushLock)
+        {
+            if (Volatile.Read(ref _flushedIndex) > cut)
+            {
+                Volatile.Write(ref _flushedIndex, cut);
             }
         }
     }

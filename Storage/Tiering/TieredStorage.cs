@@ -515,6 +515,14 @@ public sealed partial class TieredStorage : IDisposable
             var head = file.GetSpan(pos, EntryFormat.MinBlankSize);
             uint magic = EntryFormat.ReadMagic(head);
             int length = EntryFormat.ReadLength(head);
+            if (magic == EntryFormat.TruncateMagic && length == EntryFormat.HeaderSize && length <= file.Size - pos)
+            {
+                // A truncation marker: uploaded with the segment's bytes, but no data of any partition.
+                entries++;
+                pos += length;
+                continue;
+            }
+
             if (magic != EntryFormat.DataMagic || length < EntryFormat.MinDataEntrySize || length > file.Size - pos)
             {
                 break; // blank padding or end of data

@@ -57,6 +57,30 @@ internal sealed partial class CommitLogDispatcher : IDisposable
         }
     }
 
+    /// <summary>
+    /// Blocks until the dispatched position reaches <paramref name="position"/> (a truncation waits
+    /// here for its marker), waking the thread if it sleeps. False when the timeout passes first.
+    /// Not on the dispatcher thread. Polls: only rare operations wait, and the append path stays
+    /// free of a per-entry signal.
+    /// </summary>
+    public bool WaitForPosition(long position, TimeSpan timeout)
+    {
+        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        var spin = default(SpinWait);
+        while (Volatile.Read(ref _dispatched) < position)
+        {
+            if (Environment.TickCount64 > deadline)
+            {
+                return false;
+            }
+
+            OnCommitted();
+            spin.SpinOnce(sleep1Threshold: 20);
+        }
+
+        return true;
+    }
+
     /// <summary>Stops the thread and waits for it; <see cref="DrainAll"/> then dispatches the rest on the caller's thread.</summary>
     public void Stop()
     {
@@ -126,8 +150,23 @@ internal sealed partial class CommitLogDispatcher : IDisposable
                 _segment = segment;
             }
 
-            segment.ObserveTimestamp(EntryFormat.ReadMaxTimestamp(entry));
             int id = EntryFormat.ReadPartition(entry);
+            if (EntryFormat.ReadMagic(entry) == EntryFormat.TruncateMagic)
+            {
+                byId = _partitions.ById; // markers are rare: always the newest table
+                var target = (uint)id < (uint)byId.Length ? byId[id] : null;
+                if (target is not null && !target.IsDeleted)
+                {
+                    ApplyTruncation(target, EntryFormat.ReadBaseOffset(entry), entryPos + entry.Length, restoreOffsets);
+                }
+
+                pos = entryPos + entry.Length;
+                Volatile.Write(ref _dispatched, pos);
+                count++;
+                continue;
+            }
+
+            segment.ObserveTimestamp(EntryFormat.ReadMaxTimestamp(entry));
             var p = (uint)id < (uint)byId.Length ? byId[id] : null;
             if (p is null)
             {
@@ -183,6 +222,34 @@ internal sealed partial class CommitLogDispatcher : IDisposable
 
         return count;
     }
+
+    /// <summary>
+    /// Applies a truncation marker (docs/storage.md, "Follower truncation"): the partition's queue
+    /// loses every batch at or above <paramref name="offset"/>. The log is flushed past the marker
+    /// first: the queue's cut is synced to disk at once, and a queue that lost entries must never
+    /// be on disk while the marker that explains it is not (recovery would find the old tail in
+    /// the log, re-dispatch part of it and leave a hole). Replay also moves the partition's next
+    /// offset back to the marker's: every entry after it in the log was assigned from there.
+    /// </summary>
+    private void ApplyTruncation(PartitionLog p, long offset, long markerEnd, bool restoreOffsets)
+    {
+        if (_log.FlushedPosition < markerEnd)
+        {
+            _log.FlushCommitted();
+        }
+
+        p.Queue.TruncateFromOffset(offset);
+        if (restoreOffsets)
+        {
+            p.NextOffset = offset;
+        }
+
+        LogTruncationApplied(_logger, p, offset, markerEnd);
+        p.NotifyData();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Partition {Partition} truncated to offset {Offset} (marker ending at CommitLog position {Position})")]
+    private static partial void LogTruncationApplied(ILogger logger, PartitionLog partition, long offset, long position);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Dispatcher failed at CommitLog position {Position}; retrying")]
     private static partial void LogDispatcherFailed(ILogger logger, Exception ex, long position);

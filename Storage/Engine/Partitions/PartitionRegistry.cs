@@ -107,5 +107,7 @@ internal sealed partial class PartitionRegistry
         }
     }
 
-    internal sealed record Record(int Id, string Topic, int Partition, bool IndexKeys, int? MaxBatchBytes, bool Deleted = false);
+    /// <param name="LogStartOffset">The log start DeleteRecords moved the partition to (0 when never): reads below it are
+    /// out of range, and it is the partition's next offset when its ConsumeQueue holds no entry at open.</param>
+    internal sealed record Record(int Id, string Topic, int Partition, bool IndexKeys, int? MaxBatchBytes, bool Deleted = false, long LogStartOffset = 0);
 }

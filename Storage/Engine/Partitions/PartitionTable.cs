@@ -109,10 +109,32 @@ internal sealed class PartitionTable
     {
         lock (_lock)
         {
-            _registry.Update(new PartitionRegistry.Record(partition.Id, partition.Topic, partition.Partition, options.IndexKeys, options.MaxBatchBytes));
+            _registry.Update(RecordOf(partition) with { IndexKeys = options.IndexKeys, MaxBatchBytes = options.MaxBatchBytes });
             partition.Options = options;
         }
     }
+
+    /// <summary>
+    /// Moves the partition's durable log start (registry file written and fsynced before the
+    /// in-memory value changes, so nothing is answered from a start a restart would forget).
+    /// </summary>
+    public void SetLogStartFloor(PartitionLog partition, long offset)
+    {
+        lock (_lock)
+        {
+            if (partition.LogStartFloor == offset)
+            {
+                return;
+            }
+
+            _registry.Update(RecordOf(partition) with { LogStartOffset = offset });
+            partition.LogStartFloor = offset;
+        }
+    }
+
+    private PartitionRegistry.Record RecordOf(PartitionLog partition) =>
+        _registry.Records.FirstOrDefault(r => r.Id == partition.Id)
+        ?? new PartitionRegistry.Record(partition.Id, partition.Topic, partition.Partition, partition.Options.IndexKeys, partition.Options.MaxBatchBytes);
 
     public bool TryGet(string topic, int partition, out PartitionLog log)
     {

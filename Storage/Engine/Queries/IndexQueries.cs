@@ -33,12 +33,25 @@ internal sealed class IndexQueries
             return null;
         }
 
+        // Never below the log start DeleteRecords set (Kafka searches from logStartOffset too).
+        // Stored timestamps are a running max, so the batch holding the start qualifies as well.
+        long start = partition.LogStartOffset;
+        if (e.NextOffset <= start)
+        {
+            index = queue.FindByOffset(start);
+            if (index < 0 || !queue.TryGet(index, out e))
+            {
+                return null;
+            }
+        }
+
         // Refined only when the batch is local: a ListOffsets answer does not wait on the blob
         // service, and the queue's entry (the batch's first offset and largest timestamp) is a
         // correct, if coarser, answer.
+        long coarse = Math.Max(e.BaseOffset, start);
         if (!_local.TryRetainBatch(e.BatchPosition, e.Size, e.BaseOffset, out var span))
         {
-            return (e.BaseOffset, e.Timestamp);
+            return (coarse, e.Timestamp);
         }
 
         try
@@ -51,20 +64,20 @@ internal sealed class IndexQueries
                 while (reader.TryReadNext(out var record))
                 {
                     long ts = info.IsLogAppendTime ? info.MaxTimestamp : info.FirstTimestamp + record.TimestampDelta;
-                    if (ts >= timestamp)
+                    if (ts >= timestamp && e.BaseOffset + record.OffsetDelta >= start)
                     {
                         return (e.BaseOffset + record.OffsetDelta, ts);
                     }
                 }
             }
 
-            return (e.BaseOffset, e.Timestamp);
+            return (coarse, e.Timestamp);
         }
         catch (InvalidDataException)
         {
             // Records unreadable (a corrupt compressed batch behind a valid CRC): the queue
             // entry's coarser answer stands.
-            return (e.BaseOffset, e.Timestamp);
+            return (coarse, e.Timestamp);
         }
         finally
         {
@@ -80,13 +93,31 @@ internal sealed class IndexQueries
         var results = new List<KeyLookupHit>();
         for (int i = 0; i < n && results.Count < maxResults; i++)
         {
-            if (ConfirmKey(hits[i], key, out var hit))
+            if (IsCurrent(partition, hits[i]) && ConfirmKey(hits[i], key, out var hit))
             {
                 results.Add(hit);
             }
         }
 
         return results;
+    }
+
+    /// <summary>
+    /// Is the hit's batch still the partition's batch for that offset? The index is append-only:
+    /// after a follower truncation its entries for removed batches remain, and new batches reuse
+    /// the offsets at other CommitLog positions; the old bytes are still in the log and would
+    /// confirm. The ConsumeQueue knows the live batch of each offset (and the log start).
+    /// </summary>
+    private static bool IsCurrent(PartitionLog partition, in IndexHit hit)
+    {
+        if (hit.Offset < partition.LogStartOffset || hit.Offset >= partition.HighWatermark)
+        {
+            return false;
+        }
+
+        var queue = partition.Queue;
+        long index = queue.FindByOffset(hit.Offset);
+        return index >= 0 && queue.TryGet(index, out var e) && e.BatchPosition == hit.BatchPosition;
     }
 
     /// <summary>

@@ -26,19 +26,20 @@ internal sealed partial class PartitionReader
         _logger = logger;
     }
 
-    /// <summary>See <see cref="StorageEngine.ReadSpans"/>.</summary>
-    public ReadStatus ReadSpans(PartitionLog partition, long offset, int maxBytes, List<LogSpan> spans)
+    /// <summary>See <see cref="StorageEngine.ReadSpans(PartitionLog, long, int, List{LogSpan}, long)"/>.</summary>
+    public ReadStatus ReadSpans(PartitionLog partition, long offset, int maxBytes, List<LogSpan> spans, long maxOffsetExclusive)
     {
         var queue = partition.Queue;
         long hw = queue.NextOffset;
         // Offsets between the high watermark and the log end are written but not yet indexed: not
-        // out of range, just not readable yet (a long-poll fetch waits for them).
-        if (offset < queue.FirstOffset || offset > Math.Max(hw, partition.LogEndOffset))
+        // out of range, just not readable yet (a long-poll fetch waits for them). The same holds
+        // above the caller's cap (the replicated high watermark): committed soon, not invalid.
+        if (offset < partition.LogStartOffset || offset > Math.Max(hw, partition.LogEndOffset))
         {
             return ReadStatus.OffsetOutOfRange;
         }
 
-        if (offset >= hw)
+        if (offset >= hw || offset >= maxOffsetExclusive)
         {
             return ReadStatus.Ok;
         }
@@ -52,7 +53,7 @@ internal sealed partial class PartitionReader
                 break;
             }
 
-            if (spans.Count > 0 && total + e.Size > maxBytes)
+            if ((spans.Count > 0 && total + e.Size > maxBytes) || e.BaseOffset >= maxOffsetExclusive)
             {
                 break;
             }
@@ -110,18 +111,18 @@ internal sealed partial class PartitionReader
             && EntryFormat.ReadBaseOffset(header) == e.BaseOffset;
     }
 
-    /// <summary>See <see cref="StorageEngine.Read"/>.</summary>
-    public int Read(PartitionLog partition, long offset, int maxBytes, IBufferWriter<byte> output, out ReadStatus status)
+    /// <summary>See <see cref="StorageEngine.Read(PartitionLog, long, int, IBufferWriter{byte}, long, out ReadStatus)"/>.</summary>
+    public int Read(PartitionLog partition, long offset, int maxBytes, IBufferWriter<byte> output, long maxOffsetExclusive, out ReadStatus status)
     {
         var spans = new List<LogSpan>();
-        status = ReadSpans(partition, offset, maxBytes, spans);
+        status = ReadSpans(partition, offset, maxBytes, spans, maxOffsetExclusive);
         if (status == ReadStatus.Remote)
         {
             // Rare callers (offset-store load, HTTP gateway) use this synchronous form; blocking on
             // the remote read keeps their code unchanged. The Kafka fetch path awaits instead.
             try
             {
-                var (bytes, remoteStatus) = ReadRemoteAsync(partition, offset, maxBytes, output, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+                var (bytes, remoteStatus) = ReadRemoteAsync(partition, offset, maxBytes, output, maxOffsetExclusive, CancellationToken.None).AsTask().GetAwaiter().GetResult();
                 status = remoteStatus;
                 return bytes;
             }
@@ -176,14 +177,19 @@ internal sealed partial class PartitionReader
         return lo < queue.EntryCount && queue.TryGet(lo, out var first) ? first.BaseOffset : partition.HighWatermark;
     }
 
-    /// <summary>See <see cref="StorageEngine.ReadRemoteAsync"/>.</summary>
-    public async ValueTask<(int Bytes, ReadStatus Status)> ReadRemoteAsync(PartitionLog partition, long offset, int maxBytes, IBufferWriter<byte> output, CancellationToken cancellationToken)
+    /// <summary>See <see cref="StorageEngine.ReadRemoteAsync(PartitionLog, long, int, IBufferWriter{byte}, long, CancellationToken)"/>.</summary>
+    public async ValueTask<(int Bytes, ReadStatus Status)> ReadRemoteAsync(PartitionLog partition, long offset, int maxBytes, IBufferWriter<byte> output, long maxOffsetExclusive, CancellationToken cancellationToken)
     {
         var offloaded = _offloaded ?? throw new InvalidOperationException("Tiering is off.");
         var queue = partition.Queue;
-        if (offset < queue.FirstOffset || offset > queue.NextOffset)
+        if (offset < partition.LogStartOffset || offset > queue.NextOffset)
         {
             return (0, ReadStatus.OffsetOutOfRange);
+        }
+
+        if (offset >= maxOffsetExclusive)
+        {
+            return (0, ReadStatus.Ok);
         }
 
         int total = 0;
@@ -196,7 +202,7 @@ internal sealed partial class PartitionReader
 
             // Only offloaded batches: the local ones that follow are served by the next zero-copy read.
             long entryPos = e.BatchPosition - EntryFormat.HeaderSize;
-            if ((total > 0 && total + e.Size > maxBytes) || _local.Locate(entryPos, 0) == EntryPlace.Held)
+            if ((total > 0 && total + e.Size > maxBytes) || e.BaseOffset >= maxOffsetExclusive || _local.Locate(entryPos, 0) == EntryPlace.Held)
             {
                 break;
             }

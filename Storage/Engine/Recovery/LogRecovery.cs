@@ -82,7 +82,9 @@ internal static partial class LogRecovery
 
         foreach (var r in registry.Records.Where(r => !r.Deleted))
         {
-            var queue = ConsumeQueue.Open(partitions.QueueDirectory(r.Id), options.ConsumeQueueEntriesPerFile, loggerFactory.CreateLogger("OrleansMQ.Storage.Queues"));
+            // An empty queue's next offset is the durable log start (DeleteRecords, or a follower
+            // truncation that removed every batch): the queue itself cannot remember it.
+            var queue = ConsumeQueue.Open(partitions.QueueDirectory(r.Id), options.ConsumeQueueEntriesPerFile, loggerFactory.CreateLogger("OrleansMQ.Storage.Queues"), initialNextOffset: r.LogStartOffset);
             queue.TruncateFromPosition(replayFrom);
             if (tier is null)
             {
@@ -101,7 +103,7 @@ internal static partial class LogRecovery
             }
 
             queueDamaged |= queue.Damaged;
-            partitions.Add(new PartitionLog(r.Id, r.Topic, r.Partition, new PartitionOptions { IndexKeys = r.IndexKeys, MaxBatchBytes = r.MaxBatchBytes }, queue));
+            partitions.Add(new PartitionLog(r.Id, r.Topic, r.Partition, new PartitionOptions { IndexKeys = r.IndexKeys, MaxBatchBytes = r.MaxBatchBytes }, queue, r.LogStartOffset));
         }
 
         // A queue that lost entries may have lost them below the checkpoint: re-dispatch the whole
