@@ -29,6 +29,8 @@ internal static class OmqCli
         new TopicsCommand(),
         new GroupsCommand(),
         new ConfigsCommand(),
+        new LogDirsCommand(),
+        new ProducersCommand(),
         new ProduceCommand(),
         new ConsumeCommand(),
         new BenchCommand(),

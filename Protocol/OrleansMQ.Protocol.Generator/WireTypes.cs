@@ -30,6 +30,8 @@ internal sealed class WireType(string cSharpType, string? initializer, string re
 /// Enum(int8|int16|int32)           an enum of ours carried as that integer
 /// [int32] [int32]? [int64] [string] [string]?   arrays of primitives
 /// [Struct] / [Struct]?             arrays of a struct of the same description
+/// uuid                             UUID (16 bytes)
+/// Struct?                          one nullable struct (int8 -1 for null, 1 then the struct)
 /// </code>
 /// </summary>
 internal static class WireTypes
@@ -37,6 +39,8 @@ internal static class WireTypes
     private static readonly Regex EnumType = new(@"^(?<enum>[A-Z][A-Za-z0-9]*)\((?<wire>int8|int16|int32)\)$", RegexOptions.CultureInvariant);
 
     private static readonly Regex NullableFrom = new(@"^string\?v(?<from>\d+)$", RegexOptions.CultureInvariant);
+
+    private static readonly Regex NullableStruct = new(@"^(?<struct>[A-Z][A-Za-z0-9]*)\?$", RegexOptions.CultureInvariant);
 
     private static readonly Regex StructArray = new(@"^\[(?<struct>[A-Z][A-Za-z0-9]*)\](?<nullable>\?)?$", RegexOptions.CultureInvariant);
 
@@ -50,6 +54,7 @@ internal static class WireTypes
             case "int32": return new("int", null, "reader.ReadInt32()", "writer.WriteInt32({0});");
             case "int64": return new("long", null, "reader.ReadInt64()", "writer.WriteInt64({0});");
             case "bool": return new("bool", null, "reader.ReadBoolean()", "writer.WriteBoolean({0});");
+            case "uuid": return new("Guid", null, "reader.ReadUuid()", "writer.WriteUuid({0});");
             case "string": return new("string", "\"\"", "reader.ReadString(flexible)", "writer.WriteString({0}, flexible);");
             case "string?": return new("string?", null, "reader.ReadNullableString(flexible)", "writer.WriteNullableString({0}, flexible);");
             case "bytes": return new("ReadOnlyMemory<byte>", null, "reader.ReadBytes(flexible)", "writer.WriteBytes({0}.Span, flexible);");
@@ -88,6 +93,12 @@ internal static class WireTypes
             return s.Groups["nullable"].Success
                 ? new($"List<{name}>?", null, $"Wire.ReadNullableList<{name}>(ref reader, version, flexible)", "Wire.WriteList(ref writer, {0}, version, flexible);")
                 : new($"List<{name}>", "[]", $"Wire.ReadList<{name}>(ref reader, version, flexible)", "Wire.WriteList(ref writer, {0}, version, flexible);");
+        }
+
+        if (NullableStruct.Match(type) is { Success: true } single)
+        {
+            string name = single.Groups["struct"].Value;
+            return new($"{name}?", null, $"Wire.ReadNullableStruct<{name}>(ref reader, version, flexible)", "Wire.WriteNullableStruct(ref writer, {0}, version, flexible);");
         }
 
         throw new FormatException($"unknown type \"{type}\"");

@@ -116,6 +116,7 @@ public static class SiloHost
         services.AddSingleton<FetchHandler>();
         services.AddSingleton<ListOffsetsHandler>();
         services.AddSingleton<AdminHandlers>();
+        services.AddSingleton<ClusterAdminHandlers>();
         services.AddSingleton<GroupHandlers>();
         services.AddSingleton<KafkaRequestProcessor>();
         services.AddSingleton(sp => new KafkaListener(broker.ToListenerOptions(), sp.GetRequiredService<KafkaRequestProcessor>(), sp.GetRequiredService<ILogger<KafkaListener>>()));

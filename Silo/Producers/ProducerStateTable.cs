@@ -162,12 +162,25 @@ public sealed class ProducerStateTable
         }
 
         entry.LastSequence = LastSequence(batch);
+        entry.LastTimestamp = batch.MaxTimestamp;
         if (entry.Recent.Count == CachedBatches)
         {
             entry.Recent.Dequeue();
         }
 
         entry.Recent.Enqueue(new CachedBatch(batch.BaseSequence, entry.LastSequence, baseOffset));
+    }
+
+    /// <summary>The producers with state here, for DescribeProducers. Gate held by the caller.</summary>
+    public List<ProducerSnapshot> Snapshot()
+    {
+        var list = new List<ProducerSnapshot>(_producers.Count);
+        foreach (var (id, entry) in _producers)
+        {
+            list.Add(new ProducerSnapshot(id, entry.Epoch, entry.LastSequence, entry.LastTimestamp));
+        }
+
+        return list;
     }
 
     // Sequences are int32 and wrap to 0 after int.MaxValue (Kafka's rule).
@@ -180,6 +193,9 @@ public sealed class ProducerStateTable
         public short Epoch { get; } = epoch;
 
         public int LastSequence { get; set; } = -1;
+
+        /// <summary>The max timestamp of the producer's last batch as it sent it (-1: none).</summary>
+        public long LastTimestamp { get; set; } = -1;
 
         public Queue<CachedBatch> Recent { get; } = new(CachedBatches);
     }

@@ -60,6 +60,12 @@ public sealed class PartitionLog
     /// <summary>One past the last offset assigned by the writer.</summary>
     public long LogEndOffset => Volatile.Read(ref NextOffset);
 
+    /// <summary>
+    /// Bytes of the partition's batches still indexed locally (the sum of its ConsumeQueue entries'
+    /// batch sizes; CommitLog entry headers not counted). O(batches): for admin answers only.
+    /// </summary>
+    public long SizeInBytes() => Queue.SumBatchBytes();
+
     internal bool MarkUnindexableLogged() => Interlocked.Exchange(ref _unindexableLogged, 1) == 0;
 
     /// <summary>Completes when the high watermark moves past <paramref name="offset"/> or the token fires.</summary>

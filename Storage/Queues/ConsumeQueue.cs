@@ -274,6 +274,30 @@ public sealed unsafe class ConsumeQueue : IDisposable
     }
 
     /// <summary>
+    /// The RecordBatch bytes of every live entry, summed: the partition's share of the local log.
+    /// O(entries) under one read of the gate — for admin answers (DescribeLogDirs), never a hot path.
+    /// </summary>
+    public long SumBatchBytes()
+    {
+        int token = EnterRead();
+        try
+        {
+            View view = TakeView();
+            long sum = 0;
+            for (long i = view.First; i < view.Count; i++)
+            {
+                sum += Read(view.Set, i).Size;
+            }
+
+            return sum;
+        }
+        finally
+        {
+            _gate.Exit(token);
+        }
+    }
+
+    /// <summary>
     /// Index of the entry whose batch holds <paramref name="offset"/>; when the offset falls in
     /// a gap between batches (compaction, aborted transactions), the first entry after it.
     /// Returns <see cref="FirstIndex"/> when the offset is below <see cref="FirstOffset"/> (that

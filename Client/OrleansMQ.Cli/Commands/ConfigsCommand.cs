@@ -5,14 +5,14 @@ using OrleansMQ.Protocol.Kafka;
 
 namespace OrleansMQ.Cli.Commands;
 
-/// <summary><c>omq configs describe (--topic T | --broker N)</c>.</summary>
+/// <summary><c>omq configs describe (--topic T | --broker N)</c>, <c>omq configs set|delete --topic T</c> (incremental, as kafka-configs --alter).</summary>
 internal sealed class ConfigsCommand : Command
 {
     public override string Name => "configs";
 
-    public override string Summary => "Describe topic and broker configs.";
+    public override string Summary => "Describe topic and broker configs; set or delete topic configs.";
 
-    public override IReadOnlyList<Command> Subcommands { get; } = [new Describe()];
+    public override IReadOnlyList<Command> Subcommands { get; } = [new Describe(), new Set(), new Delete()];
 
     /// <summary>Where a value comes from, in a word.</summary>
     public static string SourceName(ConfigSource source) => source switch
@@ -67,6 +67,92 @@ internal sealed class ConfigsCommand : Command
             }
 
             return OmqCli.ExitOk;
+        }
+    }
+
+    /// <summary>The options set and delete share.</summary>
+    private static readonly OptionSpec[] AlterOptions =
+    [
+        new("topic", "t", "topic", "The topic whose configs to change."),
+        new("validate-only", null, null, "Only check that the change would be accepted."),
+    ];
+
+    /// <summary>Sends the changes incrementally (other configs stay) and says what changed.</summary>
+    private static async Task<int> AlterAsync(CommandContext context, IReadOnlyList<ConfigAlteration> changes)
+    {
+        string topic = context.Arguments.Value("topic") ?? throw new UsageException("give --topic T");
+        bool validateOnly = context.Arguments.Has("validate-only");
+        await context.Admin.IncrementalAlterTopicConfigsAsync(topic, changes, validateOnly, context.CancellationToken).ConfigureAwait(false);
+        if (context.Format == OutputFormat.Json)
+        {
+            Output.Json(context.Out, new { Resource = "topic", Name = topic, ValidateOnly = validateOnly, Changes = changes.Select(c => new { c.Name, Operation = c.Operation.ToString().ToLowerInvariant(), c.Value }) });
+        }
+        else
+        {
+            string verb = validateOnly ? "Validated (not applied)" : "Altered";
+            string list = string.Join(", ", changes.Select(c => c.Operation == AlterConfigOperation.Delete ? c.Name + " (default)" : c.Name + "=" + c.Value));
+            await context.Out.WriteLineAsync($"{verb} configs of topic '{topic}': {list}.").ConfigureAwait(false);
+        }
+
+        return OmqCli.ExitOk;
+    }
+
+    private sealed class Set : Command
+    {
+        public override string Name => "set";
+
+        public override string Summary => "Set topic configs (the others stay as they are).";
+
+        public override string Arguments => "--topic T <key=value>...";
+
+        public override string Description => """
+            Examples:
+              omq configs set --topic orders retention.ms=86400000
+              omq configs set --topic orders max.message.bytes=2097152 segment.bytes=536870912
+            """;
+
+        public override IReadOnlyList<OptionSpec> Options => AlterOptions;
+
+        public override Task<int> RunAsync(CommandContext context)
+        {
+            var changes = new List<ConfigAlteration>();
+            foreach (string pair in context.AtLeastOne("key=value"))
+            {
+                int eq = pair.IndexOf('=', StringComparison.Ordinal);
+                if (eq <= 0)
+                {
+                    throw new UsageException($"expected key=value; got '{pair}'");
+                }
+
+                changes.Add(ConfigAlteration.Set(pair[..eq], pair[(eq + 1)..]));
+            }
+
+            return AlterAsync(context, changes);
+        }
+    }
+
+    private sealed class Delete : Command
+    {
+        public override string Name => "delete";
+
+        public override string Summary => "Delete topic configs: each goes back to its default.";
+
+        public override string Arguments => "--topic T <key>...";
+
+        public override string Description => """
+            Example:
+              omq configs delete --topic orders retention.ms
+            """;
+
+        public override IReadOnlyList<OptionSpec> Options => AlterOptions;
+
+        public override Task<int> RunAsync(CommandContext context)
+        {
+            // key=value is taken too (the value is ignored), so a `set` line can be turned into a `delete`.
+            var changes = context.AtLeastOne("key")
+                .Select(k => ConfigAlteration.Delete(k.IndexOf('=', StringComparison.Ordinal) is int eq and > 0 ? k[..eq] : k))
+                .ToList();
+            return AlterAsync(context, changes);
         }
     }
 }

@@ -13,7 +13,7 @@ namespace OrleansMQ.Client.Admin;
 /// offsets (ListOffsets, committed offsets, lag, reset, delete). Every failure is a
 /// <see cref="KafkaException"/> carrying the broker's error code. Thread-safe.
 /// </summary>
-public sealed class KafkaAdminClient : IAsyncDisposable
+public sealed partial class KafkaAdminClient : IAsyncDisposable
 {
     private readonly KafkaCluster _cluster;
     private readonly bool _ownsCluster;

@@ -82,9 +82,10 @@ public sealed class KafkaConnection : IAsyncDisposable
     }
 
     /// <summary>The version this connection uses for <paramref name="apiKey"/>: the highest both sides support, or null when none.</summary>
+    /// <remarks>"Ours" is every version our codec writes, answered by our broker or not yet (a client speaks to other brokers too).</remarks>
     public short? VersionFor(ApiKey apiKey)
     {
-        if (!ApiVersionsTable.TryGetSupported(apiKey, out var ours) || !_brokerVersions.TryGetValue(apiKey, out var theirs))
+        if (!ApiVersionsTable.TryGetDescribed(apiKey, out var ours) || !_brokerVersions.TryGetValue(apiKey, out var theirs))
         {
             return null;
         }

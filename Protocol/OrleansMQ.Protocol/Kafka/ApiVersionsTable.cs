@@ -9,7 +9,7 @@ namespace OrleansMQ.Protocol.Kafka;
 /// request header version (v1 classic, v2 flexible) and the response header version (v0 / v1),
 /// except that ApiVersions responses always use response header v0 so a client can read the
 /// answer whatever version it asked in. To add an API: implement its messages, then add a row
-/// to <see cref="Supported"/> (and its boundary to <see cref="KnownFlexibleBoundaries"/>).
+/// to <see cref="Supported"/> (a message without a handler yet goes to <see cref="DescribedOnlyRows"/>).
 /// </remarks>
 public static class ApiVersionsTable
 {
@@ -38,21 +38,36 @@ public static class ApiVersionsTable
         new(ApiKey.DeleteTopics, 0, 4, 4),
         new(ApiKey.InitProducerId, 0, 2, 2),
         new(ApiKey.DescribeConfigs, 0, 4, 4),
+        new(ApiKey.AlterConfigs, 0, 2, 2),
+        new(ApiKey.DescribeLogDirs, 1, 4, 2),
         new(ApiKey.SaslAuthenticate, 0, 1, 2),
         new(ApiKey.CreatePartitions, 0, 2, 2),
         new(ApiKey.DeleteGroups, 0, 2, 2),
+        new(ApiKey.IncrementalAlterConfigs, 0, 1, 1),
         new(ApiKey.OffsetDelete, 0, 0, ApiVersionRange.NeverFlexible),
+        new(ApiKey.DescribeProducers, 0, 0, 0),
     ];
 
     /// <summary>
-    /// First flexible version of standard APIs this broker does not (yet) answer, so their
-    /// headers still parse (correlation id) and their boundary is written down once.
+    /// APIs whose messages this codec reads and writes but the broker does not answer yet (no
+    /// handler, so ApiVersions leaves them out): a client of ours can still speak them, headers
+    /// parse (correlation id) and the flexible boundary is written down once. When a handler
+    /// lands, its row moves to <see cref="SupportedRows"/>.
     /// </summary>
-    private static readonly (ApiKey Key, short FirstFlexible)[] KnownFlexibleBoundaries =
+    /// <remarks>
+    /// The ranges are what librdkafka 2.x and Kafka's Java AdminClient 3.x+ send: OffsetForLeaderEpoch
+    /// from v2 (the first with CurrentLeaderEpoch, for fencing), DescribeCluster v0–v1 (v1 adds the
+    /// endpoint type), the others from their first version.
+    /// </remarks>
+    private static readonly ApiVersionRange[] DescribedOnlyRows =
     [
-        (ApiKey.DeleteRecords, 2),
-        (ApiKey.AlterConfigs, 2),
-        (ApiKey.IncrementalAlterConfigs, 1),
+        new(ApiKey.DeleteRecords, 0, 2, 2),
+        new(ApiKey.OffsetForLeaderEpoch, 2, 4, 4),
+        new(ApiKey.ElectLeaders, 0, 2, 2),
+        new(ApiKey.AlterPartitionReassignments, 0, 0, 0),
+        new(ApiKey.ListPartitionReassignments, 0, 0, 0),
+        new(ApiKey.DescribeCluster, 0, 1, 0),
+        new(ApiKey.DescribeTopicPartitions, 0, 0, 0),
     ];
 
     /// <summary>Every API this broker answers, by ascending key: the ApiVersions answer.</summary>
@@ -78,24 +93,37 @@ public static class ApiVersionsTable
     public static bool IsSupported(ApiKey apiKey, short version) =>
         TryGetSupported(apiKey, out var range) && range.Contains(version);
 
-    /// <summary>First flexible version of <paramref name="apiKey"/>, or <see cref="ApiVersionRange.NeverFlexible"/> (also for APIs unknown here).</summary>
-    public static short FirstFlexibleVersion(ApiKey apiKey)
+    /// <summary>
+    /// The range this codec reads and writes for <paramref name="apiKey"/>: the supported one, or a
+    /// described-only one (messages ready, no handler yet).
+    /// </summary>
+    public static bool TryGetDescribed(ApiKey apiKey, out ApiVersionRange range)
     {
-        if (TryGetSupported(apiKey, out var range))
+        if (TryGetSupported(apiKey, out range))
         {
-            return range.FirstFlexibleVersion;
+            return true;
         }
 
-        foreach (var (key, first) in KnownFlexibleBoundaries)
+        foreach (var row in DescribedOnlyRows)
         {
-            if (key == apiKey)
+            if (row.ApiKey == apiKey)
             {
-                return first;
+                range = row;
+                return true;
             }
         }
 
-        return ApiVersionRange.NeverFlexible;
+        range = default;
+        return false;
     }
+
+    /// <summary>True if the message classes of <paramref name="apiKey"/> read and write <paramref name="version"/> (answered or not).</summary>
+    public static bool IsDescribed(ApiKey apiKey, short version) =>
+        TryGetDescribed(apiKey, out var range) && range.Contains(version);
+
+    /// <summary>First flexible version of <paramref name="apiKey"/>, or <see cref="ApiVersionRange.NeverFlexible"/> (also for APIs unknown here).</summary>
+    public static short FirstFlexibleVersion(ApiKey apiKey) =>
+        TryGetDescribed(apiKey, out var range) ? range.FirstFlexibleVersion : ApiVersionRange.NeverFlexible;
 
     /// <summary>True if <paramref name="version"/> of <paramref name="apiKey"/> uses the flexible encoding.</summary>
     public static bool IsFlexible(ApiKey apiKey, short version)

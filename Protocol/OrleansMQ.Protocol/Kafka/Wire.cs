@@ -20,7 +20,7 @@ internal static class Wire
     /// <summary>Checks a version read from the wire; returns whether it is flexible.</summary>
     public static bool CheckRead(ApiKey apiKey, short version)
     {
-        if (!ApiVersionsTable.IsSupported(apiKey, version))
+        if (!ApiVersionsTable.IsDescribed(apiKey, version))
         {
             throw new KafkaProtocolException($"{apiKey} version {version} is not supported.");
         }
@@ -31,7 +31,7 @@ internal static class Wire
     /// <summary>Checks a version a caller asked to write; returns whether it is flexible.</summary>
     public static bool CheckWrite(ApiKey apiKey, short version)
     {
-        if (!ApiVersionsTable.IsSupported(apiKey, version))
+        if (!ApiVersionsTable.IsDescribed(apiKey, version))
         {
             throw new ArgumentOutOfRangeException(nameof(version), version, $"{apiKey} version {version} is not supported.");
         }
@@ -77,6 +77,28 @@ internal static class Wire
         }
 
         return list;
+    }
+
+    /// <summary>
+    /// Reads one nullable struct (not an array): an int8 marker, -1 for null and 1 for a struct
+    /// that follows (Kafka's encoding of a struct field with nullableVersions).
+    /// </summary>
+    public static T? ReadNullableStruct<T>(ref KafkaReader reader, short version, bool flexible)
+        where T : class, IWireReadable<T> =>
+        reader.ReadInt8() < 0 ? null : T.Read(ref reader, version, flexible);
+
+    /// <summary>Writes one nullable struct: -1 for null, else 1 and the struct.</summary>
+    public static void WriteNullableStruct<T>(ref KafkaWriter writer, T? value, short version, bool flexible)
+        where T : class, IWireElement<T>
+    {
+        if (value is null)
+        {
+            writer.WriteInt8(-1);
+            return;
+        }
+
+        writer.WriteInt8(1);
+        value.Write(ref writer, version, flexible);
     }
 
     /// <summary>Writes an array of structs; null writes a null array.</summary>

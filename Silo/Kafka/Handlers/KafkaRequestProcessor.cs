@@ -21,8 +21,9 @@ internal sealed partial class KafkaRequestProcessor : IKafkaRequestProcessor
     private readonly ListOffsetsHandler _listOffsets;
     private readonly AdminHandlers _admin;
     private readonly GroupHandlers _groups;
+    private readonly ClusterAdminHandlers _clusterAdmin;
 
-    public KafkaRequestProcessor(BrokerIdentity identity, MetadataHandler metadata, ProduceHandler produce, FetchHandler fetch, ListOffsetsHandler listOffsets, AdminHandlers admin, GroupHandlers groups, ILogger<KafkaRequestProcessor> logger)
+    public KafkaRequestProcessor(BrokerIdentity identity, MetadataHandler metadata, ProduceHandler produce, FetchHandler fetch, ListOffsetsHandler listOffsets, AdminHandlers admin, GroupHandlers groups, ClusterAdminHandlers clusterAdmin, ILogger<KafkaRequestProcessor> logger)
     {
         _identity = identity;
         _logger = logger;
@@ -32,6 +33,7 @@ internal sealed partial class KafkaRequestProcessor : IKafkaRequestProcessor
         _listOffsets = listOffsets;
         _admin = admin;
         _groups = groups;
+        _clusterAdmin = clusterAdmin;
     }
 
     public ValueTask ProcessAsync(ConnectionContext connection, ReadOnlyMemory<byte> frame, KafkaResponse response, CancellationToken cancellationToken)
@@ -72,6 +74,10 @@ internal sealed partial class KafkaRequestProcessor : IKafkaRequestProcessor
                 ApiKey.DeleteTopics => _admin.DeleteTopicsAsync(header, DeleteTopicsRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
                 ApiKey.CreatePartitions => _admin.CreatePartitionsAsync(header, CreatePartitionsRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
                 ApiKey.DescribeConfigs => Respond(response, header, _admin.DescribeConfigs(DescribeConfigsRequest.Read(ref reader, header.ApiVersion))),
+                ApiKey.AlterConfigs => _clusterAdmin.AlterConfigsAsync(header, AlterConfigsRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
+                ApiKey.IncrementalAlterConfigs => _clusterAdmin.IncrementalAlterConfigsAsync(header, IncrementalAlterConfigsRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
+                ApiKey.DescribeLogDirs => Respond(response, header, _clusterAdmin.DescribeLogDirs(DescribeLogDirsRequest.Read(ref reader, header.ApiVersion))),
+                ApiKey.DescribeProducers => _clusterAdmin.DescribeProducersAsync(header, DescribeProducersRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
                 ApiKey.InitProducerId => _admin.InitProducerIdAsync(header, InitProducerIdRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
                 ApiKey.OffsetCommit => _groups.OffsetCommitAsync(header, OffsetCommitRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
                 ApiKey.OffsetFetch => _groups.OffsetFetchAsync(header, OffsetFetchRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),

@@ -206,7 +206,7 @@ public sealed class GoldenBytesTests
         byte[] expected = CodecTestKit.Hex(
             "00000009" +          // response header v0: correlation id only
             "0023" +              // error_code 35 UNSUPPORTED_VERSION
-            "00000017" +          // 23 APIs (classic int32 array: v0 body)
+            "0000001B" +          // 27 APIs (classic int32 array: v0 body)
             "0000 0000 0009" +    // Produce 0-9
             "0001 0002 000C" +    // Fetch 2-12
             "0002 0000 0006" +    // ListOffsets 0-6
@@ -226,10 +226,14 @@ public sealed class GoldenBytesTests
             "0014 0000 0004" +    // DeleteTopics 0-4
             "0016 0000 0002" +    // InitProducerId 0-2
             "0020 0000 0004" +    // DescribeConfigs 0-4
+            "0021 0000 0002" +    // AlterConfigs 0-2
+            "0023 0001 0004" +    // DescribeLogDirs 1-4
             "0024 0000 0001" +    // SaslAuthenticate 0-1
             "0025 0000 0002" +    // CreatePartitions 0-2
             "002A 0000 0002" +    // DeleteGroups 0-2
-            "002F 0000 0000");    // OffsetDelete 0
+            "002C 0000 0001" +    // IncrementalAlterConfigs 0-1
+            "002F 0000 0000" +    // OffsetDelete 0
+            "003D 0000 0000");    // DescribeProducers 0
         Assert.Equal(expected, output.WrittenSpan.ToArray());
     }
 

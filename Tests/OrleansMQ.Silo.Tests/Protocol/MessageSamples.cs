@@ -6,7 +6,7 @@ namespace OrleansMQ.Silo.Tests.Protocol;
 /// One populated sample of every message, per version: fields a version lacks keep their
 /// defaults (so a round trip must give back exactly the sample), the rest carry distinctive values.
 /// </summary>
-internal static class MessageSamples
+internal static partial class MessageSamples
 {
     private static readonly byte[] BatchBytes = Enumerable.Range(1, 61).Select(i => (byte)(i * 7)).ToArray();
 
