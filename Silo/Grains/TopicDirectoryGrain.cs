@@ -32,7 +32,7 @@ public sealed class TopicDirectoryGrain : Grain, ITopicDirectoryGrain
     {
         var topics = _state.State.Topics;
         bool known = topics.TryGetValue(snapshot.Name, out var current);
-        if (!snapshot.Deleted && known && current!.TopicId == snapshot.TopicId && current.Partitions == snapshot.Partitions && SameConfigs(current.Configs, snapshot.Configs))
+        if (!snapshot.Deleted && known && current!.TopicId == snapshot.TopicId && current.Partitions == snapshot.Partitions && SameConfigs(current.Configs, snapshot.Configs) && SameStates(current.States, snapshot.States))
         {
             return current; // a republish of what the directory already has
         }
@@ -69,6 +69,27 @@ public sealed class TopicDirectoryGrain : Grain, ITopicDirectoryGrain
     {
         _observers.Unsubscribe(observer);
         return Task.CompletedTask;
+    }
+
+    public Task<string[]> ListNamesAsync() => Task.FromResult(_state.State.Topics.Keys.ToArray());
+
+    private static bool SameStates(PartitionState[] a, PartitionState[] b)
+    {
+        if (a.Length != b.Length)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < a.Length; i++)
+        {
+            var (x, y) = (a[i], b[i]);
+            if (x.Leader != y.Leader || x.LeaderEpoch != y.LeaderEpoch || x.PartitionEpoch != y.PartitionEpoch || !x.Replicas.AsSpan().SequenceEqual(y.Replicas) || !x.Isr.AsSpan().SequenceEqual(y.Isr))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static bool SameConfigs(Dictionary<string, string> a, Dictionary<string, string> b) =>

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Orleans;
 using Orleans.Runtime;
 using OrleansMQ.Silo.Topics;
@@ -17,12 +18,14 @@ public sealed class TopicGrain : Grain, ITopicGrain
 
     private readonly IPersistentState<TopicState> _state;
     private readonly TimeProvider _time;
+    private readonly ILogger _logger;
     private long _version; // the directory version of this topic as this activation last published it
 
-    public TopicGrain([PersistentState("topic")] IPersistentState<TopicState> state, TimeProvider time)
+    public TopicGrain([PersistentState("topic")] IPersistentState<TopicState> state, TimeProvider time, ILogger<TopicGrain> logger)
     {
         _state = state;
         _time = time;
+        _logger = logger;
     }
 
     private string Name => this.GetPrimaryKeyString();
@@ -60,16 +63,16 @@ public sealed class TopicGrain : Grain, ITopicGrain
             return new TopicResult(TopicError.InvalidPartitions, $"Number of partitions must be between 1 and {MaxPartitions}; got {partitions}.");
         }
 
-        short replicationFactor = create.ReplicationFactor == -1 ? (short)1 : create.ReplicationFactor;
-        if (replicationFactor < 1 || replicationFactor > create.LiveBrokers)
-        {
-            return new TopicResult(TopicError.InvalidReplicationFactor, $"Replication factor: {replicationFactor} larger than available brokers: {create.LiveBrokers}.");
-        }
-
         var config = TopicConfig.TryCreate(create.Configs.Select(c => new KeyValuePair<string, string?>(c.Name, c.Value)), out var configError);
         if (config is null)
         {
             return new TopicResult(TopicError.InvalidConfig, configError);
+        }
+
+        var placed = Place(0, partitions, create.ReplicationFactor == -1 ? create.DefaultReplicationFactor : create.ReplicationFactor, create.LiveBrokers, create.Assignments, out var placeError);
+        if (placed is null)
+        {
+            return placeError!;
         }
 
         if (create.ValidateOnly)
@@ -84,6 +87,7 @@ public sealed class TopicGrain : Grain, ITopicGrain
             Partitions = partitions,
             Configs = new Dictionary<string, string>(config.Values, StringComparer.Ordinal),
             CreatedAt = _time.GetUtcNow(),
+            PartitionStates = [.. placed.Select(PartitionState.Initial)],
         };
         await _state.WriteStateAsync().ConfigureAwait(true);
         return new TopicResult(TopicError.None, null, await PublishAsync().ConfigureAwait(true));
@@ -103,7 +107,7 @@ public sealed class TopicGrain : Grain, ITopicGrain
         return new TopicResult(TopicError.None, null, tombstone);
     }
 
-    public async Task<TopicResult> AddPartitionsAsync(int totalCount, bool validateOnly)
+    public async Task<TopicResult> AddPartitionsAsync(int totalCount, bool validateOnly, PlacementBroker[] liveBrokers, int[][]? assignments)
     {
         if (!State.Exists)
         {
@@ -120,9 +124,22 @@ public sealed class TopicGrain : Grain, ITopicGrain
             return new TopicResult(TopicError.InvalidPartitions, $"Number of partitions must be at most {MaxPartitions}; got {totalCount}.");
         }
 
+        // New partitions get the replication factor of the first one (Kafka's rule).
+        int factor = State.PartitionStates.Count > 0 ? State.PartitionStates[0].Replicas.Length : -1;
+        var placed = Place(State.Partitions, totalCount - State.Partitions, factor, liveBrokers, assignments, out var placeError);
+        if (placed is null)
+        {
+            return placeError!;
+        }
+
         if (validateOnly)
         {
             return TopicResult.Ok;
+        }
+
+        if (State.PartitionStates.Count == State.Partitions)
+        {
+            State.PartitionStates.AddRange(placed.Select(PartitionState.Initial));
         }
 
         State.Partitions = totalCount;
@@ -159,7 +176,176 @@ public sealed class TopicGrain : Grain, ITopicGrain
 
     public async Task<TopicSnapshot?> RepublishAsync() => State.Exists ? await PublishAsync().ConfigureAwait(true) : null;
 
-    private TopicSnapshot Snapshot(long version) => new(Name, State.TopicId, State.Partitions, new Dictionary<string, string>(State.Configs, StringComparer.Ordinal), version, Deleted: false);
+    public async Task OnLiveBrokersAsync(PlacementBroker[] liveBrokers)
+    {
+        if (!State.Exists || liveBrokers.Length == 0)
+        {
+            return;
+        }
+
+        bool changed = false;
+        if (State.PartitionStates.Count < State.Partitions)
+        {
+            // A topic stored before replication: one replica per partition, led where placement says.
+            int missing = State.Partitions - State.PartitionStates.Count;
+            var placed = ReplicaPlacement.Assign(missing, 1, liveBrokers, Random.Shared.Next(liveBrokers.Length), 0);
+            State.PartitionStates.AddRange(placed.Select(PartitionState.Initial));
+            changed = true;
+        }
+
+        var live = liveBrokers.Select(b => b.NodeId).ToHashSet();
+        bool allowUnclean = Config.Get("unclean.leader.election.enable") == "true";
+        for (int p = 0; p < State.PartitionStates.Count; p++)
+        {
+            var before = State.PartitionStates[p];
+            var after = LeaderElection.OnLiveBrokers(before, live, allowUnclean, out bool unclean);
+            if (!ReferenceEquals(before, after))
+            {
+                State.PartitionStates[p] = after;
+                changed = true;
+                LogElection(p, before, after, unclean);
+            }
+        }
+
+        if (changed)
+        {
+            await _state.WriteStateAsync().ConfigureAwait(true);
+            await PublishAsync().ConfigureAwait(true);
+        }
+    }
+
+    public async Task<PartitionChange> AlterIsrAsync(int partition, int leader, int leaderEpoch, int partitionEpoch, int[] isr)
+    {
+        if (!State.Exists || (uint)partition >= (uint)State.PartitionStates.Count)
+        {
+            return new PartitionChange(partition, ReplicaStateError.UnknownTopicOrPartition, null);
+        }
+
+        var before = State.PartitionStates[partition];
+        var after = LeaderElection.AlterIsr(before, leader, leaderEpoch, partitionEpoch, isr, out var error);
+        if (after is null)
+        {
+            return new PartitionChange(partition, error, before);
+        }
+
+        if (ReferenceEquals(after, before))
+        {
+            return new PartitionChange(partition, ReplicaStateError.None, before, Snapshot(_version));
+        }
+
+        State.PartitionStates[partition] = after;
+        await _state.WriteStateAsync().ConfigureAwait(true);
+        LogIsrChanged(partition, before, after);
+        return new PartitionChange(partition, ReplicaStateError.None, after, await PublishAsync().ConfigureAwait(true));
+    }
+
+    public async Task<PartitionChange[]> ElectPreferredAsync(int[]? partitions, int[] liveBrokers)
+    {
+        if (!State.Exists)
+        {
+            return [.. (partitions ?? []).Select(p => new PartitionChange(p, ReplicaStateError.UnknownTopicOrPartition, null))];
+        }
+
+        var live = liveBrokers.ToHashSet();
+        var results = new List<PartitionChange>();
+        bool changed = false;
+        foreach (int p in partitions ?? Enumerable.Range(0, State.PartitionStates.Count).ToArray())
+        {
+            if ((uint)p >= (uint)State.PartitionStates.Count)
+            {
+                results.Add(new PartitionChange(p, ReplicaStateError.UnknownTopicOrPartition, null));
+                continue;
+            }
+
+            var before = State.PartitionStates[p];
+            var after = LeaderElection.ElectPreferred(before, live, out var error);
+            if (after is not null && !ReferenceEquals(after, before))
+            {
+                State.PartitionStates[p] = after;
+                changed = true;
+                LogElection(p, before, after, unclean: false);
+            }
+
+            results.Add(new PartitionChange(p, error, after ?? before));
+        }
+
+        if (changed)
+        {
+            await _state.WriteStateAsync().ConfigureAwait(true);
+            await PublishAsync().ConfigureAwait(true);
+        }
+
+        return [.. results];
+    }
+
+    private TopicConfig Config => TopicConfig.TryCreate(State.Configs.Select(kv => new KeyValuePair<string, string?>(kv.Key, kv.Value)), out _) ?? TopicConfig.Empty;
+
+    /// <summary>
+    /// Replica lists for <paramref name="count"/> partitions from <paramref name="first"/>: the
+    /// explicit <paramref name="assignments"/> (checked against the live brokers) or placement with
+    /// <paramref name="factor"/> (-1: min(3, live brokers)). Null with the refusal otherwise.
+    /// </summary>
+    private static int[][]? Place(int first, int count, int factor, PlacementBroker[] live, int[][]? assignments, out TopicResult? error)
+    {
+        error = null;
+        if (assignments is not null)
+        {
+            var ids = live.Select(b => b.NodeId).ToHashSet();
+            int width = assignments.Length > 0 ? assignments[0].Length : 0;
+            foreach (var replicas in assignments)
+            {
+                if (replicas.Length == 0 || replicas.Length != width || replicas.Distinct().Count() != replicas.Length || !replicas.All(ids.Contains))
+                {
+                    error = new TopicResult(TopicError.InvalidReplicaAssignment, $"Replica assignment {replicas} for partition {first} is invalid: every partition needs the same number of distinct replicas, each a live broker ({string.Join(',', ids.Order())}).");
+                    return null;
+                }
+            }
+
+            if (assignments.Length != count)
+            {
+                error = new TopicResult(TopicError.InvalidReplicaAssignment, $"{assignments.Length} replica assignments for {count} partitions.");
+                return null;
+            }
+
+            return assignments;
+        }
+
+        int rf = factor == -1 ? Math.Min(3, live.Length) : factor;
+        if (rf < 1 || rf > live.Length)
+        {
+            error = new TopicResult(TopicError.InvalidReplicationFactor, $"Replication factor: {rf} larger than available brokers: {live.Length}.");
+            return null;
+        }
+
+        try
+        {
+            return ReplicaPlacement.Assign(count, rf, live, Random.Shared.Next(live.Length), Random.Shared.Next(live.Length));
+        }
+        catch (ArgumentException ex)
+        {
+            error = new TopicResult(TopicError.InvalidReplicationFactor, ex.Message);
+            return null;
+        }
+    }
+
+    private void LogElection(int partition, PartitionState before, PartitionState after, bool unclean)
+    {
+        if (unclean)
+        {
+            TopicGrainLog.UncleanElection(_logger, Name, partition, after.Leader, after.LeaderEpoch, before.Isr);
+        }
+        else
+        {
+            TopicGrainLog.LeaderChanged(_logger, Name, partition, before.Leader, after.Leader, after.LeaderEpoch, after.Isr);
+        }
+    }
+
+    private void LogIsrChanged(int partition, PartitionState before, PartitionState after)
+    {
+        TopicGrainLog.IsrChanged(_logger, Name, partition, before.Isr, after.Isr, after.LeaderEpoch, after.PartitionEpoch);
+    }
+
+    private TopicSnapshot Snapshot(long version) => new(Name, State.TopicId, State.Partitions, new Dictionary<string, string>(State.Configs, StringComparer.Ordinal), version, Deleted: false, [.. State.PartitionStates]);
 
     /// <summary>Tells the directory (which tells every silo) and remembers the version it was given.</summary>
     private async Task<TopicSnapshot> PublishAsync()
@@ -168,4 +354,16 @@ public sealed class TopicGrain : Grain, ITopicGrain
         _version = published.Version;
         return published;
     }
+}
+
+internal static partial class TopicGrainLog
+{
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Topic}-{Partition}: leader {Before} -> {After} at leader epoch {Epoch}, ISR {Isr}")]
+    public static partial void LeaderChanged(ILogger logger, string topic, int partition, int before, int after, int epoch, int[] isr);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Topic}-{Partition}: UNCLEAN leader election (unclean.leader.election.enable=true): broker {Leader} leads at epoch {Epoch} although it was not in the ISR ({Isr}); records it lacks that the ISR acknowledged are lost")]
+    public static partial void UncleanElection(ILogger logger, string topic, int partition, int leader, int epoch, int[] isr);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Topic}-{Partition}: ISR {Before} -> {After} (leader epoch {Epoch}, partition epoch {PartitionEpoch})")]
+    public static partial void IsrChanged(ILogger logger, string topic, int partition, int[] before, int[] after, int epoch, int partitionEpoch);
 }

@@ -20,4 +20,12 @@ public sealed class TopicState
 
     [Id(4)]
     public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>
+    /// Each partition's replicas, leader, epochs and ISR. Shorter than <see cref="Partitions"/>
+    /// only for a topic stored before replication: the missing ones are placed on the live brokers
+    /// the next time the controller reports them.
+    /// </summary>
+    [Id(5)]
+    public List<Topics.PartitionState> PartitionStates { get; set; } = [];
 }

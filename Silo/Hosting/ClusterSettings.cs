@@ -52,6 +52,17 @@ public sealed class ClusterSettings
     /// <summary>Activations idle this long are deactivated (Orleans' activation collection). Default 15 minutes.</summary>
     public int GrainCollectionAgeMinutes { get; set; } = 15;
 
+    /// <summary>
+    /// How long a silo-to-silo liveness probe may take (Orleans ProbeTimeout). With
+    /// <see cref="MissedProbesLimit"/> it sets how soon a dead silo is declared dead, and so how soon
+    /// its partitions get new leaders: about ProbeTimeout × MissedProbesLimit plus a vote. Default
+    /// 2000 (Orleans: 5000); lower risks declaring a busy silo dead.
+    /// </summary>
+    public int ProbeTimeoutMs { get; set; } = 2000;
+
+    /// <summary>Missed probes before a silo votes another dead (Orleans NumMissedProbesLimit). Default 2 (Orleans: 3).</summary>
+    public int MissedProbesLimit { get; set; } = 2;
+
     public bool IsSingleSilo => Mode == ClusterMode.Localhost;
 
     /// <summary>Checks every setting; the message names the one that is wrong (and never echoes a connection string).</summary>
@@ -90,6 +101,11 @@ public sealed class ClusterSettings
         if (AdvertisedAddress is { } a && !IPAddress.TryParse(a, out _))
         {
             throw new ArgumentException($"OrleansMQ:Cluster:AdvertisedAddress must be an IP address; got '{a}'.");
+        }
+
+        if (ProbeTimeoutMs < 100 || MissedProbesLimit < 1)
+        {
+            throw new ArgumentException($"OrleansMQ:Cluster:ProbeTimeoutMs must be >= 100 and MissedProbesLimit >= 1; got {ProbeTimeoutMs} and {MissedProbesLimit}.");
         }
 
         if (GrainCollectionAgeMinutes < 1)

@@ -6,6 +6,7 @@ using OrleansMQ.Silo.Groups;
 using OrleansMQ.Silo.Kafka;
 using OrleansMQ.Silo.Kafka.Network;
 using OrleansMQ.Silo.Producers;
+using OrleansMQ.Silo.Replication;
 using OrleansMQ.Silo.Topics;
 
 namespace OrleansMQ.Silo.Hosting;
@@ -28,10 +29,14 @@ public sealed partial class KafkaServerHostedService : IHostedService, IAsyncDis
     private readonly ProducerIdAllocator _producerIds;
     private readonly KafkaListener _listener;
     private readonly LegacyGrainStateImport _legacy;
+    private readonly ReplicaManager _replicas;
+    private readonly BrokerMembership _membership;
     private readonly ILogger _logger;
 
-    public KafkaServerHostedService(BrokerSettings settings, BrokerIdentity identity, IGrainFactory grains, TopicCatalog catalog, TopicCatalogSubscription subscription, GroupService groups, ProducerIdAllocator producerIds, KafkaListener listener, LegacyGrainStateImport legacy, ILogger<KafkaServerHostedService> logger)
+    public KafkaServerHostedService(BrokerSettings settings, BrokerIdentity identity, IGrainFactory grains, TopicCatalog catalog, TopicCatalogSubscription subscription, GroupService groups, ProducerIdAllocator producerIds, KafkaListener listener, LegacyGrainStateImport legacy, ReplicaManager replicas, BrokerMembership membership, ILogger<KafkaServerHostedService> logger)
     {
+        _replicas = replicas;
+        _membership = membership;
         _legacy = legacy;
         _settings = settings;
         _identity = identity;
@@ -68,6 +73,11 @@ public sealed partial class KafkaServerHostedService : IHostedService, IAsyncDis
         }
 
         _identity.AdvertisedPort = _settings.AdvertisedPort ?? _listener.Port;
+
+        // Now that clients and followers can reach this broker: join the registry (the controller
+        // then re-elects with this broker live) and keep the ISR checked.
+        _replicas.Start();
+        await _membership.StartAsync(_identity.NodeId, _identity.AdvertisedHost, _identity.AdvertisedPort, _settings.Rack, cancellationToken).ConfigureAwait(false);
         LogListening(_logger, _listener.LocalEndPoint, _identity.AdvertisedHost, _identity.AdvertisedPort, _catalog.Count, _identity.ClusterId);
     }
 
@@ -76,6 +86,8 @@ public sealed partial class KafkaServerHostedService : IHostedService, IAsyncDis
         // First: waiting JoinGroup/SyncGroup calls are answered, so the listener's drain is quick.
         await _groups.StopAsync().ConfigureAwait(false);
         await _listener.StopAsync(cancellationToken).ConfigureAwait(false);
+        await _membership.DisposeAsync().ConfigureAwait(false);
+        await _replicas.DisposeAsync().ConfigureAwait(false);
 
         await _subscription.DisposeAsync().ConfigureAwait(false);
     }

@@ -23,6 +23,7 @@ using OrleansMQ.Silo.Kafka.Network;
 using OrleansMQ.Silo.Metrics;
 using OrleansMQ.Silo.Produce;
 using OrleansMQ.Silo.Producers;
+using OrleansMQ.Silo.Replication;
 using OrleansMQ.Silo.Topics;
 using OrleansMQ.Storage;
 using OrleansMQ.Storage.Engine;
@@ -97,9 +98,14 @@ public static class SiloHost
         builder.UseOrleans(silo => ConfigureOrleans(silo, cluster, storageOptions.DataDirectory));
 
         // The control plane's per-silo parts: caches the grains publish to, and the fronts that call them.
-        services.AddSingleton(sp => new TopicCatalog(sp.GetRequiredService<StorageEngine>()));
+        services.AddSingleton(sp => new TopicCatalog(sp.GetRequiredService<StorageEngine>(), broker.NodeId, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<TopicCatalogSubscription>();
-        services.AddSingleton(sp => new TopicService(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<TopicCatalog>(), broker.AutoCreateTopics, broker.DefaultPartitions, sp.GetRequiredService<ILogger<TopicService>>()));
+        services.AddSingleton(_ => new BrokerDirectory(broker.NodeId));
+        services.AddSingleton<BrokerMembership>();
+        services.AddSingleton(sp => new TopicService(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<TopicCatalog>(), broker.AutoCreateTopics, broker.DefaultPartitions, broker.DefaultReplicationFactor, () => sp.GetRequiredService<BrokerDirectory>().PlacementBrokers, sp.GetRequiredService<ILogger<TopicService>>()));
+        services.AddSingleton(broker.ToReplicationSettings(storageOptions.DataDirectory));
+        services.AddSingleton(_ => new LeaderEpochs(storageOptions.DataDirectory));
+        services.AddSingleton<ReplicaManager>();
         services.AddSingleton(sp => new OffsetStore(sp.GetRequiredService<StorageEngine>(), Path.Combine(storageOptions.DataDirectory, "groups", "offsets.snapshot"), sp.GetRequiredService<ILogger<OffsetStore>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<GroupDirectory>();
         services.AddSingleton(sp => new GroupService(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<OffsetStore>(), sp.GetRequiredService<GroupDirectory>(), groups, sp.GetRequiredService<StorageEngine>(), sp.GetRequiredService<ILogger<GroupService>>(), sp.GetRequiredService<TimeProvider>(), cluster.IsSingleSilo));
@@ -115,6 +121,7 @@ public static class SiloHost
         services.AddSingleton<ProduceHandler>();
         services.AddSingleton<FetchHandler>();
         services.AddSingleton<ListOffsetsHandler>();
+        services.AddSingleton<OffsetForLeaderEpochHandler>();
         services.AddSingleton<AdminHandlers>();
         services.AddSingleton<ClusterAdminHandlers>();
         services.AddSingleton<GroupHandlers>();
@@ -202,6 +209,8 @@ public static class SiloHost
         }
 
         silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(cluster.GrainCollectionAgeMinutes));
+        // Failure detection sets failover time: a dead leader's partitions move once Orleans declares its silo dead.
+        silo.Configure<ClusterMembershipOptions>(o => (o.ProbeTimeout, o.NumMissedProbesLimit) = (TimeSpan.FromMilliseconds(cluster.ProbeTimeoutMs), cluster.MissedProbesLimit));
         silo.Services.AddSingleton<IIncomingGrainCallFilter>(sp => sp.GetRequiredService<GrainStatistics>());
     }
 

@@ -42,6 +42,27 @@ public sealed class BrokerSettings
     /// <summary>Longest a Fetch may wait for data, whatever the client asks (ms). Default 30000.</summary>
     public int MaxFetchWaitMs { get; set; } = 30_000;
 
+    /// <summary>This broker's rack (Kafka broker.rack): placement spreads a partition's replicas over racks when every broker has one.</summary>
+    public string? Rack { get; set; }
+
+    /// <summary>Replicas of a topic created without a factor (Kafka default.replication.factor). Default -1: min(3, live brokers).</summary>
+    public int DefaultReplicationFactor { get; set; } = -1;
+
+    /// <summary>The broker's min.insync.replicas, for topics that do not set it. Default 1.</summary>
+    public int MinInsyncReplicas { get; set; } = 1;
+
+    /// <summary>A follower that has not caught up for this long leaves the ISR (Kafka replica.lag.time.max.ms). Default 30000.</summary>
+    public int ReplicaLagTimeMaxMs { get; set; } = 30_000;
+
+    /// <summary>How long a follower's fetch waits at the leader for new data (Kafka replica.fetch.wait.max.ms). Default 500.</summary>
+    public int ReplicaFetchWaitMaxMs { get; set; } = 500;
+
+    /// <summary>Most bytes a follower asks for per partition and per fetch (Kafka replica.fetch.max.bytes). Default 10485760.</summary>
+    public int ReplicaFetchMaxBytes { get; set; } = 10 << 20;
+
+    public Replication.ReplicationSettings ToReplicationSettings(string dataDirectory) =>
+        new(NodeId, ReplicaLagTimeMaxMs, ReplicaFetchWaitMaxMs, ReplicaFetchMaxBytes, MinInsyncReplicas, dataDirectory);
+
     public string EffectiveAdvertisedHost
     {
         get
@@ -90,6 +111,26 @@ public sealed class BrokerSettings
         if (DefaultPartitions < 1)
         {
             throw new ArgumentException($"OrleansMQ:Broker:DefaultPartitions must be >= 1; got {DefaultPartitions}.");
+        }
+
+        if (DefaultReplicationFactor is 0 or < -1)
+        {
+            throw new ArgumentException($"OrleansMQ:Broker:DefaultReplicationFactor must be -1 (min(3, live brokers)) or >= 1; got {DefaultReplicationFactor}.");
+        }
+
+        if (MinInsyncReplicas < 1)
+        {
+            throw new ArgumentException($"OrleansMQ:Broker:MinInsyncReplicas must be >= 1; got {MinInsyncReplicas}.");
+        }
+
+        if (ReplicaLagTimeMaxMs < 100 || ReplicaFetchWaitMaxMs < 0 || ReplicaFetchWaitMaxMs >= ReplicaLagTimeMaxMs)
+        {
+            throw new ArgumentException($"OrleansMQ:Broker:ReplicaLagTimeMaxMs must be >= 100 and above ReplicaFetchWaitMaxMs (>= 0); got {ReplicaLagTimeMaxMs} and {ReplicaFetchWaitMaxMs}.");
+        }
+
+        if (ReplicaFetchMaxBytes < 1024)
+        {
+            throw new ArgumentException($"OrleansMQ:Broker:ReplicaFetchMaxBytes must be >= 1024; got {ReplicaFetchMaxBytes}.");
         }
 
         if (MaxFetchWaitMs < 0)

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Protocol.Kafka;
 using OrleansMQ.Silo.Producers;
+using OrleansMQ.Silo.Replication;
 using OrleansMQ.Silo.Topics;
 using OrleansMQ.Storage;
 using OrleansMQ.Storage.Log;
@@ -30,15 +31,20 @@ internal sealed partial class ProduceService
     private readonly TopicService _topics;
     private readonly StorageEngine _storage;
     private readonly ProducerStates _producerStates;
+    private readonly ReplicationSettings _replication;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private int _roundRobin = -1;
 
-    public ProduceService(TopicService topics, StorageEngine storage, ProducerStates producerStates, TimeProvider time, ILogger<ProduceService> logger)
+    /// <summary>How long REST produce (acks=all) waits for the in-sync replicas.</summary>
+    private static readonly TimeSpan ReplicationTimeout = TimeSpan.FromSeconds(30);
+
+    public ProduceService(TopicService topics, StorageEngine storage, ProducerStates producerStates, ReplicationSettings replication, TimeProvider time, ILogger<ProduceService> logger)
     {
         _topics = topics;
         _storage = storage;
         _producerStates = producerStates;
+        _replication = replication;
         _time = time;
         _logger = logger;
     }
@@ -61,11 +67,28 @@ internal sealed partial class ProduceService
     /// one (producer id ≥ 0) is checked, written and awaited under the partition's producer gate,
     /// so it comes back complete. Never throws for a refused append: the result carries the error.
     /// </summary>
-    public ValueTask<PartitionAppend> StartAppendAsync(TopicMetadata topic, PartitionLog log, Memory<byte> batches, CancellationToken cancellationToken)
+    public ValueTask<PartitionAppend> StartAppendAsync(TopicMetadata topic, PartitionLog log, Memory<byte> batches, short acks, CancellationToken cancellationToken)
     {
         long appendTime = -1;
+        var replica = topic.Replicas[log.Partition];
+        if (!replica.IsLeader)
+        {
+            var state = replica.State;
+            return new ValueTask<PartitionAppend>(PartitionAppend.Failed(
+                state.HasLeader ? ErrorCode.NotLeaderOrFollower : ErrorCode.LeaderNotAvailable,
+                state.HasLeader ? $"Broker {_replication.NodeId} does not lead {topic.Name}-{log.Partition}: broker {state.Leader} does (leader epoch {state.LeaderEpoch})." : $"{topic.Name}-{log.Partition} has no leader: no in-sync replica is live.",
+                appendTime));
+        }
+
+        if (acks == -1 && replica.State.Isr.Length < MinInsyncReplicas(topic))
+        {
+            // Refused before anything is written (Kafka's NOT_ENOUGH_REPLICAS): nothing to retry twice.
+            return new ValueTask<PartitionAppend>(PartitionAppend.Failed(ErrorCode.NotEnoughReplicas, $"{topic.Name}-{log.Partition}: {replica.State.Isr.Length} in-sync replicas ({string.Join(',', replica.State.Isr)}), min.insync.replicas is {MinInsyncReplicas(topic)}.", appendTime));
+        }
+
         try
         {
+            StampLeaderEpoch(batches.Span, replica.LeaderEpoch);
             if (topic.Config.LogAppendTime)
             {
                 appendTime = _time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -107,6 +130,67 @@ internal sealed partial class ProduceService
         catch (StorageException ex)
         {
             return Refused(topic, log.Partition, ex, append.LogAppendTime);
+        }
+    }
+
+    /// <summary>
+    /// acks=all: waits until every in-sync replica has the records up to <paramref name="lastOffset"/>
+    /// (the high watermark passed it), then checks the ISR still meets min.insync.replicas
+    /// (NOT_ENOUGH_REPLICAS_AFTER_APPEND: written, but not as durable as asked). Leadership lost
+    /// while waiting answers NOT_LEADER_OR_FOLLOWER (the new leader may not have the records:
+    /// the producer retries there, and idempotence keeps the retry from duplicating); no answer in
+    /// <paramref name="timeout"/> is REQUEST_TIMED_OUT.
+    /// </summary>
+    public async ValueTask<(ErrorCode Error, string? Message)> WaitReplicatedAsync(TopicMetadata topic, PartitionLog log, long lastOffset, int leaderEpoch, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var replica = topic.Replicas[log.Partition];
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        while (true)
+        {
+            if (!replica.IsLeader || replica.LeaderEpoch != leaderEpoch)
+            {
+                return (ErrorCode.NotLeaderOrFollower, $"Leadership of {topic.Name}-{log.Partition} moved while waiting for acks=all (epoch {leaderEpoch} -> {replica.LeaderEpoch}).");
+            }
+
+            if (replica.HighWatermark > lastOffset)
+            {
+                break;
+            }
+
+            try
+            {
+                await replica.WaitForChangeAsync(lastOffset, deadline.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return (ErrorCode.RequestTimedOut, $"{topic.Name}-{log.Partition}: the in-sync replicas ({string.Join(',', replica.State.Isr)}) did not all copy offset {lastOffset} within {timeout.TotalMilliseconds:F0} ms.");
+            }
+        }
+
+        int min = MinInsyncReplicas(topic);
+        return replica.State.Isr.Length < min
+            ? (ErrorCode.NotEnoughReplicasAfterAppend, $"{topic.Name}-{log.Partition}: written, but only {replica.State.Isr.Length} in-sync replicas remain; min.insync.replicas is {min}.")
+            : (ErrorCode.None, null);
+    }
+
+    /// <summary>The topic's min.insync.replicas when set on it, else the broker's default.</summary>
+    private int MinInsyncReplicas(TopicMetadata topic) =>
+        topic.Config.Values.ContainsKey("min.insync.replicas") ? topic.Config.MinInsyncReplicas : _replication.MinInsyncReplicas;
+
+    /// <summary>Stamps every whole batch with the leader epoch it is appended under (outside the CRC).</summary>
+    private static void StampLeaderEpoch(Span<byte> span, int epoch)
+    {
+        while (span.Length >= RecordBatch.HeaderSize)
+        {
+            long total = RecordBatch.ReadTotalLength(span);
+            if (total < RecordBatch.HeaderSize || total > span.Length)
+            {
+                return; // malformed: the engine refuses it with the precise reason
+            }
+
+            RecordBatch.StampPartitionLeaderEpoch(span, epoch);
+            span = span[(int)total..];
         }
     }
 
@@ -173,8 +257,14 @@ internal sealed partial class ProduceService
             try
             {
                 int size = builder.Build(batch);
-                var started = await StartAppendAsync(topic, log, batch.AsMemory(0, size), cancellationToken).ConfigureAwait(false);
+                int epoch = topic.Replicas[partition].LeaderEpoch;
+                var started = await StartAppendAsync(topic, log, batch.AsMemory(0, size), acks: -1, cancellationToken).ConfigureAwait(false);
                 done = await CompleteAsync(topic.Name, log, started).ConfigureAwait(false);
+                if (done.Error == ErrorCode.None)
+                {
+                    var (error, message) = await WaitReplicatedAsync(topic, log, done.LastOffset, epoch, ReplicationTimeout, cancellationToken).ConfigureAwait(false);
+                    done = error == ErrorCode.None ? done : PartitionAppend.Failed(error, message ?? "", done.LogAppendTime);
+                }
             }
             finally
             {

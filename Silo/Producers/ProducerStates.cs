@@ -9,4 +9,11 @@ public sealed class ProducerStates
     private readonly ConcurrentDictionary<int, ProducerStateTable> _tables = new();
 
     public ProducerStateTable For(PartitionLog partition) => _tables.GetOrAdd(partition.Id, static _ => new ProducerStateTable());
+
+    /// <summary>
+    /// Drops a partition's table: the next idempotent produce rebuilds it from the log. Called when
+    /// this silo becomes the partition's leader (the log now holds batches replicated from the old
+    /// leader, whose sequences a retried batch must be checked against) or its follower.
+    /// </summary>
+    public void Forget(PartitionLog partition) => _tables.TryRemove(partition.Id, out _);
 }

@@ -21,6 +21,10 @@ public interface ITopicDirectoryGrain : IGrainWithStringKey
     Task<TopicDirectoryView?> SubscribeAsync(ITopicCatalogObserver observer, long knownVersion);
 
     Task UnsubscribeAsync(ITopicCatalogObserver observer);
+
+    /// <summary>The names of every live topic (the controller walks them when brokers come and go).</summary>
+    [Orleans.Concurrency.ReadOnly]
+    Task<string[]> ListNamesAsync();
 }
 
 /// <summary>Every live topic and the directory version they were read at.</summary>

@@ -13,8 +13,24 @@ public interface ITopicGrain : IGrainWithStringKey
 
     Task<TopicResult> DeleteAsync();
 
-    /// <summary>Grows the topic to <paramref name="totalCount"/> partitions (Kafka never shrinks a topic).</summary>
-    Task<TopicResult> AddPartitionsAsync(int totalCount, bool validateOnly);
+    /// <summary>
+    /// Grows the topic to <paramref name="totalCount"/> partitions (Kafka never shrinks a topic),
+    /// placing the new ones on <paramref name="liveBrokers"/> or on <paramref name="assignments"/>.
+    /// </summary>
+    Task<TopicResult> AddPartitionsAsync(int totalCount, bool validateOnly, PlacementBroker[] liveBrokers, int[][]? assignments);
+
+    /// <summary>
+    /// The controller's report of the live brokers: leaders that are gone are replaced from the ISR
+    /// (new leader epoch), dead followers leave the ISR, partitions without replication state are
+    /// placed. Persisted and published before it returns.
+    /// </summary>
+    Task OnLiveBrokersAsync(PlacementBroker[] liveBrokers);
+
+    /// <summary>A leader's ISR change (Kafka's AlterPartition), fenced by its epochs.</summary>
+    Task<PartitionChange> AlterIsrAsync(int partition, int leader, int leaderEpoch, int partitionEpoch, int[] isr);
+
+    /// <summary>Preferred leader election for <paramref name="partitions"/> (null: all).</summary>
+    Task<PartitionChange[]> ElectPreferredAsync(int[]? partitions, int[] liveBrokers);
 
     /// <summary>Sets (or, with a null value, resets) configs; <paramref name="replaceAll"/> is AlterConfigs' (non-incremental) semantics.</summary>
     Task<TopicResult> AlterConfigsAsync(ConfigEntry[] changes, bool replaceAll, bool validateOnly);

@@ -1,7 +1,10 @@
+using Orleans;
+
 namespace OrleansMQ.Silo.Topics;
 
 /// <summary>A broker a replica can be placed on: its stable node id and, when configured, its rack.</summary>
-public readonly record struct PlacementBroker(int NodeId, string? Rack);
+[GenerateSerializer, Immutable]
+public readonly record struct PlacementBroker([property: Id(0)] int NodeId, [property: Id(1)] string? Rack);
 
 /// <summary>
 /// Where each partition's replicas go (issue 14, item 1), the way Kafka places them, so users'

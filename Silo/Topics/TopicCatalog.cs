@@ -3,8 +3,11 @@ using OrleansMQ.Storage.Engine;
 
 namespace OrleansMQ.Silo.Topics;
 
-/// <summary>One topic as the data path sees it: its storage partitions and its effective configs.</summary>
-public sealed record TopicMetadata(string Name, Guid TopicId, TopicConfig Config, PartitionLog[] Partitions)
+/// <summary>
+/// One topic as the data path sees it: its storage partitions, each partition's replica on this
+/// silo (role, leader epoch, high watermark), and its effective configs.
+/// </summary>
+public sealed record TopicMetadata(string Name, Guid TopicId, TopicConfig Config, PartitionLog[] Partitions, PartitionReplica[] Replicas)
 {
     public bool IsInternal => TopicNames.IsInternal(Name);
 }
@@ -20,13 +23,26 @@ public sealed record TopicMetadata(string Name, Guid TopicId, TopicConfig Config
 public sealed class TopicCatalog
 {
     private readonly StorageEngine _engine;
+    private readonly int _self;
+    private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, TopicMetadata> _topics = new(StringComparer.Ordinal);
 
     // The directory version last applied per name, tombstones included, so that a late or
     // duplicated notification never undoes a newer change. Guarded by itself.
     private readonly Dictionary<string, long> _versions = new(StringComparer.Ordinal);
 
-    public TopicCatalog(StorageEngine engine) => _engine = engine;
+    public TopicCatalog(StorageEngine engine, int nodeId = 0, TimeProvider? time = null)
+    {
+        _engine = engine;
+        _self = nodeId;
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>
+    /// Raised (under the catalog's lock, so in order) with every replica whose role or leader epoch
+    /// changed on this silo: the replication manager starts or stops fetching, re-stamps epochs.
+    /// </summary>
+    public event Action<PartitionReplica, ReplicaTransition>? ReplicaChanged;
 
     public int Count => _topics.Count;
 
@@ -109,7 +125,16 @@ public sealed class TopicCatalog
             IndexKeys = config.IndexKeys,
             MaxBatchBytes = config.MaxMessageBytes > 0 ? config.MaxMessageBytes : null,
         };
+        _topics.TryGetValue(snapshot.Name, out var previous);
+        if (previous is not null && previous.TopicId != snapshot.TopicId)
+        {
+            previous = null;
+        }
+
         var logs = new PartitionLog[snapshot.Partitions];
+        var replicas = new PartitionReplica[snapshot.Partitions];
+        long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var changed = new List<(PartitionReplica, ReplicaTransition)>();
         for (int i = 0; i < snapshot.Partitions; i++)
         {
             logs[i] = _engine.GetOrCreatePartition(snapshot.Name, i, options);
@@ -117,10 +142,34 @@ public sealed class TopicCatalog
             {
                 _engine.UpdatePartitionOptions(logs[i], options);
             }
+
+            // The replica outlives snapshots (follower progress, high watermark) while its log does.
+            replicas[i] = previous is not null && i < previous.Replicas.Length && ReferenceEquals(previous.Replicas[i].Log, logs[i])
+                ? previous.Replicas[i]
+                : new PartitionReplica(snapshot.Name, i, logs[i], _self);
+            bool fresh = previous is null || i >= previous.Replicas.Length || !ReferenceEquals(previous.Replicas[i], replicas[i]);
+            if (i < snapshot.States.Length)
+            {
+                var transition = replicas[i].Apply(snapshot.States[i], now);
+                if (transition != ReplicaTransition.None || fresh)
+                {
+                    changed.Add((replicas[i], transition == ReplicaTransition.None ? (replicas[i].IsLeader ? ReplicaTransition.BecameLeader : ReplicaTransition.BecameFollower) : transition));
+                }
+            }
+            else if (fresh)
+            {
+                // Stored before replication and not placed yet: this silo leads it alone, as before.
+                changed.Add((replicas[i], ReplicaTransition.BecameLeader));
+            }
         }
 
-        var topic = new TopicMetadata(snapshot.Name, snapshot.TopicId, config, logs);
+        var topic = new TopicMetadata(snapshot.Name, snapshot.TopicId, config, logs, replicas);
         _topics[snapshot.Name] = topic;
+        foreach (var (replica, transition) in changed)
+        {
+            ReplicaChanged?.Invoke(replica, transition);
+        }
+
         return topic;
     }
 
@@ -128,6 +177,11 @@ public sealed class TopicCatalog
     {
         if (_topics.TryGetValue(name, out var topic) && (topic.TopicId == topicId || topicId == Guid.Empty) && _topics.TryRemove(name, out _))
         {
+            foreach (var r in topic.Replicas)
+            {
+                ReplicaChanged?.Invoke(r, ReplicaTransition.Stopped);
+            }
+
             foreach (var p in topic.Partitions)
             {
                 _engine.DeletePartition(p);

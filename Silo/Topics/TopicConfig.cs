@@ -49,7 +49,11 @@ public sealed class TopicConfig
         MaxMessageBytes = int.Parse(Get("max.message.bytes"), CultureInfo.InvariantCulture);
         LogAppendTime = Get("message.timestamp.type") == "LogAppendTime";
         IndexKeys = bool.Parse(Get(IndexKeysName));
+        MinInsyncReplicas = int.Parse(Get("min.insync.replicas"), CultureInfo.InvariantCulture);
     }
+
+    /// <summary>min.insync.replicas as set on the topic (the broker's default applies when it is not set).</summary>
+    public int MinInsyncReplicas { get; }
 
     /// <summary>The configs set explicitly on the topic.</summary>
     public IReadOnlyDictionary<string, string> Values { get; }
@@ -134,7 +138,8 @@ public sealed class TopicConfig
             "max.message.bytes" when !(int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int m) && m >= 0) => $"Invalid value {value} for configuration {name}: must be a non-negative 32-bit number.",
             "message.timestamp.type" when value is not ("CreateTime" or "LogAppendTime") => $"Invalid value {value} for configuration {name}: must be CreateTime or LogAppendTime.",
             "cleanup.policy" when value != "delete" => $"Invalid value {value} for configuration {name}: only 'delete' is supported (log compaction is not).",
-            "min.insync.replicas" when !Long(value, 1) => $"Invalid value {value} for configuration {name}: must be at least 1.",
+            "min.insync.replicas" when !(int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int i) && i >= 1) => $"Invalid value {value} for configuration {name}: must be at least 1.",
+            "unclean.leader.election.enable" when value is not ("true" or "false") => $"Invalid value {value} for configuration {name}: must be true or false.",
             IndexKeysName when value is not ("true" or "false") => $"Invalid value {value} for configuration {name}: must be true or false.",
             "segment.bytes" or "segment.ms" or "delete.retention.ms" or "file.delete.delay.ms" or "flush.messages" or "flush.ms"
                 or "index.interval.bytes" or "max.compaction.lag.ms" or "min.compaction.lag.ms" or "segment.index.bytes" or "segment.jitter.ms"

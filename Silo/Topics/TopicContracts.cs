@@ -12,6 +12,7 @@ public enum TopicError
     UnknownTopic,
     InvalidPartitions,
     InvalidReplicationFactor,
+    InvalidReplicaAssignment,
     InvalidConfig,
 
     /// <summary>The topic's grain could not be reached in time (its silo died, the call timed out): retriable.</summary>
@@ -19,8 +20,8 @@ public enum TopicError
 }
 
 /// <summary>
-/// A topic as every silo caches it: identity, partition count, the configs set on it, and the
-/// directory version that published it (a silo applies a snapshot only when it is newer than the
+/// A topic as every silo caches it: identity, partition count, the configs set on it, each
+/// partition's replication state (replicas, leader, epochs, ISR), and the directory version that published it (a silo applies a snapshot only when it is newer than the
 /// one it holds, so a late notification never undoes a later change).
 /// </summary>
 [GenerateSerializer, Immutable]
@@ -30,9 +31,10 @@ public sealed record TopicSnapshot(
     [property: Id(2)] int Partitions,
     [property: Id(3)] Dictionary<string, string> Configs,
     [property: Id(4)] long Version,
-    [property: Id(5)] bool Deleted)
+    [property: Id(5)] bool Deleted,
+    [property: Id(6)] PartitionState[] States)
 {
-    public static TopicSnapshot Tombstone(string name, Guid topicId, long version) => new(name, topicId, 0, [], version, Deleted: true);
+    public static TopicSnapshot Tombstone(string name, Guid topicId, long version) => new(name, topicId, 0, [], version, Deleted: true, []);
 }
 
 /// <summary>Outcome of a topic operation: an error, the message to show the user, and on success the topic as it now is.</summary>
@@ -51,7 +53,11 @@ public sealed record TopicResult(
 [GenerateSerializer, Immutable]
 public readonly record struct ConfigEntry([property: Id(0)] string Name, [property: Id(1)] string? Value);
 
-/// <summary>CreateTopics' arguments after the wire decoding.</summary>
+/// <summary>
+/// CreateTopics' arguments after the wire decoding: partitions and replication factor (-1: the
+/// broker defaults), or explicit replica lists per partition; the live brokers the calling silo
+/// sees, for placement.
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record CreateTopicCall(
     [property: Id(0)] int Partitions,
@@ -59,4 +65,14 @@ public sealed record CreateTopicCall(
     [property: Id(2)] ConfigEntry[] Configs,
     [property: Id(3)] bool ValidateOnly,
     [property: Id(4)] int DefaultPartitions,
-    [property: Id(5)] int LiveBrokers);
+    [property: Id(5)] PlacementBroker[] LiveBrokers,
+    [property: Id(6)] int[][]? Assignments = null,
+    [property: Id(7)] int DefaultReplicationFactor = -1);
+
+/// <summary>The outcome of a change to one partition's replication state: the error, or the state now.</summary>
+[GenerateSerializer, Immutable]
+public sealed record PartitionChange(
+    [property: Id(0)] int Partition,
+    [property: Id(1)] ReplicaStateError Error,
+    [property: Id(2)] PartitionState? State,
+    [property: Id(3)] TopicSnapshot? Snapshot = null);

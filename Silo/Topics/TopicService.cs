@@ -18,14 +18,25 @@ public sealed partial class TopicService
     private readonly TopicCatalog _catalog;
     private readonly ILogger _logger;
 
-    public TopicService(IGrainFactory grains, TopicCatalog catalog, bool autoCreate, int defaultPartitions, ILogger<TopicService> logger)
+    private readonly Func<PlacementBroker[]> _liveBrokers;
+
+    /// <param name="liveBrokers">The brokers placement may use now (this silo's view of the live ones).</param>
+    /// <param name="defaultReplicationFactor">default.replication.factor; -1: min(3, live brokers).</param>
+    public TopicService(IGrainFactory grains, TopicCatalog catalog, bool autoCreate, int defaultPartitions, int defaultReplicationFactor, Func<PlacementBroker[]> liveBrokers, ILogger<TopicService> logger)
     {
         _logger = logger;
         _grains = grains;
         _catalog = catalog;
+        _liveBrokers = liveBrokers;
         AutoCreate = autoCreate;
         DefaultPartitions = defaultPartitions;
+        DefaultReplicationFactor = defaultReplicationFactor;
     }
+
+    public int DefaultReplicationFactor { get; }
+
+    /// <summary>The live brokers as placement sees them.</summary>
+    public PlacementBroker[] LiveBrokers => _liveBrokers();
 
     public bool AutoCreate { get; }
 
@@ -33,15 +44,13 @@ public sealed partial class TopicService
 
     public TopicCatalog Catalog => _catalog;
 
-    /// <summary>
-    /// Brokers a replication factor may name. Data is not replicated yet (each silo stores its own
-    /// copy of what it is sent), so one, whatever the cluster's size.
-    /// </summary>
-    public static int ReplicationBrokers => 1;
-
     private ITopicGrain Grain(string name) => _grains.GetGrain<ITopicGrain>(name);
 
-    public Task<TopicResult> CreateAsync(string name, int partitions, short replicationFactor, IReadOnlyCollection<KeyValuePair<string, string?>> configs, bool validateOnly, CancellationToken cancellationToken = default)
+    public Task<TopicResult> CreateAsync(string name, int partitions, short replicationFactor, IReadOnlyCollection<KeyValuePair<string, string?>> configs, bool validateOnly, CancellationToken cancellationToken = default) =>
+        CreateAsync(name, partitions, replicationFactor, configs, validateOnly, assignments: null, cancellationToken);
+
+    /// <summary>Creates a topic; <paramref name="assignments"/> (replica lists per partition) replace placement when given.</summary>
+    public Task<TopicResult> CreateAsync(string name, int partitions, short replicationFactor, IReadOnlyCollection<KeyValuePair<string, string?>> configs, bool validateOnly, int[][]? assignments, CancellationToken cancellationToken)
     {
         // Checked here as well as in the grain: an invalid name never becomes a grain key.
         if (TopicNames.Validate(name) is { } nameError)
@@ -49,7 +58,7 @@ public sealed partial class TopicService
             return Task.FromResult(new TopicResult(TopicError.InvalidTopic, nameError));
         }
 
-        var call = new CreateTopicCall(partitions, replicationFactor, configs.Select(kv => new ConfigEntry(kv.Key, kv.Value)).ToArray(), validateOnly, DefaultPartitions, ReplicationBrokers);
+        var call = new CreateTopicCall(partitions, replicationFactor, configs.Select(kv => new ConfigEntry(kv.Key, kv.Value)).ToArray(), validateOnly, DefaultPartitions, LiveBrokers, assignments, DefaultReplicationFactor);
         return ApplyAsync(() => Grain(name).CreateAsync(call), cancellationToken);
     }
 
@@ -57,7 +66,10 @@ public sealed partial class TopicService
         TopicNames.Validate(name) is null ? ApplyAsync(() => Grain(name).DeleteAsync(), cancellationToken) : Task.FromResult(Unknown(name));
 
     public Task<TopicResult> AddPartitionsAsync(string name, int totalCount, bool validateOnly, CancellationToken cancellationToken = default) =>
-        TopicNames.Validate(name) is null ? ApplyAsync(() => Grain(name).AddPartitionsAsync(totalCount, validateOnly), cancellationToken) : Task.FromResult(Unknown(name));
+        AddPartitionsAsync(name, totalCount, validateOnly, assignments: null, cancellationToken);
+
+    public Task<TopicResult> AddPartitionsAsync(string name, int totalCount, bool validateOnly, int[][]? assignments, CancellationToken cancellationToken) =>
+        TopicNames.Validate(name) is null ? ApplyAsync(() => Grain(name).AddPartitionsAsync(totalCount, validateOnly, LiveBrokers, assignments), cancellationToken) : Task.FromResult(Unknown(name));
 
     public Task<TopicResult> AlterConfigsAsync(string name, IReadOnlyCollection<KeyValuePair<string, string?>> changes, bool replaceAll, bool validateOnly, CancellationToken cancellationToken = default) =>
         TopicNames.Validate(name) is null

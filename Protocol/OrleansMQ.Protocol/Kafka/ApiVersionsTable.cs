@@ -37,6 +37,7 @@ public static class ApiVersionsTable
         new(ApiKey.CreateTopics, 0, 5, 5),
         new(ApiKey.DeleteTopics, 0, 4, 4),
         new(ApiKey.InitProducerId, 0, 2, 2),
+        new(ApiKey.OffsetForLeaderEpoch, 2, 4, 4),
         new(ApiKey.DescribeConfigs, 0, 4, 4),
         new(ApiKey.AlterConfigs, 0, 2, 2),
         new(ApiKey.DescribeLogDirs, 1, 4, 2),
@@ -62,7 +63,6 @@ public static class ApiVersionsTable
     private static readonly ApiVersionRange[] DescribedOnlyRows =
     [
         new(ApiKey.DeleteRecords, 0, 2, 2),
-        new(ApiKey.OffsetForLeaderEpoch, 2, 4, 4),
         new(ApiKey.ElectLeaders, 0, 2, 2),
         new(ApiKey.AlterPartitionReassignments, 0, 0, 0),
         new(ApiKey.ListPartitionReassignments, 0, 0, 0),

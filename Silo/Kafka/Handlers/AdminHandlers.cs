@@ -42,28 +42,34 @@ internal sealed class AdminHandlers
 
             int partitions = t.NumPartitions;
             short replication = t.ReplicationFactor;
+            int[][]? assignments = null;
             if (t.Assignments.Count > 0)
             {
-                // Manual assignment: every replica must be this node (single-node broker).
-                if (partitions != -1 || replication != -1 || t.Assignments.Any(a => a.BrokerIds.Count != 1 || a.BrokerIds[0] != _identity.NodeId))
+                // Manual assignment: partition i's replicas in the request's order (Kafka requires
+                // the partition indexes 0..n-1 and no count or factor beside them).
+                var ordered = t.Assignments.OrderBy(a => a.PartitionIndex).ToList();
+                if (partitions != -1 || replication != -1 || ordered.Where((a, i) => a.PartitionIndex != i).Any())
                 {
                     result.ErrorCode = ErrorCode.InvalidReplicaAssignment;
-                    result.ErrorMessage = $"Replica assignments must name only broker {_identity.NodeId}, and exclude partition count and replication factor.";
+                    result.ErrorMessage = "Replica assignments must cover partitions 0..n-1 and exclude partition count and replication factor.";
                     continue;
                 }
 
-                partitions = t.Assignments.Count;
-                replication = 1;
+                assignments = [.. ordered.Select(a => a.BrokerIds.ToArray())];
+                partitions = assignments.Length;
+                replication = (short)assignments[0].Length;
             }
 
             var configs = t.Configs.Select(c => new KeyValuePair<string, string?>(c.Name, c.Value)).ToList();
-            var outcome = await _topics.CreateAsync(t.Name, partitions, replication, configs, request.ValidateOnly, cancellationToken).ConfigureAwait(false);
+            var outcome = await _topics.CreateAsync(t.Name, partitions, replication, configs, request.ValidateOnly, assignments, cancellationToken).ConfigureAwait(false);
             result.ErrorCode = KafkaErrors.ToErrorCode(outcome.Error);
             result.ErrorMessage = outcome.Message;
             if (outcome.IsOk)
             {
                 result.NumPartitions = partitions == -1 ? _topics.DefaultPartitions : partitions;
-                result.ReplicationFactor = 1;
+                result.ReplicationFactor = _topics.Catalog.TryGet(t.Name, out var placed) && placed.Replicas.Length > 0
+                    ? (short)placed.Replicas[0].State.Replicas.Length
+                    : replication == -1 ? (short)Math.Min(3, _topics.LiveBrokers.Length) : replication;
                 if (_topics.Catalog.TryGet(t.Name, out var created) || request.ValidateOnly)
                 {
                     var config = created?.Config ?? TopicConfig.TryCreate(configs, out _) ?? TopicConfig.Empty;
@@ -103,15 +109,9 @@ internal sealed class AdminHandlers
         {
             var result = new CreatePartitionsResponse.Result { Name = t.Name };
             body.Results.Add(result);
-            if (t.Assignments is { } assignments && assignments.Any(a => a.BrokerIds.Any(b => b != _identity.NodeId)))
-            {
-                result.ErrorCode = ErrorCode.InvalidReplicaAssignment;
-                result.ErrorMessage = $"Replica assignments must name only broker {_identity.NodeId}.";
-                continue;
-            }
-
+            int[][]? assignments = t.Assignments is { Count: > 0 } given ? [.. given.Select(a => a.BrokerIds.ToArray())] : null;
             var outcome = TopicNames.Validate(t.Name) is null
-                ? await _topics.AddPartitionsAsync(t.Name, t.Count, request.ValidateOnly, cancellationToken).ConfigureAwait(false)
+                ? await _topics.AddPartitionsAsync(t.Name, t.Count, request.ValidateOnly, assignments, cancellationToken).ConfigureAwait(false)
                 : new Topics.TopicResult(Topics.TopicError.UnknownTopic, $"Topic '{t.Name}' does not exist.");
             result.ErrorCode = KafkaErrors.ToErrorCode(outcome.Error);
             result.ErrorMessage = outcome.Message;

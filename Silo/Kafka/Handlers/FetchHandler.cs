@@ -2,6 +2,7 @@ using System.Buffers;
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Silo.Kafka.Network;
 using OrleansMQ.Protocol.Kafka;
+using OrleansMQ.Silo.Replication;
 using OrleansMQ.Silo.Topics;
 using OrleansMQ.Storage;
 using OrleansMQ.Storage.Log;
@@ -29,14 +30,16 @@ internal sealed partial class FetchHandler
     private static readonly Action<object?> ReleaseSegment = static s => ((Segment)s!).Release();
 
     private readonly TopicCatalog _catalog;
+    private readonly ReplicaManager _replicas;
     private readonly StorageEngine _storage;
     private readonly BrokerSettings _settings;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
-    public FetchHandler(TopicCatalog catalog, StorageEngine storage, BrokerSettings settings, TimeProvider time, ILoggerFactory loggerFactory)
+    public FetchHandler(TopicCatalog catalog, ReplicaManager replicas, StorageEngine storage, BrokerSettings settings, TimeProvider time, ILoggerFactory loggerFactory)
     {
         _catalog = catalog;
+        _replicas = replicas;
         _storage = storage;
         _settings = settings;
         _time = time;
@@ -62,8 +65,8 @@ internal sealed partial class FetchHandler
 
                 // Wait only on partitions that have nothing past the fetch offset yet; if every
                 // partition already has data (held back by the byte limits), waiting cannot help.
-                var idle = plan.Where(p => p.Log is not null && p.Log.HighWatermark <= p.NextOffset).Select(p => (p.Log!, p.NextOffset)).ToList();
-                bool anyHeldBack = plan.Exists(p => p.Log is not null && p.Log.HighWatermark > p.NextOffset && p.Bytes == 0);
+                var idle = plan.Where(p => p.Replica is not null && p.Available <= p.NextOffset).Select(p => (p.Replica!, p.NextOffset)).ToList();
+                bool anyHeldBack = plan.Exists(p => p.Replica is not null && p.Available > p.NextOffset && p.Bytes == 0);
                 ReleaseAll(plan);
                 plan.Clear();
                 if (anyHeldBack && idle.Count == 0)
@@ -76,9 +79,10 @@ internal sealed partial class FetchHandler
                 using (var wake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
                 {
                     var waits = new List<Task>(idle.Count + 1);
-                    foreach (var (log, offset) in idle)
+                    foreach (var (replica, offset) in idle)
                     {
-                        waits.Add(log.WaitForDataAsync(offset, wake.Token));
+                        // A follower waits for the leader's log to grow; a consumer for the high watermark.
+                        waits.Add(request.ReplicaId >= 0 ? replica.Log.WaitForDataAsync(offset, wake.Token) : replica.WaitForChangeAsync(offset, wake.Token));
                     }
 
                     waits.Add(Task.Delay(remaining, _time, wake.Token));
@@ -115,16 +119,27 @@ internal sealed partial class FetchHandler
                 }
 
                 var log = topic.Partitions[p.PartitionIndex];
+                var replica = topic.Replicas[p.PartitionIndex];
+                read.Error = CheckLeader(replica, request.ReplicaId, p.CurrentLeaderEpoch, p.FetchOffset);
+                if (read.Error != ErrorCode.None)
+                {
+                    continue;
+                }
+
                 read.Log = log;
-                read.HighWatermark = log.HighWatermark;
+                read.Replica = replica;
+                read.HighWatermark = replica.HighWatermark;
                 read.LogStartOffset = log.LogStartOffset;
+                // Followers copy up to the leader's log end; consumers read only what every in-sync replica has.
+                long limit = request.ReplicaId >= 0 ? long.MaxValue : read.HighWatermark;
+                read.Available = request.ReplicaId >= 0 ? log.HighWatermark : read.HighWatermark;
                 long partitionBudget = Math.Min(p.PartitionMaxBytes, budget - total);
                 if (partitionBudget <= 0 && total > 0)
                 {
                     continue;
                 }
 
-                var status = _storage.ReadSpans(log, p.FetchOffset, (int)Math.Clamp(partitionBudget, 1, int.MaxValue), read.Spans);
+                var status = _storage.ReadSpans(log, p.FetchOffset, (int)Math.Clamp(partitionBudget, 1, int.MaxValue), read.Spans, limit);
                 if (status == ReadStatus.OffsetOutOfRange)
                 {
                     read.Error = ErrorCode.OffsetOutOfRange;
@@ -157,6 +172,46 @@ internal sealed partial class FetchHandler
         }
 
         return total;
+    }
+
+    /// <summary>
+    /// Who may fetch this partition here: its leader serves consumers and its followers (a replica
+    /// id that names a replica), at the leader epoch the fetcher believes in when it says one
+    /// (older: FENCED_LEADER_EPOCH; newer than this silo knows: UNKNOWN_LEADER_EPOCH). A follower's
+    /// fetch offset is its log end, recorded for the ISR and the high watermark.
+    /// </summary>
+    private ErrorCode CheckLeader(PartitionReplica replica, int replicaId, int currentLeaderEpoch, long fetchOffset)
+    {
+        if (currentLeaderEpoch >= 0 && currentLeaderEpoch < replica.LeaderEpoch)
+        {
+            LogRefusedFetch(_logger, replica.Topic, replica.Partition, replicaId, "FENCED_LEADER_EPOCH", currentLeaderEpoch, replica.LeaderEpoch);
+            return ErrorCode.FencedLeaderEpoch;
+        }
+
+        if (currentLeaderEpoch > replica.LeaderEpoch)
+        {
+            LogRefusedFetch(_logger, replica.Topic, replica.Partition, replicaId, "UNKNOWN_LEADER_EPOCH", currentLeaderEpoch, replica.LeaderEpoch);
+            return ErrorCode.UnknownLeaderEpoch;
+        }
+
+        if (!replica.IsLeader)
+        {
+            LogRefusedFetch(_logger, replica.Topic, replica.Partition, replicaId, "NOT_LEADER_OR_FOLLOWER", currentLeaderEpoch, replica.LeaderEpoch);
+            return ErrorCode.NotLeaderOrFollower;
+        }
+
+        if (replicaId >= 0)
+        {
+            if (replica.OnFollowerFetch(replicaId, fetchOffset, _time.GetUtcNow().ToUnixTimeMilliseconds()) is not { } follower)
+            {
+                LogRefusedFetch(_logger, replica.Topic, replica.Partition, replicaId, "NOT_LEADER_OR_FOLLOWER (not a replica)", currentLeaderEpoch, replica.LeaderEpoch);
+                return ErrorCode.NotLeaderOrFollower;
+            }
+
+            _replicas.OnFollowerFetched(replica, follower);
+        }
+
+        return ErrorCode.None;
     }
 
     /// <summary>Offloaded batches: copied from the blob tier (through its cache) into the partition's buffer.</summary>
@@ -248,6 +303,11 @@ internal sealed partial class FetchHandler
 
         public PartitionLog? Log { get; set; }
 
+        public PartitionReplica? Replica { get; set; }
+
+        /// <summary>What this fetcher may read up to: the leader's log end for a follower, the high watermark for a consumer.</summary>
+        public long Available { get; set; }
+
         public ErrorCode Error { get; set; }
 
         public long HighWatermark { get; set; }
@@ -261,6 +321,9 @@ internal sealed partial class FetchHandler
         /// <summary>Batches read from the blob tier (copied), or null.</summary>
         public ArrayBufferWriter<byte>? Remote { get; set; }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Fetch {Topic}-{Partition} from replica id {ReplicaId} refused: {Error} (its leader epoch {TheirEpoch}, ours {OurEpoch})")]
+    private static partial void LogRefusedFetch(ILogger logger, string topic, int partition, int replicaId, string error, int theirEpoch, int ourEpoch);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Fetch {Topic}-{Partition} at offset {Offset}: the blob tier cannot be read, answering KAFKA_STORAGE_ERROR: {Reason}")]
     private static partial void LogRemoteReadFailed(ILogger logger, string topic, int partition, long offset, string reason);

@@ -16,6 +16,7 @@ internal static class KafkaErrors
         TopicError.InvalidPartitions => ErrorCode.InvalidPartitions,
         TopicError.InvalidReplicationFactor => ErrorCode.InvalidReplicationFactor,
         TopicError.InvalidConfig => ErrorCode.InvalidConfig,
+        TopicError.InvalidReplicaAssignment => ErrorCode.InvalidReplicaAssignment,
         TopicError.Unavailable => ErrorCode.RequestTimedOut,
         _ => ErrorCode.UnknownServerError,
     };

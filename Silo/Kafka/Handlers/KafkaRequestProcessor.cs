@@ -22,8 +22,9 @@ internal sealed partial class KafkaRequestProcessor : IKafkaRequestProcessor
     private readonly AdminHandlers _admin;
     private readonly GroupHandlers _groups;
     private readonly ClusterAdminHandlers _clusterAdmin;
+    private readonly OffsetForLeaderEpochHandler _offsetForLeaderEpoch;
 
-    public KafkaRequestProcessor(BrokerIdentity identity, MetadataHandler metadata, ProduceHandler produce, FetchHandler fetch, ListOffsetsHandler listOffsets, AdminHandlers admin, GroupHandlers groups, ClusterAdminHandlers clusterAdmin, ILogger<KafkaRequestProcessor> logger)
+    public KafkaRequestProcessor(BrokerIdentity identity, MetadataHandler metadata, ProduceHandler produce, FetchHandler fetch, ListOffsetsHandler listOffsets, AdminHandlers admin, GroupHandlers groups, ClusterAdminHandlers clusterAdmin, OffsetForLeaderEpochHandler offsetForLeaderEpoch, ILogger<KafkaRequestProcessor> logger)
     {
         _identity = identity;
         _logger = logger;
@@ -34,6 +35,7 @@ internal sealed partial class KafkaRequestProcessor : IKafkaRequestProcessor
         _admin = admin;
         _groups = groups;
         _clusterAdmin = clusterAdmin;
+        _offsetForLeaderEpoch = offsetForLeaderEpoch;
     }
 
     public ValueTask ProcessAsync(ConnectionContext connection, ReadOnlyMemory<byte> frame, KafkaResponse response, CancellationToken cancellationToken)
@@ -74,6 +76,7 @@ internal sealed partial class KafkaRequestProcessor : IKafkaRequestProcessor
                 ApiKey.DeleteTopics => _admin.DeleteTopicsAsync(header, DeleteTopicsRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
                 ApiKey.CreatePartitions => _admin.CreatePartitionsAsync(header, CreatePartitionsRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
                 ApiKey.DescribeConfigs => Respond(response, header, _admin.DescribeConfigs(DescribeConfigsRequest.Read(ref reader, header.ApiVersion))),
+                ApiKey.OffsetForLeaderEpoch => Respond(response, header, _offsetForLeaderEpoch.Handle(OffsetForLeaderEpochRequest.Read(ref reader, header.ApiVersion))),
                 ApiKey.AlterConfigs => _clusterAdmin.AlterConfigsAsync(header, AlterConfigsRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
                 ApiKey.IncrementalAlterConfigs => _clusterAdmin.IncrementalAlterConfigsAsync(header, IncrementalAlterConfigsRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
                 ApiKey.DescribeLogDirs => Respond(response, header, _clusterAdmin.DescribeLogDirs(DescribeLogDirsRequest.Read(ref reader, header.ApiVersion))),

@@ -4,7 +4,7 @@ using OrleansMQ.Storage.Engine;
 
 namespace OrleansMQ.Silo.Kafka.Handlers;
 
-/// <summary>ListOffsets: earliest (-2), latest (-1), or the first offset at or after a timestamp.</summary>
+/// <summary>ListOffsets on the partition's leader: earliest (-2), latest (-1: the high watermark), or the first committed offset at or after a timestamp.</summary>
 internal sealed class ListOffsetsHandler
 {
     private const long Latest = -1;
@@ -38,10 +38,19 @@ internal sealed class ListOffsetsHandler
                 }
 
                 var log = topic.Partitions[p.PartitionIndex];
+                var replica = topic.Replicas[p.PartitionIndex];
+                result.LeaderEpoch = replica.LeaderEpoch;
+                if (!replica.IsLeader)
+                {
+                    // Offsets come from the leader (what it has committed), as in Kafka.
+                    result.ErrorCode = ErrorCode.NotLeaderOrFollower;
+                    continue;
+                }
+
                 switch (p.Timestamp)
                 {
                     case Latest:
-                        result.Offset = log.HighWatermark;
+                        result.Offset = replica.HighWatermark;
                         break;
                     case Earliest:
                         result.Offset = log.LogStartOffset;
@@ -50,7 +59,7 @@ internal sealed class ListOffsetsHandler
                         result.ErrorCode = ErrorCode.InvalidRequest; // -3 (max timestamp) needs v7, which is not offered
                         break;
                     default:
-                        if (_storage.FindOffsetByTimestamp(log, p.Timestamp) is { } found)
+                        if (_storage.FindOffsetByTimestamp(log, p.Timestamp) is { } found && found.Offset < replica.HighWatermark)
                         {
                             result.Offset = found.Offset;
                             result.Timestamp = found.Timestamp;

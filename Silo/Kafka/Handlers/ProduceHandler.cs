@@ -4,6 +4,7 @@ using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Protocol.Kafka;
 using OrleansMQ.Silo.Kafka.Network;
 using OrleansMQ.Silo.Produce;
+using OrleansMQ.Silo.Topics;
 using OrleansMQ.Storage.Engine;
 
 namespace OrleansMQ.Silo.Kafka.Handlers;
@@ -31,14 +32,14 @@ internal sealed partial class ProduceHandler
     public async ValueTask HandleAsync(ConnectionContext connection, RequestHeader header, ProduceRequest request, KafkaResponse response, CancellationToken cancellationToken)
     {
         var body = new ProduceResponse();
-        var written = new List<(PartitionLog Log, long LastOffset)>();
+        var written = new List<Written>();
         // Appends follow the connection's request order (see ConnectionContext.ProduceOrder); the
         // wait for durability (sync flush) happens after the next request may append, so a
         // pipelining client still shares flushes.
         var previous = connection.ProduceOrder;
         var appendedInOrder = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         connection.ProduceOrder = appendedInOrder.Task;
-        var durable = new List<(ProduceResponse.Partition Result, PartitionLog Log, PartitionAppend Append, string Topic)>();
+        var durable = new List<(ProduceResponse.Partition Result, PartitionLog Log, PartitionAppend Append, TopicMetadata Topic, int Epoch)>();
         try
         {
             if (!previous.IsCompleted)
@@ -92,15 +93,16 @@ internal sealed partial class ProduceHandler
                     }
 
                     // The frame buffer is ours until the response is sent: LogAppendTime is stamped in place.
-                    var append = await _produce.StartAppendAsync(topic, log, MemoryMarshal.AsMemory(records), cancellationToken).ConfigureAwait(false);
+                    int epoch = topic.Replicas[p.Index].LeaderEpoch;
+                    var append = await _produce.StartAppendAsync(topic, log, MemoryMarshal.AsMemory(records), request.Acks, cancellationToken).ConfigureAwait(false);
                     result.LogAppendTimeMs = append.LogAppendTime;
                     if (append.Append is not null)
                     {
-                        durable.Add((result, log, append, t.Name));
+                        durable.Add((result, log, append, topic, epoch));
                     }
                     else
                     {
-                        Answer(result, log, append, written);
+                        Answer(result, topic, log, epoch, append, written);
                     }
                 }
             }
@@ -110,9 +112,9 @@ internal sealed partial class ProduceHandler
             appendedInOrder.TrySetResult();
         }
 
-        foreach (var (result, log, append, topicName) in durable)
+        foreach (var (result, log, append, topic, epoch) in durable)
         {
-            Answer(result, log, await _produce.CompleteAsync(topicName, log, append).ConfigureAwait(false), written);
+            Answer(result, topic, log, epoch, await _produce.CompleteAsync(topic.Name, log, append).ConfigureAwait(false), written);
         }
 
         if (request.Acks == 0)
@@ -121,25 +123,43 @@ internal sealed partial class ProduceHandler
             return;
         }
 
-        foreach (var (log, lastOffset) in written)
+        foreach (var w in written)
         {
-            await ProduceService.WaitVisibleAsync(log, lastOffset, cancellationToken).ConfigureAwait(false);
+            if (request.Acks == -1)
+            {
+                var (error, message) = await _produce.WaitReplicatedAsync(w.Topic, w.Log, w.LastOffset, w.Epoch, TimeSpan.FromMilliseconds(Math.Max(1, request.TimeoutMs)), cancellationToken).ConfigureAwait(false);
+                if (error != ErrorCode.None)
+                {
+                    w.Result.ErrorCode = error;
+                    w.Result.ErrorMessage = message;
+                    if (error != ErrorCode.NotEnoughReplicasAfterAppend)
+                    {
+                        w.Result.BaseOffset = -1;
+                    }
+
+                    continue;
+                }
+            }
+
+            await ProduceService.WaitVisibleAsync(w.Log, w.LastOffset, cancellationToken).ConfigureAwait(false);
         }
 
         await KafkaRequestProcessor.Respond(response, header, body).ConfigureAwait(false);
     }
 
-    /// <summary>A complete append's answer; a written one is also waited on for read-your-writes.</summary>
-    private static void Answer(ProduceResponse.Partition result, PartitionLog log, in PartitionAppend append, List<(PartitionLog Log, long LastOffset)> written)
+    /// <summary>A complete append's answer; a written one is also waited on (acks=all, read-your-writes).</summary>
+    private static void Answer(ProduceResponse.Partition result, TopicMetadata topic, PartitionLog log, int epoch, in PartitionAppend append, List<Written> written)
     {
         result.ErrorCode = append.Error;
         result.ErrorMessage = append.Message;
         if (append.Error == ErrorCode.None)
         {
             result.BaseOffset = append.BaseOffset;
-            written.Add((log, append.LastOffset));
+            written.Add(new Written(result, topic, log, append.LastOffset, epoch));
         }
     }
+
+    private readonly record struct Written(ProduceResponse.Partition Result, TopicMetadata Topic, PartitionLog Log, long LastOffset, int Epoch);
 
     /// <summary>
     /// The magic (0 or 1) of the first legacy message-set entry in <paramref name="records"/>, or

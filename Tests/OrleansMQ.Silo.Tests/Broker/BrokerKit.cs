@@ -240,11 +240,15 @@ internal static class BrokerKit
         return batches;
     }
 
-    /// <summary>The batch with <paramref name="baseOffset"/> stamped, as the broker stores it.</summary>
-    public static byte[] Stamped(byte[] batch, long baseOffset)
+    /// <summary>
+    /// The batch as the broker stores it: <paramref name="baseOffset"/> and the partition leader
+    /// epoch it was appended under (a single silo's partitions are at epoch 0) stamped.
+    /// </summary>
+    public static byte[] Stamped(byte[] batch, long baseOffset, int leaderEpoch = 0)
     {
         var copy = batch.ToArray();
         RecordBatch.StampBaseOffset(copy, baseOffset);
+        RecordBatch.StampPartitionLeaderEpoch(copy, leaderEpoch);
         return copy;
     }
 

@@ -206,7 +206,7 @@ public sealed class GoldenBytesTests
         byte[] expected = CodecTestKit.Hex(
             "00000009" +          // response header v0: correlation id only
             "0023" +              // error_code 35 UNSUPPORTED_VERSION
-            "0000001B" +          // 27 APIs (classic int32 array: v0 body)
+            "0000001C" +          // 28 APIs (classic int32 array: v0 body)
             "0000 0000 0009" +    // Produce 0-9
             "0001 0002 000C" +    // Fetch 2-12
             "0002 0000 0006" +    // ListOffsets 0-6
@@ -225,6 +225,7 @@ public sealed class GoldenBytesTests
             "0013 0000 0005" +    // CreateTopics 0-5
             "0014 0000 0004" +    // DeleteTopics 0-4
             "0016 0000 0002" +    // InitProducerId 0-2
+            "0017 0002 0004" +    // OffsetForLeaderEpoch 2-4
             "0020 0000 0004" +    // DescribeConfigs 0-4
             "0021 0000 0002" +    // AlterConfigs 0-2
             "0023 0001 0004" +    // DescribeLogDirs 1-4

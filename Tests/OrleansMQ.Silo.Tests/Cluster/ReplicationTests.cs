@@ -1,0 +1,268 @@
+using System.Diagnostics;
+using System.Globalization;
+using OrleansMQ.Client;
+using OrleansMQ.Client.Admin;
+using OrleansMQ.Protocol.Batches;
+using OrleansMQ.Protocol.Kafka;
+using OrleansMQ.Silo.Tests.Broker;
+using OrleansMQ.Silo.Tests.Interop;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace OrleansMQ.Silo.Tests.Cluster;
+
+/// <summary>
+/// Three silo processes (node ids 0, 1, 2) in one Orleans cluster over Azurite's table service, a
+/// topic with replication factor 3 and min.insync.replicas 2, and real clients: a
+/// confluent-kafka-python idempotent acks=all producer runs while the leader of a partition is
+/// SIGKILLed and restarted three times; every acknowledged message is read back once, in order.
+/// </summary>
+#pragma warning disable CA1001 // the processes are disposed in DisposeAsync (IAsyncLifetime)
+public sealed class ReplicationTests : IAsyncLifetime
+{
+    private const string Topic = "replicated";
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+    private readonly ITestOutputHelper _log;
+    private readonly string _clusterId = "r" + Guid.NewGuid().ToString("N")[..10];
+    private readonly List<SiloProcess> _silos = [];
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "omq-repl-" + Guid.NewGuid().ToString("N")[..8]);
+    private AzuriteTables _azurite = null!;
+#pragma warning restore CA1001
+
+    public ReplicationTests(ITestOutputHelper log) => _log = log;
+
+    public async Task InitializeAsync()
+    {
+        _azurite = new AzuriteTables();
+        await _azurite.InitializeAsync();
+        for (int i = 0; i < 3; i++)
+        {
+            _silos.Add(new SiloProcess("silo-" + i, Settings(i), Path.Combine(_root, "silo-" + i)));
+        }
+
+        // The first silo forms the cluster; the others join it.
+        await _silos[0].StartAsync();
+        await Task.WhenAll(_silos.Skip(1).Select(s => s.StartAsync()));
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var s in _silos)
+        {
+            await s.DisposeAsync();
+        }
+
+        await _azurite.DisposeAsync();
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private Dictionary<string, string> Settings(int nodeId) => new()
+    {
+        ["OrleansMQ__Cluster__Mode"] = "AzureTable",
+        ["OrleansMQ__Cluster__ConnectionString"] = _azurite.ConnectionString,
+        ["OrleansMQ__Cluster__ClusterId"] = _clusterId,
+        ["OrleansMQ__Cluster__ServiceId"] = _clusterId,
+        ["OrleansMQ__Cluster__AdvertisedAddress"] = "127.0.0.1",
+        ["OrleansMQ__Broker__NodeId"] = nodeId.ToString(CultureInfo.InvariantCulture),
+        ["OrleansMQ__Broker__MinInsyncReplicas"] = "2",
+        ["Logging__LogLevel__OrleansMQ"] = "Information",
+    };
+
+    private string Diagnostics() => string.Concat(_silos.Select(s => $"\n--- {s.Name} ---\n{Tail(s.Output)}"));
+
+    private static string Tail(string text) => text.Length > 6000 ? text[^6000..] : text;
+
+    private SiloProcess Live => _silos.First(s => s.IsRunning);
+
+    private static async Task<MetadataResponse> MetadataAsync(SiloProcess silo)
+    {
+        using var client = await silo.ConnectAsync();
+        return await client.SendAsync<MetadataRequest, MetadataResponse>(new MetadataRequest { Topics = [Topic], AllowAutoTopicCreation = false }, 9);
+    }
+
+    /// <summary>Polls Metadata on every running silo until <paramref name="done"/> holds on all of them.</summary>
+    private async Task<MetadataResponse> WaitMetadataAsync(Func<MetadataResponse, bool> done, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        string last = "";
+        while (true)
+        {
+            MetadataResponse? seen = null;
+            bool all = true;
+            foreach (var silo in _silos.Where(s => s.IsRunning))
+            {
+                try
+                {
+                    var m = await MetadataAsync(silo);
+                    last = $"{silo.Name}: brokers {string.Join(',', m.Brokers.Select(b => b.NodeId))}; " + string.Join("; ", m.Topics.SelectMany(t => t.Partitions).Select(p => $"p{p.PartitionIndex} leader {p.LeaderId} epoch {p.LeaderEpoch} isr [{string.Join(',', p.IsrNodes)}] err {p.ErrorCode}"));
+                    all &= done(m);
+                    seen ??= m;
+                }
+                catch (IOException ex)
+                {
+                    last = $"{silo.Name}: {ex.Message}";
+                    all = false;
+                }
+            }
+
+            if (all && seen is not null)
+            {
+                return seen;
+            }
+
+            Assert.True(clock.Elapsed < Wait, $"{what}: not reached in {Wait.TotalSeconds} s; last seen {last}{Diagnostics()}");
+            await Task.Delay(200);
+        }
+    }
+
+    private static MetadataResponse.Partition Partition(MetadataResponse m, int index) => m.Topics.Single(t => t.Name == Topic).Partitions.Single(p => p.PartitionIndex == index);
+
+    private static bool FullyReplicated(MetadataResponse m) =>
+        m.Brokers.Count == 3 && m.Topics.Count == 1 && m.Topics[0].ErrorCode == ErrorCode.None && m.Topics[0].Partitions.Count == 3
+        && m.Topics[0].Partitions.All(p => p.ErrorCode == ErrorCode.None && p.ReplicaNodes.Count == 3 && p.IsrNodes.Count == 3 && p.OfflineReplicas.Count == 0);
+
+    private async Task CreateTopicAsync()
+    {
+        await using var admin = new KafkaAdminClient(new ClientOptions { BootstrapServers = _silos[0].Bootstrap });
+        await admin.CreateTopicAsync(new NewTopic(Topic, 3, 3));
+    }
+
+    [Fact]
+    public async Task An_idempotent_acks_all_producer_loses_nothing_and_duplicates_nothing_through_three_leader_kills()
+    {
+        await CreateTopicAsync();
+        var placed = await WaitMetadataAsync(FullyReplicated, "three partitions on three replicas, all in sync");
+        // Leaders spread: each silo leads one of the three partitions.
+        Assert.Equal([0, 1, 2], placed.Topics[0].Partitions.Select(p => p.LeaderId).Order());
+
+        string stop = Path.Combine(_root, "stop-producer");
+        string script = Path.Combine(PythonDirectory(), "idempotent_producer.py");
+        var bootstrap = string.Join(',', _silos.Select(s => s.Bootstrap));
+        await using var producer = ExternalTool.StartCollecting("/usr/bin/python3", [script, bootstrap, Topic, "3", stop, "400"]);
+        await producer.WaitUntilAsync(l => l.Count(x => x.StartsWith("ACK", StringComparison.Ordinal)) >= 200, Wait, "the first 200 acknowledgements");
+
+        for (int cycle = 0; cycle < 3; cycle++)
+        {
+            // SIGKILL the leader of partition 0 (a different silo each time, as leadership moves).
+            var before = Partition(await MetadataAsync(Live), 0);
+            var victim = _silos[before.LeaderId];
+            int acked = producer.Lines.Count(x => x.StartsWith("ACK", StringComparison.Ordinal));
+            var clock = Stopwatch.StartNew();
+            victim.Kill();
+            await WaitMetadataAsync(m => Partition(m, 0) is { ErrorCode: ErrorCode.None } p && p.LeaderId != before.LeaderId && p.LeaderEpoch > before.LeaderEpoch, $"cycle {cycle}: a new leader for partition 0");
+            var elected = clock.Elapsed;
+            await producer.WaitUntilAsync(l => l.Count(x => x.StartsWith("ACK", StringComparison.Ordinal)) >= acked + 300, Wait, $"cycle {cycle}: acknowledgements after the failover");
+            _log.WriteLine($"cycle {cycle}: killed broker {before.LeaderId} (leader epoch {before.LeaderEpoch}); new leader after {elected.TotalSeconds:F1} s; 300 more acks after {clock.Elapsed.TotalSeconds:F1} s");
+
+            // The killed silo restarts on its data, catches up and rejoins every ISR.
+            await victim.StartAsync();
+            await WaitMetadataAsync(FullyReplicated, $"cycle {cycle}: broker {before.LeaderId} back in every ISR");
+        }
+
+        File.WriteAllText(stop, "");
+        await producer.WaitUntilAsync(l => l.Exists(x => x.StartsWith("DONE", StringComparison.Ordinal)), TimeSpan.FromSeconds(180), "the producer's final flush");
+        var acks = producer.Lines.Where(x => x.StartsWith("ACK ", StringComparison.Ordinal)).Select(x => x.Split(' ')).Select(f => (Partition: int.Parse(f[1], CultureInfo.InvariantCulture), Offset: long.Parse(f[2], CultureInfo.InvariantCulture), Value: f[3])).ToList();
+        Assert.True(acks.Count > 1000, $"only {acks.Count} acknowledged");
+
+        // Read everything back from the leaders and check each partition: every acknowledged value
+        // present, once, at the offset it was acknowledged with, in the order it was produced.
+        var read = await ReadAllAsync(acks.GroupBy(a => a.Partition).ToDictionary(g => g.Key, g => g.Max(a => a.Offset) + 1));
+        foreach (var partition in acks.GroupBy(a => a.Partition))
+        {
+            var values = read[partition.Key];
+            Assert.Equal(values.Count, values.Select(v => v.Value).Distinct().Count());
+            var byValue = values.ToDictionary(v => v.Value, v => v.Offset);
+            foreach (var ack in partition)
+            {
+                Assert.True(byValue.TryGetValue(ack.Value, out long offset), $"acknowledged {ack.Value} at {ack.Partition}/{ack.Offset} is missing{Diagnostics()}");
+                Assert.Equal(ack.Offset, offset);
+            }
+
+            var sequences = values.Select(v => int.Parse(v.Value.Split(':')[1], CultureInfo.InvariantCulture)).ToList();
+            Assert.Equal(sequences.Order(), sequences);
+        }
+    }
+
+    [Fact]
+    public async Task With_two_of_three_silos_down_acks_all_is_refused_and_committed_records_still_read()
+    {
+        await CreateTopicAsync();
+        await WaitMetadataAsync(FullyReplicated, "three partitions on three replicas, all in sync");
+        var meta = await MetadataAsync(_silos[0]);
+        int survivor = Partition(meta, 0).LeaderId;
+
+        // Records committed on all three replicas first.
+        using (var client = await _silos[survivor].ConnectAsync())
+        {
+            var ok = await ProduceAsync(client, acks: -1, "before");
+            Assert.Equal(ErrorCode.None, ok.ErrorCode);
+        }
+
+        foreach (var s in _silos.Where((_, i) => i != survivor))
+        {
+            s.Kill();
+        }
+
+        // The survivor leads partition 0 with an ISR of one: acks=all is refused before anything is appended.
+        await WaitMetadataAsync(m => Partition(m, 0) is { LeaderId: var l, IsrNodes.Count: 1 } && l == survivor, "the ISR of partition 0 shrunk to the survivor");
+        using (var client = await _silos[survivor].ConnectAsync())
+        {
+            var refused = await ProduceAsync(client, acks: -1, "refused");
+            Assert.Equal(ErrorCode.NotEnoughReplicas, refused.ErrorCode);
+            Assert.Equal(-1, refused.BaseOffset);
+        }
+
+        var read = await ReadAllAsync(new Dictionary<int, long> { [0] = 1 });
+        Assert.Equal(["before"], read[0].Select(v => v.Value));
+    }
+
+    private static async Task<ProduceResponse.Partition> ProduceAsync(KafkaTestClient client, short acks, string value)
+    {
+        var builder = new RecordBatchBuilder();
+        builder.Add(System.Text.Encoding.UTF8.GetBytes(value), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null);
+        var batch = new byte[builder.GetSize()];
+        builder.Build(batch);
+        var response = await client.SendAsync<ProduceRequest, ProduceResponse>(new ProduceRequest
+        {
+            Acks = acks,
+            TimeoutMs = 10_000,
+            Topics = [new ProduceRequest.Topic { Name = Topic, Partitions = [new ProduceRequest.Partition { Index = 0, Records = batch }] }],
+        }, 9);
+        return response.Topics[0].Partitions[0];
+    }
+
+    /// <summary>kcat reads each partition from its leader up to <paramref name="ends"/>; returns (offset, value) per partition.</summary>
+    private async Task<Dictionary<int, List<(long Offset, string Value)>>> ReadAllAsync(Dictionary<int, long> ends)
+    {
+        var result = new Dictionary<int, List<(long Offset, string Value)>>();
+        foreach (var (partition, end) in ends)
+        {
+            var r = await ExternalTool.RunAsync(ExternalTool.Require("kcat"), ["-C", "-b", string.Join(',', _silos.Where(s => s.IsRunning).Select(s => s.Bootstrap)), "-t", Topic, "-p", partition.ToString(CultureInfo.InvariantCulture), "-o", "beginning", "-c", end.ToString(CultureInfo.InvariantCulture), "-e", "-f", "%o %s\n"], timeout: TimeSpan.FromSeconds(120));
+            Assert.True(r.ExitCode == 0, $"kcat -C partition {partition}: {r.Stderr}{Diagnostics()}");
+            result[partition] = [.. r.Lines.Select(l => l.Split(' ', 2)).Select(f => (long.Parse(f[0], CultureInfo.InvariantCulture), f[1]))];
+        }
+
+        return result;
+    }
+
+    private static string PythonDirectory()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "Tests", "interop", "python");
+            if (File.Exists(Path.Combine(candidate, "idempotent_producer.py")))
+            {
+                return candidate;
+            }
+        }
+
+        Assert.Fail("Tests/interop/python not found");
+        return "";
+    }
+}
