@@ -10,6 +10,7 @@
 #                                back as `up` started it. The caller's environment still wins.
 #   silo-I/  silo-I.log  silo-I.pid         silo I's data, output and "pid starttime"
 #   azurite/{blob,table}/  azurite-{blob,table}.log  azurite-{blob,table}.pid
+#   .silo-built                  when this script last built the silo (sources newer: build again)
 # A pid file holds the process's start time (/proc/PID/stat) beside its pid, so a pid reused by an
 # unrelated process after a crash is never taken for ours (and never signalled).
 set -euo pipefail
@@ -32,8 +33,9 @@ and its data in CLUSTER_DIR/silo-I.
 commands:
   up N            start Azurite and silos 0..N-1 (silo 0 first, then the others);
                   returns once every silo's /readyz answers 200. Silos already
-                  running are left as they are. Builds the silo (Release) when its
-                  binary is missing or older than the sources, unless SILO_BIN is set.
+                  running are left as they are. Unless SILO_BIN is set, builds the
+                  silo (dotnet build -c Release) when it is missing or a source
+                  changed since this script last built it for CLUSTER_DIR.
   status          one line per silo:
                     silo I  pid PID|down  kafka 127.0.0.1:PORT  http 127.0.0.1:PORT  leads N [not ready]
                   (N: partitions whose Metadata leader is I, read with kcat from the
