@@ -233,9 +233,21 @@ silo_ports() {
   echo "$(gateway_port "$i") Orleans gateway port of silo $i"
 }
 
-# http_status PORT PATH : the HTTP status code of GET http://127.0.0.1:PORT/PATH (000 when no answer).
+# http_status PORT PATH : the HTTP status code of GET http://127.0.0.1:PORT/PATH (000 when no
+# answer). curl when installed, else a plain HTTP/1.0 request over bash's /dev/tcp.
 http_status() {
-  curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$1$2" 2>/dev/null || true
+  if command -v curl >/dev/null 2>&1; then
+    curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$1$2" 2>/dev/null || true
+    return 0
+  fi
+  local line
+  # shellcheck disable=SC2016 # expanded by the inner bash, from its own arguments
+  line=$(timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0" || exit 1
+    printf "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" "$1" >&3
+    head -n 1 <&3' "$1" "$2" 2>/dev/null) || true
+  line=${line#HTTP/* }
+  line=${line%% *}
+  [[ $line =~ ^[0-9]{3}$ ]] && echo "$line" || echo 000
 }
 
 # --- Azurite ----------------------------------------------------------------------------------
@@ -424,7 +436,6 @@ cmd_up() {
   [[ ${1:-} =~ ^[1-9][0-9]*$ ]] || die "up needs the number of silos (up N, N >= 1)"
   local n=$1 i pending=()
   mkdir -p "$CLUSTER_DIR" || die "cannot create CLUSTER_DIR $CLUSTER_DIR"
-  command -v curl >/dev/null 2>&1 || die "curl is required to wait for the silos' /readyz (apt-get install curl)"
   command -v setsid >/dev/null 2>&1 || die "setsid (util-linux) is required"
   ensure_silo_bin build
 
@@ -459,7 +470,6 @@ cmd_up() {
 cmd_start() {
   silo_index "${1:-}"
   local i=$1
-  command -v curl >/dev/null 2>&1 || die "curl is required to wait for the silo's /readyz (apt-get install curl)"
   if [ -n "$(alive_pid "$(silo_pidfile "$i")")" ]; then
     log "silo $i: already running (pid $(alive_pid "$(silo_pidfile "$i")"))"
     wait_ready "$i"
@@ -500,19 +510,24 @@ cmd_kill() {
   log "silo $1 (pid $pid) killed"
 }
 
-# leaders_of PORT : one line per partition in the Metadata of the silo on PORT: its leader's node id.
+# leaders_of PORT : one line per partition in the Metadata of the silo on PORT: its leader's node
+# id. kcat's JSON (-J) read with jq or python3; without either, its text form
+# ("    partition 0, leader 1, replicas: ...").
 leaders_of() {
   local json
-  json=$(kcat -L -J -b "127.0.0.1:$1" -m 5 2>/dev/null) || return 1
-  if command -v jq >/dev/null 2>&1; then
-    jq -r '.topics[]? | .partitions[]? | .leader' <<<"$json"
-  elif command -v python3 >/dev/null 2>&1; then
-    python3 -c 'import json, sys
+  if command -v jq >/dev/null 2>&1 || command -v python3 >/dev/null 2>&1; then
+    json=$(kcat -L -J -b "127.0.0.1:$1" -m 5 2>/dev/null) || return 1
+    if command -v jq >/dev/null 2>&1; then
+      jq -r '.topics[]? | .partitions[]? | .leader' <<<"$json"
+    else
+      python3 -c 'import json, sys
 for t in json.load(sys.stdin).get("topics", []):
     for p in t.get("partitions", []):
         print(p.get("leader"))' <<<"$json"
+    fi
   else
-    return 1
+    kcat -L -b "127.0.0.1:$1" -m 5 2>/dev/null | awk '$1 == "partition" && $3 == "leader" { sub(",", "", $4); print $4 }'
+    [ "${PIPESTATUS[0]}" -eq 0 ]
   fi
 }
 
@@ -559,7 +574,7 @@ cmd_status() {
   if [ -n "$source" ]; then
     log "leaders as silo $source's Metadata lists them"
   else
-    log "leads ?: no live silo answered Metadata (or kcat, or both jq and python3, are missing)"
+    log "leads ?: no live silo answered Metadata (or kcat is missing)"
   fi
 }
 
