@@ -73,7 +73,7 @@ public sealed partial class StorageEngine : IDisposable
         ISegmentSource? offloaded = _tier is null ? null : new TieredSegmentSource(_tier);
         _reader = new PartitionReader(local, offloaded, logger);
         _queries = new IndexQueries(_index, local, offloaded);
-        _truncator = new LogTruncator(_log, _dispatcher, _partitions, logger);
+        _truncator = new LogTruncator(_log, _dispatcher, logger);
     }
 
     /// <summary>The options in force.</summary>
@@ -222,7 +222,8 @@ public sealed partial class StorageEngine : IDisposable
     /// it throws <see cref="StorageError.NotAvailable"/>. Do not append to the same partition
     /// concurrently (the replica fetcher serializes both). An offset at or above the log end is a
     /// no-op; one below <see cref="PartitionLog.LogStartOffset"/> throws
-    /// <see cref="StorageError.OffsetOutOfRange"/>.
+    /// <see cref="StorageError.OffsetOutOfRange"/> (<see cref="TruncateFullyAndStartAt"/> is the way
+    /// to empty a partition and start it elsewhere).
     /// </remarks>
     public void TruncateTo(PartitionLog partition, long offset)
     {
@@ -232,10 +233,27 @@ public sealed partial class StorageEngine : IDisposable
     }
 
     /// <summary>
+    /// Kafka's truncateFullyAndStartAt: removes every batch of the partition and starts it again at
+    /// <paramref name="offset"/>, which may lie below or above the old log end. A follower does this
+    /// when its leader's log start has passed the follower's log end (its fetch got
+    /// OFFSET_OUT_OF_RANGE). Afterwards log start, high watermark and log end offset all equal
+    /// <paramref name="offset"/>, durably (the same CommitLog marker as <see cref="TruncateTo"/>,
+    /// and the log start in the partition registry). Blocks as <see cref="TruncateTo"/> does.
+    /// </summary>
+    public void TruncateFullyAndStartAt(PartitionLog partition, long offset)
+    {
+        CheckAppendable(partition);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        _truncator.TruncateFullyAndStartAt(partition, offset);
+    }
+
+    /// <summary>
     /// Kafka DeleteRecords: moves the partition's log start offset to <paramref name="offset"/>,
     /// clamped to <see cref="PartitionLog.HighWatermark"/>, and returns the new log start (Kafka's
-    /// low_watermark). Never moves it backwards. Durable (the partition registry is fsynced before
-    /// this returns); reads below it answer <see cref="ReadStatus.OffsetOutOfRange"/>, and
+    /// low_watermark). Never moves it backwards. Durable: a marker in the CommitLog, applied (and
+    /// the partition registry fsynced) by the dispatcher before this returns, so it orders with
+    /// truncations on replay; blocks as <see cref="TruncateTo"/> does. Reads below it answer
+    /// <see cref="ReadStatus.OffsetOutOfRange"/>, and
     /// <see cref="PartitionLog.LogStartOffset"/> (ListOffsets earliest) reports it. The offset may
     /// fall inside a batch: that batch is still served whole to a fetch at the new start. Files go
     /// with retention as before. An offset above <see cref="PartitionLog.LogEndOffset"/> (or
