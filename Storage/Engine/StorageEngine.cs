@@ -48,6 +48,7 @@ public sealed partial class StorageEngine : IDisposable
     private readonly Housekeeper _housekeeper;
     private readonly PartitionReader _reader;
     private readonly IndexQueries _queries;
+    private readonly LeaderEpochQueries _epochs;
     private readonly LogTruncator _truncator;
     private readonly TieredStorage? _tier;
     private int _disposed;
@@ -73,6 +74,7 @@ public sealed partial class StorageEngine : IDisposable
         ISegmentSource? offloaded = _tier is null ? null : new TieredSegmentSource(_tier);
         _reader = new PartitionReader(local, offloaded, logger);
         _queries = new IndexQueries(_index, local, offloaded);
+        _epochs = new LeaderEpochQueries(local, offloaded, _log, _dispatcher);
         _truncator = new LogTruncator(_log, _dispatcher, logger);
     }
 
@@ -393,6 +395,31 @@ public sealed partial class StorageEngine : IDisposable
         ArgumentNullException.ThrowIfNull(partition);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxResults, 1);
         return _queries.LookupByKey(partition, key, fromTimestamp, toTimestamp, maxResults);
+    }
+
+    /// <summary>
+    /// Kafka OffsetForLeaderEpoch for one partition: the largest leader epoch at or below
+    /// <paramref name="leaderEpoch"/> that the partition's batches carry, and the offset where it
+    /// ends — the base offset of the first batch with a higher epoch, or the log end offset when
+    /// <paramref name="leaderEpoch"/> is the latest epoch. As Kafka answers: (-1, -1) for a negative
+    /// epoch or one above every epoch held (or when no batch carries an epoch);
+    /// (<paramref name="leaderEpoch"/>, start of the first epoch) when it is below every epoch held.
+    /// Epochs come from the partitionLeaderEpoch of the stored batches (never decreasing along the
+    /// log: the leader stamps them, followers copy them), found by binary search; batches without
+    /// one (-1) count for none. Waits for the dispatcher to index what is written (milliseconds);
+    /// offloaded batches are read through the blob tier (blocking).
+    /// </summary>
+    public (int LeaderEpoch, long EndOffset) EndOffsetForLeaderEpoch(PartitionLog partition, int leaderEpoch)
+    {
+        ArgumentNullException.ThrowIfNull(partition);
+        return _epochs.EndOffsetFor(partition, leaderEpoch);
+    }
+
+    /// <summary>The leader epoch of the partition's last batch (what a follower asks its leader about), or -1 when it has none.</summary>
+    public int LatestLeaderEpoch(PartitionLog partition)
+    {
+        ArgumentNullException.ThrowIfNull(partition);
+        return _epochs.LatestLeaderEpoch(partition);
     }
 
     /// <summary>Flushes the CommitLog now (whatever the policy), then queues and index, and writes the checkpoint.</summary>

@@ -439,6 +439,56 @@ public sealed class ReplicationStorageTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Leader_epoch_end_offsets_follow_the_stamped_batches_through_truncation_and_reopen()
+    {
+        using (var engine = StorageEngine.Open(SmallOptions(_dir.Path)))
+        {
+            var p = engine.GetOrCreatePartition("t", 0);
+            Assert.Equal(-1, engine.LatestLeaderEpoch(p));
+            Assert.Equal((-1, -1L), engine.EndOffsetForLeaderEpoch(p, 0));
+
+            // Batches of two records at 0, 2, ..., 12: two from before replication (no epoch), then epochs 0, 0, 2, 2, 5.
+            int[] epochs = [-1, -1, 0, 0, 2, 2, 5];
+            foreach (int epoch in epochs)
+            {
+                var batch = Batch($"e{epoch}", 2);
+                RecordBatch.StampPartitionLeaderEpoch(batch, epoch);
+                await engine.AppendAsync(p, batch);
+            }
+
+            Assert.Equal(5, engine.LatestLeaderEpoch(p));
+            Assert.Equal((-1, -1L), engine.EndOffsetForLeaderEpoch(p, -1));
+            Assert.Equal((5, 14L), engine.EndOffsetForLeaderEpoch(p, 5));  // the latest epoch ends at the log end
+            Assert.Equal((-1, -1L), engine.EndOffsetForLeaderEpoch(p, 6)); // above every epoch held
+            Assert.Equal((0, 8L), engine.EndOffsetForLeaderEpoch(p, 0));
+            Assert.Equal((0, 8L), engine.EndOffsetForLeaderEpoch(p, 1));   // not held: the epoch below it, ended where 2 began
+            Assert.Equal((2, 12L), engine.EndOffsetForLeaderEpoch(p, 4));
+
+            // A follower that led epoch 5 alone truncates to where its new leader's epoch 2 ended.
+            engine.TruncateTo(p, engine.EndOffsetForLeaderEpoch(p, 2).EndOffset);
+            Assert.Equal(2, engine.LatestLeaderEpoch(p));
+            Assert.Equal((2, 12L), engine.EndOffsetForLeaderEpoch(p, 2));
+            Assert.Equal((-1, -1L), engine.EndOffsetForLeaderEpoch(p, 5));
+            var next = At(12, Batch("e7", 3));
+            RecordBatch.StampPartitionLeaderEpoch(next, 7);
+            await engine.AppendReplicaAsync(p, next);
+            Assert.Equal((2, 12L), engine.EndOffsetForLeaderEpoch(p, 5));
+        }
+
+        using (var engine = StorageEngine.Open(SmallOptions(_dir.Path)))
+        {
+            Assert.True(engine.TryGetPartition("t", 0, out var p));
+            Assert.Equal(7, engine.LatestLeaderEpoch(p));
+            Assert.Equal((7, 15L), engine.EndOffsetForLeaderEpoch(p, 7));
+            Assert.Equal((2, 12L), engine.EndOffsetForLeaderEpoch(p, 6));
+
+            // DeleteRecords into epoch 0 leaves where it ends unchanged.
+            Assert.Equal(6, engine.DeleteRecordsBefore(p, 6));
+            Assert.Equal((0, 8L), engine.EndOffsetForLeaderEpoch(p, 0));
+        }
+    }
+
     /// <summary>Offsets 0..14 old, 15..20 new (a producer's batch at 15, a leader's at 18); never the old tail.</summary>
     private static void AssertTruncatedThenNew(StorageEngine engine, PartitionLog p)
     {
