@@ -229,7 +229,7 @@ public sealed partial class StorageEngine : IDisposable
     /// </remarks>
     public void TruncateTo(PartitionLog partition, long offset)
     {
-        CheckAppendable(partition);
+        CheckOpen(partition);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         _truncator.TruncateTo(partition, offset);
     }
@@ -244,7 +244,7 @@ public sealed partial class StorageEngine : IDisposable
     /// </summary>
     public void TruncateFullyAndStartAt(PartitionLog partition, long offset)
     {
-        CheckAppendable(partition);
+        CheckOpen(partition);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         _truncator.TruncateFullyAndStartAt(partition, offset);
     }
@@ -263,21 +263,29 @@ public sealed partial class StorageEngine : IDisposable
     /// </summary>
     public long DeleteRecordsBefore(PartitionLog partition, long offset)
     {
-        CheckAppendable(partition);
+        CheckOpen(partition);
         return _truncator.DeleteRecordsBefore(partition, offset);
     }
 
     private void CheckAppendable(PartitionLog partition)
     {
+        CheckOpen(partition);
+        if (_disk.IsFull)
+        {
+            throw new StorageException(StorageError.StorageFull, $"Storage is full: disk usage of {_root} is above {_options.DiskFullThreshold:P0}; appends resume when space is freed.");
+        }
+    }
+
+    /// <summary>
+    /// For the truncations and DeleteRecords: their 48-byte markers go into the preallocated segment
+    /// even above the disk-full threshold (freeing space and following a leader must not wait for it).
+    /// </summary>
+    private void CheckOpen(PartitionLog partition)
+    {
         ArgumentNullException.ThrowIfNull(partition);
         if (partition.IsDeleted)
         {
             throw new StorageException(StorageError.UnknownPartition, $"Partition {partition} was deleted.");
-        }
-
-        if (_disk.IsFull)
-        {
-            throw new StorageException(StorageError.StorageFull, $"Storage is full: disk usage of {_root} is above {_options.DiskFullThreshold:P0}; appends resume when space is freed.");
         }
 
         if (Volatile.Read(ref _disposed) != 0)
