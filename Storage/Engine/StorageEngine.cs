@@ -48,6 +48,7 @@ public sealed partial class StorageEngine : IDisposable
     private readonly Housekeeper _housekeeper;
     private readonly PartitionReader _reader;
     private readonly IndexQueries _queries;
+    private readonly LeaderEpochQueries _epochs;
     private readonly LogTruncator _truncator;
     private readonly TieredStorage? _tier;
     private int _disposed;
@@ -73,7 +74,8 @@ public sealed partial class StorageEngine : IDisposable
         ISegmentSource? offloaded = _tier is null ? null : new TieredSegmentSource(_tier);
         _reader = new PartitionReader(local, offloaded, logger);
         _queries = new IndexQueries(_index, local, offloaded);
-        _truncator = new LogTruncator(_log, _dispatcher, _partitions, logger);
+        _epochs = new LeaderEpochQueries(local, offloaded, _log, _dispatcher);
+        _truncator = new LogTruncator(_log, _dispatcher, logger);
     }
 
     /// <summary>The options in force.</summary>
@@ -222,20 +224,38 @@ public sealed partial class StorageEngine : IDisposable
     /// it throws <see cref="StorageError.NotAvailable"/>. Do not append to the same partition
     /// concurrently (the replica fetcher serializes both). An offset at or above the log end is a
     /// no-op; one below <see cref="PartitionLog.LogStartOffset"/> throws
-    /// <see cref="StorageError.OffsetOutOfRange"/>.
+    /// <see cref="StorageError.OffsetOutOfRange"/> (<see cref="TruncateFullyAndStartAt"/> is the way
+    /// to empty a partition and start it elsewhere).
     /// </remarks>
     public void TruncateTo(PartitionLog partition, long offset)
     {
-        CheckAppendable(partition);
+        CheckOpen(partition);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         _truncator.TruncateTo(partition, offset);
     }
 
     /// <summary>
+    /// Kafka's truncateFullyAndStartAt: removes every batch of the partition and starts it again at
+    /// <paramref name="offset"/>, which may lie below or above the old log end. A follower does this
+    /// when its leader's log start has passed the follower's log end (its fetch got
+    /// OFFSET_OUT_OF_RANGE). Afterwards log start, high watermark and log end offset all equal
+    /// <paramref name="offset"/>, durably (the same CommitLog marker as <see cref="TruncateTo"/>,
+    /// and the log start in the partition registry). Blocks as <see cref="TruncateTo"/> does.
+    /// </summary>
+    public void TruncateFullyAndStartAt(PartitionLog partition, long offset)
+    {
+        CheckOpen(partition);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        _truncator.TruncateFullyAndStartAt(partition, offset);
+    }
+
+    /// <summary>
     /// Kafka DeleteRecords: moves the partition's log start offset to <paramref name="offset"/>,
     /// clamped to <see cref="PartitionLog.HighWatermark"/>, and returns the new log start (Kafka's
-    /// low_watermark). Never moves it backwards. Durable (the partition registry is fsynced before
-    /// this returns); reads below it answer <see cref="ReadStatus.OffsetOutOfRange"/>, and
+    /// low_watermark). Never moves it backwards. Durable: a marker in the CommitLog, applied (and
+    /// the partition registry fsynced) by the dispatcher before this returns, so it orders with
+    /// truncations on replay; blocks as <see cref="TruncateTo"/> does. Reads below it answer
+    /// <see cref="ReadStatus.OffsetOutOfRange"/>, and
     /// <see cref="PartitionLog.LogStartOffset"/> (ListOffsets earliest) reports it. The offset may
     /// fall inside a batch: that batch is still served whole to a fetch at the new start. Files go
     /// with retention as before. An offset above <see cref="PartitionLog.LogEndOffset"/> (or
@@ -243,21 +263,29 @@ public sealed partial class StorageEngine : IDisposable
     /// </summary>
     public long DeleteRecordsBefore(PartitionLog partition, long offset)
     {
-        CheckAppendable(partition);
+        CheckOpen(partition);
         return _truncator.DeleteRecordsBefore(partition, offset);
     }
 
     private void CheckAppendable(PartitionLog partition)
     {
+        CheckOpen(partition);
+        if (_disk.IsFull)
+        {
+            throw new StorageException(StorageError.StorageFull, $"Storage is full: disk usage of {_root} is above {_options.DiskFullThreshold:P0}; appends resume when space is freed.");
+        }
+    }
+
+    /// <summary>
+    /// For the truncations and DeleteRecords: their 48-byte markers go into the preallocated segment
+    /// even above the disk-full threshold (freeing space and following a leader must not wait for it).
+    /// </summary>
+    private void CheckOpen(PartitionLog partition)
+    {
         ArgumentNullException.ThrowIfNull(partition);
         if (partition.IsDeleted)
         {
             throw new StorageException(StorageError.UnknownPartition, $"Partition {partition} was deleted.");
-        }
-
-        if (_disk.IsFull)
-        {
-            throw new StorageException(StorageError.StorageFull, $"Storage is full: disk usage of {_root} is above {_options.DiskFullThreshold:P0}; appends resume when space is freed.");
         }
 
         if (Volatile.Read(ref _disposed) != 0)
@@ -375,6 +403,31 @@ public sealed partial class StorageEngine : IDisposable
         ArgumentNullException.ThrowIfNull(partition);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxResults, 1);
         return _queries.LookupByKey(partition, key, fromTimestamp, toTimestamp, maxResults);
+    }
+
+    /// <summary>
+    /// Kafka OffsetForLeaderEpoch for one partition: the largest leader epoch at or below
+    /// <paramref name="leaderEpoch"/> that the partition's batches carry, and the offset where it
+    /// ends — the base offset of the first batch with a higher epoch, or the log end offset when
+    /// <paramref name="leaderEpoch"/> is the latest epoch. As Kafka answers: (-1, -1) for a negative
+    /// epoch or one above every epoch held (or when no batch carries an epoch);
+    /// (<paramref name="leaderEpoch"/>, start of the first epoch) when it is below every epoch held.
+    /// Epochs come from the partitionLeaderEpoch of the stored batches (never decreasing along the
+    /// log: the leader stamps them, followers copy them), found by binary search; batches without
+    /// one (-1) count for none. Waits for the dispatcher to index what is written (milliseconds);
+    /// offloaded batches are read through the blob tier (blocking).
+    /// </summary>
+    public (int LeaderEpoch, long EndOffset) EndOffsetForLeaderEpoch(PartitionLog partition, int leaderEpoch)
+    {
+        ArgumentNullException.ThrowIfNull(partition);
+        return _epochs.EndOffsetFor(partition, leaderEpoch);
+    }
+
+    /// <summary>The leader epoch of the partition's last batch (what a follower asks its leader about), or -1 when it has none.</summary>
+    public int LatestLeaderEpoch(PartitionLog partition)
+    {
+        ArgumentNullException.ThrowIfNull(partition);
+        return _epochs.LatestLeaderEpoch(partition);
     }
 
     /// <summary>Flushes the CommitLog now (whatever the policy), then queues and index, and writes the checkpoint.</summary>

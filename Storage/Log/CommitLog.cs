@@ -582,11 +582,13 @@ public sealed unsafe partial class CommitLog : IFlushTarget, IDisposable
 
     /// <summary>
     /// Writes a truncation marker for <paramref name="partitionId"/> at <paramref name="offset"/>
-    /// and sets <paramref name="nextOffset"/> to it, both under the put lock, so every append that
-    /// follows in the log is assigned from <paramref name="offset"/> and the dispatcher (and a
-    /// recovery replay) meets the marker before any of them. Returns the position just past it.
+    /// and, for a tail or full truncation, sets <paramref name="nextOffset"/> to it, both under the
+    /// put lock, so every append that follows in the log is assigned from <paramref name="offset"/>
+    /// and the dispatcher (and a recovery replay) meets the marker before any of them. Returns the
+    /// position just past it.
     /// </summary>
-    internal long AppendTruncationMarker(int partitionId, ref long nextOffset, long offset)
+    /// <param name="kind"><see cref="EntryFormat.TruncateTail"/>, <see cref="EntryFormat.TruncateFully"/> or <see cref="EntryFormat.TruncateHead"/>.</param>
+    internal long AppendTruncationMarker(int partitionId, ref long nextOffset, long offset, int kind)
     {
         long end;
         _putLock.Enter();
@@ -598,8 +600,12 @@ public sealed unsafe partial class CommitLog : IFlushTarget, IDisposable
             }
 
             var (seg, pos, off) = Reserve(EntryFormat.HeaderSize);
-            EntryFormat.WriteTruncationMarker(new Span<byte>(seg.File.BasePointer + off, EntryFormat.HeaderSize), partitionId, offset);
-            nextOffset = offset;
+            EntryFormat.WriteTruncationMarker(new Span<byte>(seg.File.BasePointer + off, EntryFormat.HeaderSize), partitionId, offset, kind);
+            if (kind != EntryFormat.TruncateHead)
+            {
+                nextOffset = offset;
+            }
+
             end = pos + EntryFormat.HeaderSize;
             _writePosition = end;
             Volatile.Write(ref _committed, end);

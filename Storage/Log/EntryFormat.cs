@@ -17,7 +17,9 @@ namespace OrleansMQ.Storage.Log;
 /// <remarks>
 /// <para>A <b>truncation marker</b> is a header alone (length 48, magic "OMQT", no batch): it tells the
 /// dispatcher, in log order, to cut partition <c>part</c> back to offset <c>baseOffset</c> (Kafka's
-/// follower truncation). <c>count</c> is 0, <c>flags</c> 0, both timestamps -1, and its CRC-32C
+/// follower truncation; <c>flags</c> 0), to empty it and start it at <c>baseOffset</c> (Kafka's
+/// truncateFullyAndStartAt; <c>flags</c> 1), or to move its log start up to <c>baseOffset</c> (Kafka's
+/// DeleteRecords; <c>flags</c> 2). <c>count</c> is 0, both timestamps -1, and its CRC-32C
 /// covers header bytes [12,48) only. Readers never see it: no ConsumeQueue entry points at it.</para>
 /// </remarks>
 internal static class EntryFormat
@@ -62,10 +64,19 @@ internal static class EntryFormat
         return Crc32C.Append(crc, entry.Slice(HeaderSize, BatchUncoveredPrefix));
     }
 
+    /// <summary>Truncation marker flags: cut the tail back to the offset.</summary>
+    public const int TruncateTail = 0;
+
+    /// <summary>Truncation marker flags: empty the partition and start it at the offset.</summary>
+    public const int TruncateFully = 1;
+
+    /// <summary>Truncation marker flags: move the log start up to the offset (DeleteRecords).</summary>
+    public const int TruncateHead = 2;
+
     /// <summary>Writes a whole truncation marker (header only) for <paramref name="partitionId"/> at <paramref name="offset"/>.</summary>
-    public static void WriteTruncationMarker(Span<byte> entry, int partitionId, long offset)
+    public static void WriteTruncationMarker(Span<byte> entry, int partitionId, long offset, int kind)
     {
-        WriteHeader(entry, HeaderSize, partitionId, offset, 0, 0, -1, -1);
+        WriteHeader(entry, HeaderSize, partitionId, offset, 0, kind, -1, -1);
         BinaryPrimitives.WriteUInt32LittleEndian(entry[CrcOffset..], Crc32C.Compute(entry[PartitionOffset..HeaderSize]));
         BinaryPrimitives.WriteUInt32LittleEndian(entry[MagicOffset..], TruncateMagic);
     }
@@ -74,7 +85,7 @@ internal static class EntryFormat
     public static string? CheckTruncationMarker(ReadOnlySpan<byte> entry) =>
         entry.Length != HeaderSize ? $"truncation marker length {entry.Length} is not {HeaderSize}"
         : Crc32C.Compute(entry[PartitionOffset..HeaderSize]) != ReadCrc(entry) ? "truncation marker checksum mismatch"
-        : ReadBaseOffset(entry) < 0 || ReadCount(entry) != 0 ? "truncation marker fields out of range"
+        : ReadBaseOffset(entry) < 0 || ReadCount(entry) != 0 || (uint)ReadFlags(entry) > TruncateHead ? "truncation marker fields out of range"
         : null;
 
     public static int ReadLength(ReadOnlySpan<byte> entry) => BinaryPrimitives.ReadInt32LittleEndian(entry);

@@ -451,6 +451,35 @@ public sealed unsafe class ConsumeQueue : IDisposable
         }
     }
 
+    /// <summary>
+    /// Empties the queue (writer thread: the dispatcher applying a truncate-fully marker): every
+    /// entry goes, those below <see cref="FirstIndex"/> too, and <see cref="NextOffset"/> becomes
+    /// <paramref name="nextOffset"/>, which may lie below or above the old one. In memory only after
+    /// a restart, as for <see cref="TruncateFromOffset"/>.
+    /// </summary>
+    public void Reset(long nextOffset)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(nextOffset);
+        lock (_structureLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed != 0, this);
+            FileSet set = _files;
+            long count = _entryCount;
+            if (count > set.FirstFileIndex)
+            {
+                TruncateLocked(set, count, set.FirstFileIndex, nextOffset);
+            }
+            else
+            {
+                Volatile.Write(ref _emptyNextOffset, nextOffset);
+                _lastNextOffset = nextOffset;
+            }
+        }
+    }
+
+    /// <summary>True when no entry is physically held (not even below <see cref="FirstIndex"/>): <see cref="NextOffset"/> then lives in memory only.</summary>
+    public bool IsPhysicallyEmpty => Volatile.Read(ref _entryCount) == Volatile.Read(ref _files).FirstFileIndex;
+
     /// <summary>Removes entries [<paramref name="cut"/>, <paramref name="count"/>). Structure lock held.</summary>
     private void TruncateLocked(FileSet set, long count, long cut, long nextOffsetWhenEmpty)
     {

@@ -157,7 +157,7 @@ internal sealed partial class CommitLogDispatcher : IDisposable
                 var target = (uint)id < (uint)byId.Length ? byId[id] : null;
                 if (target is not null && !target.IsDeleted)
                 {
-                    ApplyTruncation(target, EntryFormat.ReadBaseOffset(entry), entryPos + entry.Length, restoreOffsets);
+                    ApplyTruncation(target, EntryFormat.ReadBaseOffset(entry), EntryFormat.ReadFlags(entry), entryPos + entry.Length, restoreOffsets);
                 }
 
                 pos = entryPos + entry.Length;
@@ -225,31 +225,63 @@ internal sealed partial class CommitLogDispatcher : IDisposable
 
     /// <summary>
     /// Applies a truncation marker (docs/storage.md, "Follower truncation"): the partition's queue
-    /// loses every batch at or above <paramref name="offset"/>. The log is flushed past the marker
-    /// first: the queue's cut is synced to disk at once, and a queue that lost entries must never
-    /// be on disk while the marker that explains it is not (recovery would find the old tail in
-    /// the log, re-dispatch part of it and leave a hole). Replay also moves the partition's next
-    /// offset back to the marker's: every entry after it in the log was assigned from there.
+    /// loses every batch at or above <paramref name="offset"/> (tail), or every batch (fully), or
+    /// only its log start moves up (head, DeleteRecords). The log is flushed past the marker first:
+    /// the queue's cut is synced to disk at once, and a queue that lost entries must never be on disk
+    /// while the marker that explains it is not (recovery would find the old tail in the log,
+    /// re-dispatch part of it and leave a hole). Replay also moves the partition's next offset to a
+    /// tail or full marker's: every entry after it in the log was assigned from there.
     /// </summary>
-    private void ApplyTruncation(PartitionLog p, long offset, long markerEnd, bool restoreOffsets)
+    /// <remarks>
+    /// The durable log start (partition registry) changes only here, in log order, before the
+    /// dispatched position passes the marker: no checkpoint can skip a marker whose registry change
+    /// is not on disk (a crash in between replays it), and a replay that applies markers again ends
+    /// at the same log start, because every change is a clamp (raise to, lower to, set) and
+    /// re-applying a sequence of clamps to its own result changes nothing. Head: raised to the
+    /// offset. Fully: set to it (Kafka's truncateFullyAndStartAt). Tail: lowered to the cut when a
+    /// DeleteRecords start lay above it (the batch holding that start went whole), raised to it when
+    /// the cut leaves no entry at all, because an empty queue forgets its next offset on restart.
+    /// </remarks>
+    private void ApplyTruncation(PartitionLog p, long offset, int kind, long markerEnd, bool restoreOffsets)
     {
         if (_log.FlushedPosition < markerEnd)
         {
             _log.FlushCommitted();
         }
 
-        p.Queue.TruncateFromOffset(offset);
-        if (restoreOffsets)
+        long floor = p.LogStartFloor;
+        long newFloor = floor;
+        switch (kind)
+        {
+            case EntryFormat.TruncateHead:
+                newFloor = Math.Max(floor, offset);
+                break;
+            case EntryFormat.TruncateFully:
+                p.Queue.Reset(offset);
+                newFloor = offset;
+                break;
+            default:
+                p.Queue.TruncateFromOffset(offset);
+                newFloor = floor > offset ? offset : p.Queue.IsPhysicallyEmpty ? Math.Max(floor, offset) : floor;
+                break;
+        }
+
+        if (restoreOffsets && kind != EntryFormat.TruncateHead)
         {
             p.NextOffset = offset;
         }
 
-        LogTruncationApplied(_logger, p, offset, markerEnd);
+        if (newFloor != floor)
+        {
+            _partitions.SetLogStartFloor(p, newFloor);
+        }
+
+        LogTruncationApplied(_logger, p, offset, kind, markerEnd);
         p.NotifyData();
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Partition {Partition} truncated to offset {Offset} (marker ending at CommitLog position {Position})")]
-    private static partial void LogTruncationApplied(ILogger logger, PartitionLog partition, long offset, long position);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Partition {Partition}: truncation marker of kind {Kind} (0 tail, 1 fully, 2 head) at offset {Offset} applied (ending at CommitLog position {Position})")]
+    private static partial void LogTruncationApplied(ILogger logger, PartitionLog partition, long offset, int kind, long position);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Dispatcher failed at CommitLog position {Position}; retrying")]
     private static partial void LogDispatcherFailed(ILogger logger, Exception ex, long position);

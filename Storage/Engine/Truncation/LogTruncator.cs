@@ -1,14 +1,15 @@
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Storage.Engine.Dispatch;
-using OrleansMQ.Storage.Engine.Partitions;
 using OrleansMQ.Storage.Log;
 
 namespace OrleansMQ.Storage.Engine.Truncation;
 
 /// <summary>
 /// Cuts a partition's log without deleting files: from the tail (a follower dropping what its
-/// leader does not have, after OffsetForLeaderEpoch) and from the head (Kafka DeleteRecords).
-/// Both are rare, admin-speed operations, serialized by one lock.
+/// leader does not have, after OffsetForLeaderEpoch), entirely (a follower restarting at its
+/// leader's log start) and from the head (Kafka DeleteRecords). All are rare, admin-speed
+/// operations, serialized by one lock; each writes a marker and waits until the dispatcher has
+/// applied it.
 /// </summary>
 /// <remarks>
 /// <para><b>Why a marker in the CommitLog.</b> The CommitLog is shared by every partition and keeps
@@ -25,6 +26,9 @@ namespace OrleansMQ.Storage.Engine.Truncation;
 /// <para>The dispatcher flushes the CommitLog past a marker before it cuts the queue (the cut is
 /// synced at once), so a queue that lost entries is never on disk without the marker that says
 /// why: a replay then re-adds part of the old tail and cuts it again, never leaving a hole.</para>
+/// <para>The durable log start (the partition registry's) changes only when the dispatcher applies
+/// a marker, so truncations and DeleteRecords replay in the order they happened (see
+/// <c>CommitLogDispatcher.ApplyTruncation</c>).</para>
 /// </remarks>
 internal sealed partial class LogTruncator
 {
@@ -33,15 +37,13 @@ internal sealed partial class LogTruncator
 
     private readonly CommitLog _log;
     private readonly CommitLogDispatcher _dispatcher;
-    private readonly PartitionTable _partitions;
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
 
-    public LogTruncator(CommitLog log, CommitLogDispatcher dispatcher, PartitionTable partitions, ILogger logger)
+    public LogTruncator(CommitLog log, CommitLogDispatcher dispatcher, ILogger logger)
     {
         _log = log;
         _dispatcher = dispatcher;
-        _partitions = partitions;
         _logger = logger;
     }
 
@@ -71,24 +73,21 @@ internal sealed partial class LogTruncator
                 target = e.BaseOffset; // a batch is never split: it goes whole
             }
 
-            // A truncation that leaves no batch readable leaves an empty queue, which forgets its next
-            // offset on restart: the registry keeps it (as the log start) before the marker is written.
-            // Lowering the start (the batch holding a DeleteRecords start goes whole) waits until the
-            // marker is applied, so a crash in between never shows deleted records again.
-            long floor = partition.LogStartFloor;
-            if (target <= start && target >= floor)
-            {
-                _partitions.SetLogStartFloor(partition, target);
-            }
-
-            long markerEnd = _log.AppendTruncationMarker(partition.Id, ref partition.NextOffset, target);
+            // The dispatcher settles the durable log start when it applies the marker (see there).
+            long markerEnd = _log.AppendTruncationMarker(partition.Id, ref partition.NextOffset, target, EntryFormat.TruncateTail);
             WaitDispatched(markerEnd, partition);
-            if (target < floor)
-            {
-                _partitions.SetLogStartFloor(partition, target);
-            }
-
             LogTruncated(_logger, partition, offset, target);
+        }
+    }
+
+    /// <summary>See <see cref="StorageEngine.TruncateFullyAndStartAt"/>.</summary>
+    public void TruncateFullyAndStartAt(PartitionLog partition, long offset)
+    {
+        lock (_lock)
+        {
+            long markerEnd = _log.AppendTruncationMarker(partition.Id, ref partition.NextOffset, offset, EntryFormat.TruncateFully);
+            WaitDispatched(markerEnd, partition);
+            LogRestarted(_logger, partition, offset);
         }
     }
 
@@ -103,10 +102,12 @@ internal sealed partial class LogTruncator
                 throw new StorageException(StorageError.OffsetOutOfRange, $"Cannot delete records of {partition} before offset {offset}: outside [0, {end}] (log end offset {end}).");
             }
 
+            // A marker too, so the start moves in log order with truncations (see the dispatcher).
             long target = Math.Min(offset, partition.HighWatermark);
             if (target > partition.LogStartOffset)
             {
-                _partitions.SetLogStartFloor(partition, target);
+                long markerEnd = _log.AppendTruncationMarker(partition.Id, ref partition.NextOffset, target, EntryFormat.TruncateHead);
+                WaitDispatched(markerEnd, partition);
                 LogStartMoved(_logger, partition, target);
             }
 
@@ -124,6 +125,9 @@ internal sealed partial class LogTruncator
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {Partition} truncated to offset {Offset} (requested; the log end is now {Target})")]
     private static partial void LogTruncated(ILogger logger, PartitionLog partition, long offset, long target);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {Partition} emptied and restarted at offset {Offset}")]
+    private static partial void LogRestarted(ILogger logger, PartitionLog partition, long offset);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Partition {Partition}: log start offset moved to {Offset} (DeleteRecords)")]
     private static partial void LogStartMoved(ILogger logger, PartitionLog partition, long offset);

@@ -65,6 +65,64 @@ public sealed class HotPathAllocationTests : IDisposable
         Assert.Equal(0, readBytes);
     }
 
+    [Fact]
+    public async Task Replica_append_of_many_batches_and_a_capped_read_do_not_allocate()
+    {
+        using var engine = StorageEngine.Open(SmallOptions(_dir.Path));
+        var p = engine.GetOrCreatePartition("hot", 0);
+
+        // One fetch response's worth: eight 3-record batches, restamped in place for each call as a
+        // leader's would carry them (the stamp is outside the CRC).
+        var one = Batch("hot", 3);
+        var response = new byte[one.Length * 8];
+        for (int i = 0; i < 8; i++)
+        {
+            one.CopyTo(response, i * one.Length);
+        }
+
+        for (int i = 0; i < 20; i++)
+        {
+            Restamp(response, one.Length, p.LogEndOffset);
+            await engine.AppendReplicaAsync(p, response);
+        }
+
+        const int Calls = 100; // 800 batches, ~80 KB: no segment roll
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < Calls; i++)
+        {
+            Restamp(response, one.Length, p.LogEndOffset);
+            await engine.AppendReplicaAsync(p, response);
+        }
+
+        long appendBytes = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, appendBytes);
+        Assert.Equal((20 + Calls) * 8 * 3, p.LogEndOffset);
+
+        await StorageEngineTests.WaitForHighWatermark(p, p.LogEndOffset);
+        var spans = new List<LogSpan>(64); // room for the 4 KiB of ~90-byte batches each read returns
+        before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < Calls; i++)
+        {
+            _ = engine.ReadSpans(p, i * 3L, 4096, spans, maxOffsetExclusive: 1000);
+            foreach (var s in spans)
+            {
+                s.Release();
+            }
+
+            spans.Clear();
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+
+        static void Restamp(byte[] response, int batchLength, long baseOffset)
+        {
+            for (int i = 0; i < response.Length / batchLength; i++)
+            {
+                OrleansMQ.Protocol.Batches.RecordBatch.StampBaseOffset(response.AsSpan(i * batchLength), baseOffset + (i * 3));
+            }
+        }
+    }
+
     /// <summary>Reads from <paramref name="offset"/> and releases the spans; 1 when batches came back (no assertion inside the measured loop).</summary>
     private static int Read(StorageEngine engine, PartitionLog p, List<LogSpan> spans, long offset)
     {

@@ -343,6 +343,152 @@ public sealed class ReplicationStorageTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Truncate_fully_restarts_the_partition_at_another_offset_durably(bool wholeReplay)
+    {
+        var options = SmallOptions(_dir.Path);
+        using (var engine = StorageEngine.Open(options))
+        {
+            var p = engine.GetOrCreatePartition("t", 0);
+            var other = engine.GetOrCreatePartition("t", 1);
+            for (int i = 0; i < 10; i++)
+            {
+                await engine.AppendAsync(p, Batch($"old{i}", 3));
+                await engine.AppendAsync(other, Batch($"o{i}", 1));
+            }
+
+            // The leader's log start (100) is past this follower's log end (30).
+            engine.TruncateFullyAndStartAt(p, 100);
+            AssertEmptyAt(engine, p, 100);
+        }
+
+        using (var engine = StorageEngine.Open(options))
+        {
+            // Nothing is left in the queue: the restart offset came from the registry.
+            Assert.True(engine.TryGetPartition("t", 0, out var p));
+            AssertEmptyAt(engine, p, 100);
+            await engine.AppendReplicaAsync(p, At(100, Batch("new", 2)));
+        }
+
+        if (wholeReplay)
+        {
+            File.Delete(Path.Combine(_dir.Path, "clean-shutdown"));
+            File.WriteAllBytes(Path.Combine(_dir.Path, "checkpoint"), new byte[32]);
+        }
+
+        using (var engine = StorageEngine.Open(options))
+        {
+            Assert.True(engine.TryGetPartition("t", 0, out var p));
+            Assert.True(engine.TryGetPartition("t", 1, out var other));
+            Assert.Equal(100, p.LogStartOffset);
+            Assert.Equal(102, p.LogEndOffset);
+            Assert.Equal(new[] { (100L, "new-0"), (101L, "new-1") }, ReadAll(engine, p).Select(r => (r.Offset, r.Value)));
+            Assert.Equal(10, ReadAll(engine, other).Count);
+
+            // And back down: a reset may also start below the old log.
+            engine.TruncateFullyAndStartAt(p, 7);
+            AssertEmptyAt(engine, p, 7);
+            Assert.Equal(7, (await engine.AppendAsync(p, Batch("low", 1))).BaseOffset);
+        }
+
+        static void AssertEmptyAt(StorageEngine engine, PartitionLog p, long offset)
+        {
+            Assert.Equal((offset, offset, offset), (p.LogStartOffset, p.HighWatermark, p.LogEndOffset));
+            var spans = new List<LogSpan>();
+            Assert.Equal(ReadStatus.OffsetOutOfRange, engine.ReadSpans(p, 0, int.MaxValue, spans));
+            Assert.Equal(ReadStatus.Ok, engine.ReadSpans(p, offset, int.MaxValue, spans));
+            Assert.Empty(spans);
+        }
+    }
+
+    [Fact]
+    public async Task Log_start_changes_replay_in_the_order_they_happened()
+    {
+        var options = SmallOptions(_dir.Path);
+        using (var engine = StorageEngine.Open(options))
+        {
+            var p = engine.GetOrCreatePartition("t", 0);
+            for (int i = 0; i < 6; i++)
+            {
+                await engine.AppendAsync(p, Batch($"b{i}", 5)); // 0..29
+            }
+
+            await WaitForHighWatermark(p, 30);
+            Assert.Equal(23, engine.DeleteRecordsBefore(p, 23));
+
+            // 24 lies in the batch 20..24, which also holds the log start: it goes whole, and the
+            // log start comes down to the cut with it (an empty partition at 20).
+            engine.TruncateTo(p, 24);
+            Assert.Equal((20L, 20L), (p.LogStartOffset, p.LogEndOffset));
+            await engine.AppendAsync(p, Batch("n0", 5));
+            await engine.AppendAsync(p, Batch("n1", 5));
+            await WaitForHighWatermark(p, 30);
+            Assert.Equal(22, engine.DeleteRecordsBefore(p, 22));
+        }
+
+        // A replay of the whole log applies the raise, the cut and the raise again, in that order.
+        File.Delete(Path.Combine(_dir.Path, "clean-shutdown"));
+        File.WriteAllBytes(Path.Combine(_dir.Path, "checkpoint"), new byte[32]);
+        using (var engine = StorageEngine.Open(options))
+        {
+            Assert.True(engine.TryGetPartition("t", 0, out var p));
+            Assert.Equal((22L, 30L), (p.LogStartOffset, p.LogEndOffset));
+            Assert.Equal(new[] { "n0-2", "n0-3", "n0-4" }, ReadAll(engine, p).Take(3).Select(r => r.Value));
+        }
+    }
+
+    [Fact]
+    public async Task Leader_epoch_end_offsets_follow_the_stamped_batches_through_truncation_and_reopen()
+    {
+        using (var engine = StorageEngine.Open(SmallOptions(_dir.Path)))
+        {
+            var p = engine.GetOrCreatePartition("t", 0);
+            Assert.Equal(-1, engine.LatestLeaderEpoch(p));
+            Assert.Equal((-1, -1L), engine.EndOffsetForLeaderEpoch(p, 0));
+
+            // Batches of two records at 0, 2, ..., 12: two from before replication (no epoch), then epochs 0, 0, 2, 2, 5.
+            int[] epochs = [-1, -1, 0, 0, 2, 2, 5];
+            foreach (int epoch in epochs)
+            {
+                var batch = Batch($"e{epoch}", 2);
+                RecordBatch.StampPartitionLeaderEpoch(batch, epoch);
+                await engine.AppendAsync(p, batch);
+            }
+
+            Assert.Equal(5, engine.LatestLeaderEpoch(p));
+            Assert.Equal((-1, -1L), engine.EndOffsetForLeaderEpoch(p, -1));
+            Assert.Equal((5, 14L), engine.EndOffsetForLeaderEpoch(p, 5));  // the latest epoch ends at the log end
+            Assert.Equal((-1, -1L), engine.EndOffsetForLeaderEpoch(p, 6)); // above every epoch held
+            Assert.Equal((0, 8L), engine.EndOffsetForLeaderEpoch(p, 0));
+            Assert.Equal((0, 8L), engine.EndOffsetForLeaderEpoch(p, 1));   // not held: the epoch below it, ended where 2 began
+            Assert.Equal((2, 12L), engine.EndOffsetForLeaderEpoch(p, 4));
+
+            // A follower that led epoch 5 alone truncates to where its new leader's epoch 2 ended.
+            engine.TruncateTo(p, engine.EndOffsetForLeaderEpoch(p, 2).EndOffset);
+            Assert.Equal(2, engine.LatestLeaderEpoch(p));
+            Assert.Equal((2, 12L), engine.EndOffsetForLeaderEpoch(p, 2));
+            Assert.Equal((-1, -1L), engine.EndOffsetForLeaderEpoch(p, 5));
+            var next = At(12, Batch("e7", 3));
+            RecordBatch.StampPartitionLeaderEpoch(next, 7);
+            await engine.AppendReplicaAsync(p, next);
+            Assert.Equal((2, 12L), engine.EndOffsetForLeaderEpoch(p, 5));
+        }
+
+        using (var engine = StorageEngine.Open(SmallOptions(_dir.Path)))
+        {
+            Assert.True(engine.TryGetPartition("t", 0, out var p));
+            Assert.Equal(7, engine.LatestLeaderEpoch(p));
+            Assert.Equal((7, 15L), engine.EndOffsetForLeaderEpoch(p, 7));
+            Assert.Equal((2, 12L), engine.EndOffsetForLeaderEpoch(p, 6));
+
+            // DeleteRecords into epoch 0 leaves where it ends unchanged.
+            Assert.Equal(6, engine.DeleteRecordsBefore(p, 6));
+            Assert.Equal((0, 8L), engine.EndOffsetForLeaderEpoch(p, 0));
+        }
+    }
+
     /// <summary>Offsets 0..14 old, 15..20 new (a producer's batch at 15, a leader's at 18); never the old tail.</summary>
     private static void AssertTruncatedThenNew(StorageEngine engine, PartitionLog p)
     {

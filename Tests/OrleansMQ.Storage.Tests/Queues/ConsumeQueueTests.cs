@@ -15,6 +15,68 @@ public sealed class ConsumeQueueTests : IDisposable
         ConsumeQueue.Open(_dir.Queue, entriesPerFile, NullLogger.Instance, initialNextOffset);
 
     [Fact]
+    public void TruncateFromOffset_removes_whole_batches_from_the_offset_on_and_survives_reopen()
+    {
+        using (var queue = Cq.AppendRange(Open(), 0, 10)) // files 0, 4, 8
+        {
+            // Entry 5 covers 15..17: offset 16 takes it whole; entries 5-9 go, file 8 with them.
+            queue.TruncateFromOffset(16);
+            Assert.Equal(5, queue.EntryCount);
+            Assert.Equal(Cq.Entry(4).NextOffset, queue.NextOffset);
+            Assert.Equal(-1, queue.FindByOffset(15));
+            Assert.Equal(new[] { Cq.FileName(0), Cq.FileName(4) }, Cq.FileNames(_dir.Queue));
+
+            queue.TruncateFromOffset(queue.NextOffset); // at the end: nothing to do
+            Assert.Equal(5, queue.EntryCount);
+
+            // New batches reuse the offsets, at later positions.
+            queue.Append(new QueueEntry(Cq.Entry(4).NextOffset, 90_000, 20, 2, 1));
+            Assert.Equal(6, queue.EntryCount);
+        }
+
+        using (var queue = Open())
+        {
+            Assert.False(queue.Damaged);
+            Assert.Equal(6, queue.EntryCount);
+            Assert.True(queue.TryGet(5, out var e));
+            Assert.Equal(new QueueEntry(Cq.Entry(4).NextOffset, 90_000, 20, 2, Cq.Entry(4).Timestamp), e);
+            Assert.Equal(Cq.Entry(4).NextOffset + 3, queue.NextOffset);
+
+            // Below the first entry: everything goes, and the queue remembers the offset in memory.
+            queue.TruncateFromOffset(0);
+            Assert.Equal((0L, 0L), (queue.FirstIndex, queue.EntryCount));
+            Assert.True(queue.IsPhysicallyEmpty);
+            Assert.Empty(Cq.FileNames(_dir.Queue));
+        }
+    }
+
+    [Fact]
+    public void Reset_empties_the_queue_and_moves_its_next_offset_either_way()
+    {
+        using (var queue = Cq.AppendRange(Open(), 0, 10))
+        {
+            queue.Reset(100);
+            Assert.True(queue.IsPhysicallyEmpty);
+            Assert.Equal((100L, 100L), (queue.FirstOffset, queue.NextOffset));
+            Assert.Empty(Cq.FileNames(_dir.Queue));
+            queue.Append(new QueueEntry(100, 90_000, 20, 1, 1));
+            Assert.Equal(102, queue.NextOffset);
+            queue.Reset(7);
+            Assert.Equal(7, queue.NextOffset);
+            queue.Reset(9); // already empty
+            Assert.Equal(9, queue.NextOffset);
+        }
+
+        // On disk nothing is left: the engine keeps the offset elsewhere and opens the queue with it.
+        using (var queue = Open(initialNextOffset: 9))
+        {
+            Assert.Equal(9, queue.NextOffset);
+            queue.Append(new QueueEntry(9, 1, 20, 0, 1));
+            Assert.Equal((9L, 10L), (queue.FirstOffset, queue.NextOffset));
+        }
+    }
+
+    [Fact]
     public void Append_and_TryGet_round_trip_across_file_rolls()
     {
         using var queue = Open();
