@@ -104,7 +104,6 @@ public static class SiloHost
         services.AddSingleton<BrokerMembership>();
         services.AddSingleton(sp => new TopicService(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<TopicCatalog>(), broker.AutoCreateTopics, broker.DefaultPartitions, broker.DefaultReplicationFactor, () => sp.GetRequiredService<BrokerDirectory>().PlacementBrokers, sp.GetRequiredService<ILogger<TopicService>>()));
         services.AddSingleton(broker.ToReplicationSettings(storageOptions.DataDirectory));
-        services.AddSingleton(_ => new LeaderEpochs(storageOptions.DataDirectory));
         services.AddSingleton<ReplicaManager>();
         services.AddSingleton(sp => new OffsetStore(sp.GetRequiredService<StorageEngine>(), Path.Combine(storageOptions.DataDirectory, "groups", "offsets.snapshot"), sp.GetRequiredService<ILogger<OffsetStore>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<GroupDirectory>();

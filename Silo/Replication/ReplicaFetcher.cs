@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Client;
 using OrleansMQ.Client.Network;
@@ -25,7 +24,6 @@ internal sealed partial class ReplicaFetcher : IAsyncDisposable
     private readonly ReplicationSettings _settings;
     private readonly BrokerDirectory _brokers;
     private readonly StorageEngine _storage;
-    private readonly LeaderEpochs _epochs;
     private readonly ILogger _logger;
     private readonly Dictionary<PartitionReplica, FetchState> _partitions = [];
     private readonly SemaphoreSlim _signal = new(0, 1);
@@ -33,13 +31,12 @@ internal sealed partial class ReplicaFetcher : IAsyncDisposable
     private readonly Task _loop;
     private KafkaConnection? _connection;
 
-    public ReplicaFetcher(int leader, ReplicationSettings settings, BrokerDirectory brokers, StorageEngine storage, LeaderEpochs epochs, ILogger logger)
+    public ReplicaFetcher(int leader, ReplicationSettings settings, BrokerDirectory brokers, StorageEngine storage, ILogger logger)
     {
         _leader = leader;
         _settings = settings;
         _brokers = brokers;
         _storage = storage;
-        _epochs = epochs;
         _logger = logger;
         _loop = Task.Run(() => RunAsync(_stop.Token));
     }
@@ -201,7 +198,7 @@ internal sealed partial class ReplicaFetcher : IAsyncDisposable
                 {
                     PartitionIndex = replica.Partition,
                     CurrentLeaderEpoch = replica.LeaderEpoch,
-                    LeaderEpoch = _epochs.For(replica.Log).LatestEpoch,
+                    LeaderEpoch = _storage.LatestLeaderEpoch(replica.Log),
                 });
             }
 
@@ -225,14 +222,12 @@ internal sealed partial class ReplicaFetcher : IAsyncDisposable
                     continue;
                 }
 
-                var cache = _epochs.For(replica.Log);
                 long end = replica.Log.LogEndOffset;
                 // -1: the leader knows no epoch at or below ours (its history starts later): keep what we have.
                 if (p.EndOffset >= 0 && p.EndOffset < end)
                 {
-                    LogTruncating(_logger, replica.Topic, replica.Partition, end, p.EndOffset, cache.LatestEpoch, p.LeaderEpoch);
+                    LogTruncating(_logger, replica.Topic, replica.Partition, end, p.EndOffset, _storage.LatestLeaderEpoch(replica.Log), p.LeaderEpoch);
                     _storage.TruncateTo(replica.Log, p.EndOffset);
-                    cache.TruncateFrom(p.EndOffset);
                 }
 
                 match.State.Truncated = true;
@@ -308,7 +303,7 @@ internal sealed partial class ReplicaFetcher : IAsyncDisposable
         if (answer.Records is { Length: > 0 } records)
         {
             // Only whole batches (a leader never sends a partial one, but a length is checked, not trusted).
-            int whole = RecordEpochs(records.Span, _epochs.For(replica.Log));
+            int whole = WholeBatches(records.Span);
             if (whole > 0)
             {
                 await _storage.AppendReplicaAsync(replica.Log, records.Span[..whole]).ConfigureAwait(false);
@@ -319,28 +314,16 @@ internal sealed partial class ReplicaFetcher : IAsyncDisposable
         return true;
     }
 
-    /// <summary>
-    /// The length of the whole RecordBatches at the start of <paramref name="records"/>; records in
-    /// <paramref name="epochs"/> where each newer leader epoch among them starts.
-    /// </summary>
-    private static int RecordEpochs(ReadOnlySpan<byte> records, LeaderEpochCache epochs)
+    /// <summary>The length of the whole RecordBatches at the start of <paramref name="records"/> (the epochs they carry are the log's epoch history).</summary>
+    private static int WholeBatches(ReadOnlySpan<byte> records)
     {
         int length = 0;
-        int latest = epochs.LatestEpoch;
         while (records.Length - length >= RecordBatch.HeaderSize)
         {
-            var rest = records[length..];
-            long total = RecordBatch.ReadTotalLength(rest);
-            if (total < RecordBatch.HeaderSize || total > rest.Length)
+            long total = RecordBatch.ReadTotalLength(records[length..]);
+            if (total < RecordBatch.HeaderSize || total > records.Length - length)
             {
                 break;
-            }
-
-            int epoch = BinaryPrimitives.ReadInt32BigEndian(rest[RecordBatch.PartitionLeaderEpoch..]);
-            if (epoch > latest)
-            {
-                epochs.Assign(epoch, BinaryPrimitives.ReadInt64BigEndian(rest));
-                latest = epoch;
             }
 
             length += (int)total;

@@ -22,7 +22,6 @@ public sealed partial class ReplicaManager : IAsyncDisposable
     private readonly TopicCatalog _catalog;
     private readonly BrokerDirectory _brokers;
     private readonly StorageEngine _storage;
-    private readonly LeaderEpochs _epochs;
     private readonly ProducerStates _producers;
     private readonly IGrainFactory _grains;
     private readonly ReplicationSettings _settings;
@@ -33,12 +32,11 @@ public sealed partial class ReplicaManager : IAsyncDisposable
     private ITimer? _isrTimer;
     private int _disposed;
 
-    public ReplicaManager(TopicCatalog catalog, BrokerDirectory brokers, StorageEngine storage, LeaderEpochs epochs, ProducerStates producers, IGrainFactory grains, ReplicationSettings settings, TimeProvider time, ILogger<ReplicaManager> logger)
+    public ReplicaManager(TopicCatalog catalog, BrokerDirectory brokers, StorageEngine storage, ProducerStates producers, IGrainFactory grains, ReplicationSettings settings, TimeProvider time, ILogger<ReplicaManager> logger)
     {
         _catalog = catalog;
         _brokers = brokers;
         _storage = storage;
-        _epochs = epochs;
         _producers = producers;
         _grains = grains;
         _settings = settings;
@@ -47,8 +45,6 @@ public sealed partial class ReplicaManager : IAsyncDisposable
         _catalog.ReplicaChanged += OnReplicaChanged;
         _brokers.Changed += WakeFetchers;
     }
-
-    public LeaderEpochs Epochs => _epochs;
 
     /// <summary>Starts the ISR checks (the catalog's role changes are followed from construction on).</summary>
     public void Start()
@@ -78,7 +74,6 @@ public sealed partial class ReplicaManager : IAsyncDisposable
             switch (transition)
             {
                 case ReplicaTransition.BecameLeader:
-                    _epochs.For(replica.Log).Assign(replica.LeaderEpoch, replica.Log.LogEndOffset);
                     _producers.Forget(replica.Log);
                     LogLeading(_logger, replica.Topic, replica.Partition, replica.LeaderEpoch, replica.Log.LogEndOffset, replica.State.Isr);
                     break;
@@ -86,7 +81,7 @@ public sealed partial class ReplicaManager : IAsyncDisposable
                     _producers.Forget(replica.Log);
                     if (!_fetchers.TryGetValue(replica.State.Leader, out var fetcher))
                     {
-                        fetcher = new ReplicaFetcher(replica.State.Leader, _settings, _brokers, _storage, _epochs, _logger);
+                        fetcher = new ReplicaFetcher(replica.State.Leader, _settings, _brokers, _storage, _logger);
                         _fetchers[replica.State.Leader] = fetcher;
                     }
 
@@ -109,10 +104,7 @@ public sealed partial class ReplicaManager : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Leader, on a follower's fetch: a follower outside the ISR that has reached the high
-    /// watermark (and this leader epoch's start) joins it.
-    /// </summary>
+    /// <summary>Leader, on a follower's fetch: a follower outside the ISR that has reached the high watermark joins it.</summary>
     public void OnFollowerFetched(PartitionReplica replica, FollowerProgress follower)
     {
         var state = replica.State;
@@ -121,8 +113,7 @@ public sealed partial class ReplicaManager : IAsyncDisposable
             return;
         }
 
-        long epochStart = _epochs.For(replica.Log).EndOffsetFor(replica.LeaderEpoch - 1, replica.Log.LogEndOffset).EndOffset;
-        if (follower.LogEnd >= replica.HighWatermark && follower.LogEnd >= epochStart)
+        if (follower.LogEnd >= replica.HighWatermark)
         {
             RequestIsr(replica, state, [.. state.Isr, follower.NodeId], "caught up");
         }

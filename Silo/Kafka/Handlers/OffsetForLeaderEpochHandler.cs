@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using OrleansMQ.Protocol.Kafka;
-using OrleansMQ.Silo.Replication;
+using OrleansMQ.Storage.Engine;
 using OrleansMQ.Silo.Topics;
 
 namespace OrleansMQ.Silo.Kafka.Handlers;
@@ -15,13 +15,13 @@ namespace OrleansMQ.Silo.Kafka.Handlers;
 internal sealed partial class OffsetForLeaderEpochHandler
 {
     private readonly TopicCatalog _catalog;
-    private readonly LeaderEpochs _epochs;
+    private readonly StorageEngine _storage;
     private readonly ILogger _logger;
 
-    public OffsetForLeaderEpochHandler(TopicCatalog catalog, LeaderEpochs epochs, ILogger<OffsetForLeaderEpochHandler> logger)
+    public OffsetForLeaderEpochHandler(TopicCatalog catalog, StorageEngine storage, ILogger<OffsetForLeaderEpochHandler> logger)
     {
         _catalog = catalog;
-        _epochs = epochs;
+        _storage = storage;
         _logger = logger;
     }
 
@@ -54,7 +54,8 @@ internal sealed partial class OffsetForLeaderEpochHandler
                     continue;
                 }
 
-                (result.LeaderEpoch, result.EndOffset) = _epochs.For(replica.Log).EndOffsetFor(p.LeaderEpoch, replica.Log.LogEndOffset);
+                // From the epochs the stored batches carry (no separate checkpoint to keep in step).
+                (result.LeaderEpoch, result.EndOffset) = _storage.EndOffsetForLeaderEpoch(replica.Log, p.LeaderEpoch);
             }
         }
 

@@ -129,6 +129,8 @@ public sealed class ReplicationTests : IAsyncLifetime
 
     private async Task CreateTopicAsync()
     {
+        // Placement takes the brokers the creating silo sees live: wait until all three registered.
+        await WaitMetadataAsync(m => m.Brokers.Count == 3, "three live brokers");
         await using var admin = new KafkaAdminClient(new ClientOptions { BootstrapServers = _silos[0].Bootstrap });
         await admin.CreateTopicAsync(new NewTopic(Topic, 3, 3));
     }
