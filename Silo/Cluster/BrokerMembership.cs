@@ -11,8 +11,11 @@ namespace OrleansMQ.Silo.Cluster;
 /// set — and this silo's <see cref="BrokerDirectory"/> is refreshed. No polling: Orleans pushes
 /// membership updates.
 /// </summary>
-public sealed partial class BrokerMembership : IAsyncDisposable
+public sealed partial class BrokerMembership : IBrokerObserver, IAsyncDisposable
 {
+    /// <summary>How often the controller subscription is renewed (the controller drops observers after two minutes of silence).</summary>
+    private static readonly TimeSpan RenewInterval = TimeSpan.FromSeconds(30);
+
     private readonly IGrainFactory _grains;
     private readonly IClusterMembershipService _membership;
     private readonly BrokerDirectory _directory;
@@ -20,6 +23,7 @@ public sealed partial class BrokerMembership : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
+    private IBrokerObserver? _reference;
     private int _disposed;
 
     public BrokerMembership(IGrainFactory grains, IClusterMembershipService membership, BrokerDirectory directory, ILocalSiloDetails silo, ILogger<BrokerMembership> logger)
@@ -36,9 +40,38 @@ public sealed partial class BrokerMembership : IAsyncDisposable
     /// <summary>Registers the broker (refused when another active silo has its node id) and starts following membership.</summary>
     public async Task StartAsync(int nodeId, string host, int port, string? rack, CancellationToken cancellationToken)
     {
-        var view = await Controller.RegisterAsync(new BrokerRegistration(nodeId, host, port, rack, _silo.SiloAddress)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        _reference = _grains.CreateObjectReference<IBrokerObserver>(this);
+        var view = await Controller.RegisterAsync(new BrokerRegistration(nodeId, host, port, rack, _silo.SiloAddress), _reference).WaitAsync(cancellationToken).ConfigureAwait(false);
         _directory.Update(view);
         _loop = Task.Run(() => FollowAsync(_stop.Token), CancellationToken.None);
+        _ = Task.Run(() => RenewAsync(_stop.Token), CancellationToken.None);
+    }
+
+    /// <summary>The controller's push: a broker registered, or the live set changed.</summary>
+    public Task OnBrokersChanged(BrokerView view)
+    {
+        _directory.Update(view);
+        return Task.CompletedTask;
+    }
+
+    private async Task RenewAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(RenewInterval, cancellationToken).ConfigureAwait(false);
+                _directory.Update(await Controller.SubscribeAsync(_reference!).WaitAsync(cancellationToken).ConfigureAwait(false));
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is TimeoutException or OrleansException)
+            {
+                LogReportFailed(_logger, ex, 0);
+            }
+        }
     }
 
     private async Task FollowAsync(CancellationToken cancellationToken)
@@ -63,7 +96,7 @@ public sealed partial class BrokerMembership : IAsyncDisposable
             try
             {
                 await Controller.MembershipChangedAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
-                _directory.Update(await Controller.GetBrokersAsync().WaitAsync(cancellationToken).ConfigureAwait(false));
+                _directory.Update(await Controller.SubscribeAsync(_reference!).WaitAsync(cancellationToken).ConfigureAwait(false));
                 return;
             }
             catch (Exception ex) when (ex is TimeoutException or OrleansException)

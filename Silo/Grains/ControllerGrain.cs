@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Orleans;
 using Orleans.Runtime;
+using Orleans.Utilities;
 using OrleansMQ.Silo.Cluster;
 using OrleansMQ.Silo.Topics;
 
@@ -32,16 +33,20 @@ public sealed partial class ControllerGrain : Grain, IControllerGrain
     private readonly IPersistentState<ControllerState> _state;
     private readonly IClusterMembershipService _membership;
     private readonly ILogger _logger;
+    private readonly ObserverManager<IBrokerObserver> _observers;
+    private BrokerView? _told;
 
     public ControllerGrain([PersistentState("controller")] IPersistentState<ControllerState> state, IClusterMembershipService membership, ILogger<ControllerGrain> logger)
     {
         _state = state;
         _membership = membership;
         _logger = logger;
+        _observers = new ObserverManager<IBrokerObserver>(TimeSpan.FromMinutes(2), logger);
     }
 
-    public async Task<BrokerView> RegisterAsync(BrokerRegistration broker)
+    public async Task<BrokerView> RegisterAsync(BrokerRegistration broker, IBrokerObserver observer)
     {
+        _observers.Subscribe(observer, observer);
         if (_state.State.Brokers.TryGetValue(broker.NodeId, out var known) && !known.Silo.Equals(broker.Silo) && IsActive(known.Silo))
         {
             throw new InvalidOperationException($"Broker node id {broker.NodeId} is already used by the active silo {known.Silo} ({known.Host}:{known.Port}); give each silo its own OrleansMQ:Broker:NodeId.");
@@ -56,6 +61,12 @@ public sealed partial class ControllerGrain : Grain, IControllerGrain
 
         await ReconcileAsync().ConfigureAwait(true);
         return View();
+    }
+
+    public Task<BrokerView> SubscribeAsync(IBrokerObserver observer)
+    {
+        _observers.Subscribe(observer, observer);
+        return Task.FromResult(View());
     }
 
     public Task<BrokerView> GetBrokersAsync() => Task.FromResult(View());
@@ -74,10 +85,20 @@ public sealed partial class ControllerGrain : Grain, IControllerGrain
         return new BrokerView(brokers, [.. brokers.Where(b => IsActive(b.Silo)).Select(b => b.NodeId)]);
     }
 
-    /// <summary>Tells every topic the live brokers when they differ from what was told last.</summary>
+    /// <summary>
+    /// Tells every silo the registry when it changed (a broker registered after the membership
+    /// change that announced its silo), then every topic the live brokers when they differ from
+    /// what was told last.
+    /// </summary>
     private async Task ReconcileAsync()
     {
         var view = View();
+        if (_told is null || !SameView(_told, view))
+        {
+            _told = view;
+            await _observers.Notify(o => o.OnBrokersChanged(view)).ConfigureAwait(true);
+        }
+
         if (view.Live.AsSpan().SequenceEqual(_state.State.ReportedLive))
         {
             return;
@@ -94,6 +115,9 @@ public sealed partial class ControllerGrain : Grain, IControllerGrain
         _state.State.ReportedLive = view.Live;
         await _state.WriteStateAsync().ConfigureAwait(true);
     }
+
+    private static bool SameView(BrokerView a, BrokerView b) =>
+        a.Live.AsSpan().SequenceEqual(b.Live) && a.Brokers.Length == b.Brokers.Length && a.Brokers.Zip(b.Brokers).All(p => p.First == p.Second);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Broker {NodeId} registered at {Host}:{Port} (rack {Rack}, silo {Silo})")]
     private static partial void LogRegistered(ILogger logger, int nodeId, string host, int port, string rack, SiloAddress silo);

@@ -31,10 +31,12 @@ public sealed partial class KafkaServerHostedService : IHostedService, IAsyncDis
     private readonly LegacyGrainStateImport _legacy;
     private readonly ReplicaManager _replicas;
     private readonly BrokerMembership _membership;
+    private readonly BrokerDirectory _brokers;
     private readonly ILogger _logger;
 
-    public KafkaServerHostedService(BrokerSettings settings, BrokerIdentity identity, IGrainFactory grains, TopicCatalog catalog, TopicCatalogSubscription subscription, GroupService groups, ProducerIdAllocator producerIds, KafkaListener listener, LegacyGrainStateImport legacy, ReplicaManager replicas, BrokerMembership membership, ILogger<KafkaServerHostedService> logger)
+    public KafkaServerHostedService(BrokerSettings settings, BrokerIdentity identity, IGrainFactory grains, TopicCatalog catalog, TopicCatalogSubscription subscription, GroupService groups, ProducerIdAllocator producerIds, KafkaListener listener, LegacyGrainStateImport legacy, ReplicaManager replicas, BrokerMembership membership, BrokerDirectory brokers, ILogger<KafkaServerHostedService> logger)
     {
+        _brokers = brokers;
         _replicas = replicas;
         _membership = membership;
         _legacy = legacy;
@@ -77,12 +79,19 @@ public sealed partial class KafkaServerHostedService : IHostedService, IAsyncDis
         // Now that clients and followers can reach this broker: join the registry (the controller
         // then re-elects with this broker live) and keep the ISR checked.
         _replicas.Start();
+        // The topic directory keeps its observers in memory: when a silo dies the directory may
+        // move with it and forget this silo's subscription, so every change of the brokers renews
+        // it at once rather than at the next periodic renewal (leadership changes travel that way).
+        _brokers.Changed += RenewTopicSubscription;
         await _membership.StartAsync(_identity.NodeId, _identity.AdvertisedHost, _identity.AdvertisedPort, _settings.Rack, cancellationToken).ConfigureAwait(false);
         LogListening(_logger, _listener.LocalEndPoint, _identity.AdvertisedHost, _identity.AdvertisedPort, _catalog.Count, _identity.ClusterId);
     }
 
+    private void RenewTopicSubscription() => _ = _subscription.RenewAsync();
+
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        _brokers.Changed -= RenewTopicSubscription;
         // First: waiting JoinGroup/SyncGroup calls are answered, so the listener's drain is quick.
         await _groups.StopAsync().ConfigureAwait(false);
         await _listener.StopAsync(cancellationToken).ConfigureAwait(false);
