@@ -207,6 +207,15 @@ public sealed class ReplicationTests : IAsyncLifetime
             Assert.Equal(ErrorCode.None, ok.ErrorCode);
         }
 
+        // A follower refuses produce and consumer fetches of the partition: clients go to the leader.
+        using (var follower = await _silos[(survivor + 1) % 3].ConnectAsync())
+        {
+            var refused = await ProduceAsync(follower, acks: 1, "at-a-follower");
+            Assert.Equal(ErrorCode.NotLeaderOrFollower, refused.ErrorCode);
+            var fetch = await BrokerKit.FetchAsync(follower, Topic, 0, 0);
+            Assert.Equal(ErrorCode.NotLeaderOrFollower, fetch.ErrorCode);
+        }
+
         // One at a time, as Orleans needs: a silo is declared dead by a majority of the active
         // silos' votes, so two killed together leave the survivor without the votes to declare
         // either (the minority side cannot decide, by design). Killed one after the other, two
