@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Replication benchmark (issue 14, docs/benchmarks.md "Replication"): three silos on this machine
+# (infra/cluster.sh, Azurite for membership), all sharing its cores.
+#   1. produce peak, 100 B and 1 KiB records: RF=3 acks=all (min.insync.replicas=2) against RF=1
+#      acks=1, the two taking turns RUNS times (the raw-TCP broker load generator, one partition
+#      led by silo 0, so both sides pay the same client costs);
+#   2. p99 (and p99.9) produce latency at half the RF=3 peak, open loop;
+#   3. failover: SIGKILL of the leader to the first acknowledged acks=all produce on the new
+#      leader (a probe producing one record every 20 ms through confluent-kafka);
+#   4. follower catch-up: a follower is stopped while CATCHUP_MB are produced, then started; the
+#      time until it is back in the ISR gives its catch-up rate, beside the leader's append rate.
+# Settings (environment): RUNS (3), SECONDS (8), PORT_BASE (24000: Kafka PORT_BASE+I, HTTP +100+I,
+# silo +200+I, Azurite +300/+302), CATCHUP_MB (200), KEEP (keep the cluster folder).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+RUNS=${RUNS:-3}
+SECONDS_PER_RUN=${SECONDS:-8}
+BASE=${PORT_BASE:-24000}
+CATCHUP_MB=${CATCHUP_MB:-200}
+log() { printf '[bench-replication] %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+command -v kcat >/dev/null 2>&1 || die "kcat is required (apt-get install kcat)"
+/usr/bin/python3 -c 'import confluent_kafka' 2>/dev/null || die "python3-confluent-kafka is required (apt-get install python3-confluent-kafka)"
+
+log "building (Release)"
+dotnet build Silo -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null || die "silo build failed"
+dotnet build Tests/OrleansMQ.Broker.Benchmarks -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null || die "benchmark build failed"
+GEN="$ROOT/Tests/OrleansMQ.Broker.Benchmarks/bin/Release/net10.0/OrleansMQ.Broker.Benchmarks"
+
+export CLUSTER_DIR=${CLUSTER_DIR:-$(mktemp -d /tmp/omq-bench-repl.XXXXXX)}
+export KAFKA_BASE=$BASE HTTP_BASE=$((BASE + 100)) SILO_BASE=$((BASE + 200)) GATEWAY_BASE=0
+export AZURITE_BLOB_PORT=$((BASE + 300)) AZURITE_TABLE_PORT=$((BASE + 302)) CLUSTER_ID=bench-repl
+export SILO_BIN="$ROOT/Silo/bin/Release/net10.0/OrleansMQ.Silo"
+export OrleansMQ__Broker__MinInsyncReplicas=2 Logging__LogLevel__Default=Warning
+BOOT="127.0.0.1:$BASE"
+ALL="127.0.0.1:$BASE,127.0.0.1:$((BASE + 1)),127.0.0.1:$((BASE + 2))"
+cleanup() {
+  bash infra/cluster.sh down >/dev/null 2>&1
+  [ -n "${KEEP:-}" ] || rm -rf "$CLUSTER_DIR"
+}
+trap cleanup EXIT
+
+bash infra/cluster.sh up 3 >/dev/null || die "cluster did not start (logs in $CLUSTER_DIR)"
+log "3 silos up ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
+
+# Topics with explicit replicas, so silo 0 leads both and the generator talks to the leader.
+/usr/bin/python3 - "$ALL" <<'PY' || die "topic creation failed"
+import sys
+from confluent_kafka.admin import AdminClient, NewTopic
+admin = AdminClient({"bootstrap.servers": sys.argv[1]})
+topics = [NewTopic(name, num_partitions=1, replica_assignment=[replicas])
+          for name, replicas in (("r3-100", [0, 1, 2]), ("r1-100", [0]), ("r3-1k", [0, 1, 2]), ("r1-1k", [0]), ("r3-fo", [0, 1, 2]), ("r3-cu", [0, 1, 2]))]
+for name, future in admin.create_topics(topics).items():
+    future.result(30)
+PY
+sleep 2
+
+peak() { # topic acks bytes -> msg/s
+  "$GEN" peak --bootstrap "$BOOT" --topic "$1" --acks "$2" --message-bytes "$3" --peak-seconds "$SECONDS_PER_RUN" --warmup-seconds 2 2>/dev/null \
+    | sed -n 's/^RESULT peak msg_per_s=\([0-9]*\).* errors=\([0-9]*\).*/\1 \2/p'
+}
+
+declare -A BEST
+for size in 100 1k; do
+  bytes=100; [ "$size" = 1k ] && bytes=1024
+  r3=(); r1=()
+  for run in $(seq 1 "$RUNS"); do
+    read -r a ea <<<"$(peak "r3-$size" -1 "$bytes")"
+    read -r b eb <<<"$(peak "r1-$size" 1 "$bytes")"
+    log "$size run $run: RF=3 acks=all ${a:-?} msg/s (errors ${ea:-?}), RF=1 acks=1 ${b:-?} msg/s (errors ${eb:-?})"
+    r3+=("${a:-0}"); r1+=("${b:-0}")
+  done
+  m3=$(printf '%s\n' "${r3[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  m1=$(printf '%s\n' "${r1[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  BEST[$size]=$m3
+  echo "RESULT produce size=$size rf3_acks_all_msg_per_s=$m3 rf1_acks1_msg_per_s=$m1 ratio=$(awk -v a="$m3" -v b="$m1" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}') runs=$RUNS"
+done
+
+for size in 100 1k; do
+  bytes=100; [ "$size" = 1k ] && bytes=1024
+  rate=$(( BEST[$size] / 2 ))
+  "$GEN" latency --bootstrap "$BOOT" --topic "r3-$size" --acks -1 --message-bytes "$bytes" --rate "$rate" --seconds "$SECONDS_PER_RUN" 2>/dev/null \
+    | sed -n "s/^RESULT latency /RESULT latency size=$size rf=3 acks=all /p"
+done
+
+# Failover: a probe acknowledges one record every 20 ms; silo 0 (the leader) is SIGKILLed.
+log "failover: SIGKILL of the leader of r3-fo"
+/usr/bin/python3 - "$ALL" "$CLUSTER_DIR/fo.out" <<'PY' &
+import sys, time
+from confluent_kafka import Producer
+out = open(sys.argv[2], "w", buffering=1)
+p = Producer({"bootstrap.servers": sys.argv[1], "acks": "all", "enable.idempotence": True, "linger.ms": 0,
+              "message.timeout.ms": 30000, "retry.backoff.ms": 50, "topic.metadata.refresh.interval.ms": 500})
+def done(err, msg):
+    if err is None:
+        out.write(f"{time.time():.3f} {msg.offset()}\n")
+end = time.time() + 25
+while time.time() < end:
+    p.produce("r3-fo", b"x" * 100, partition=0, on_delivery=done)
+    p.poll(0.02)
+p.flush(30)
+PY
+probe=$!
+sleep 5
+kill_at=$(date +%s.%N)
+bash infra/cluster.sh kill 0 >/dev/null
+wait "$probe"
+# The last acknowledgement sent before the kill may still land after it: skip acks within 100 ms.
+first_after=$(awk -v k="$kill_at" '$1 > k + 0.1 {print $1; exit}' "$CLUSTER_DIR/fo.out")
+echo "RESULT failover seconds=$(awk -v a="$first_after" -v k="$kill_at" 'BEGIN {printf "%.2f", a - k}') probe_interval_ms=20"
+bash infra/cluster.sh start 0 >/dev/null || die "silo 0 did not restart"
+
+# Catch-up: silo 2 stopped, CATCHUP_MB produced (the leader's append rate), silo 2 started.
+log "catch-up: $CATCHUP_MB MB while silo 2 is down"
+bash infra/cluster.sh stop 2 >/dev/null
+leader=$(kcat -L -b "$BOOT" -t r3-cu 2>/dev/null | sed -n 's/.*partition 0, leader \([0-9]*\),.*/\1/p')
+count=$(( CATCHUP_MB * 1000000 / 1024 ))
+t0=$(date +%s.%N)
+head -c $((count * 1024)) /dev/zero | tr '\0' 'x' | fold -w 1023 | kcat -P -b "$ALL" -t r3-cu -p 0 -X acks=all -X linger.ms=5 -X batch.size=1000000 -X queue.buffering.max.kbytes=1048576 2>/dev/null
+t1=$(date +%s.%N)
+bash infra/cluster.sh start 2 >/dev/null || die "silo 2 did not restart"
+t2=$(date +%s.%N)
+while ! kcat -L -b "$BOOT" -t r3-cu 2>/dev/null | grep -q "partition 0, leader $leader, replicas: .*, isrs: .*2"; do
+  sleep 0.1
+  awk -v a="$(date +%s.%N)" -v b="$t2" 'BEGIN {exit !(a - b > 300)}' && die "silo 2 did not rejoin the ISR in 300 s"
+done
+t3=$(date +%s.%N)
+echo "RESULT catchup mb=$CATCHUP_MB leader_append_mb_per_s=$(awk -v a="$t0" -v b="$t1" -v m="$CATCHUP_MB" 'BEGIN {printf "%.1f", m / (b - a)}') follower_catchup_mb_per_s=$(awk -v a="$t2" -v b="$t3" -v m="$CATCHUP_MB" 'BEGIN {printf "%.1f", m / (b - a)}') restart_to_isr_s=$(awk -v a="$t2" -v b="$t3" 'BEGIN {printf "%.1f", b - a}')"
