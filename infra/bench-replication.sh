@@ -7,17 +7,19 @@
 #   2. p99 (and p99.9) produce latency at half the RF=3 peak, open loop;
 #   3. failover: SIGKILL of the leader to the first acknowledged acks=all produce on the new
 #      leader (a probe producing one record every 20 ms through confluent-kafka);
-#   4. follower catch-up: a follower is stopped while CATCHUP_MB are produced, then started; the
-#      time until it is back in the ISR gives its catch-up rate, beside the leader's append rate.
+#   4. follower catch-up: a follower is stopped while the leader takes CATCHUP_SECONDS of produce,
+#      then started; the time until it is back in the ISR gives its catch-up rate, beside the
+#      leader's append rate.
 # Settings (environment): RUNS (3), SECONDS (8), PORT_BASE (24000: Kafka PORT_BASE+I, HTTP +100+I,
-# silo +200+I, Azurite +300/+302), CATCHUP_MB (200), KEEP (keep the cluster folder).
+# silo +200+I, Azurite +300/+302), CATCHUP_SECONDS (10), KEEP (keep the cluster folder),
+# ONLY (a comma list of produce,latency,failover,catchup: run only those).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 RUNS=${RUNS:-3}
 SECONDS_PER_RUN=${SECONDS:-8}
 BASE=${PORT_BASE:-24000}
-CATCHUP_MB=${CATCHUP_MB:-200}
+want() { [ -z "${ONLY:-}" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 log() { printf '[bench-replication] %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
@@ -62,8 +64,8 @@ peak() { # topic acks bytes -> msg/s
     | sed -n 's/^RESULT peak msg_per_s=\([0-9]*\).* errors=\([0-9]*\).*/\1 \2/p'
 }
 
-declare -A BEST
-for size in 100 1k; do
+declare -A BEST=([100]=100000 [1k]=40000)
+want produce && for size in 100 1k; do
   bytes=100; [ "$size" = 1k ] && bytes=1024
   r3=(); r1=()
   for run in $(seq 1 "$RUNS"); do
@@ -78,7 +80,7 @@ for size in 100 1k; do
   echo "RESULT produce size=$size rf3_acks_all_msg_per_s=$m3 rf1_acks1_msg_per_s=$m1 ratio=$(awk -v a="$m3" -v b="$m1" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}') runs=$RUNS"
 done
 
-for size in 100 1k; do
+want latency && for size in 100 1k; do
   bytes=100; [ "$size" = 1k ] && bytes=1024
   rate=$(( BEST[$size] / 2 ))
   "$GEN" latency --bootstrap "$BOOT" --topic "r3-$size" --acks -1 --message-bytes "$bytes" --rate "$rate" --seconds "$SECONDS_PER_RUN" 2>/dev/null \
@@ -86,6 +88,7 @@ for size in 100 1k; do
 done
 
 # Failover: a probe acknowledges one record every 20 ms; silo 0 (the leader) is SIGKILLed.
+if want failover; then
 log "failover: SIGKILL of the leader of r3-fo"
 /usr/bin/python3 - "$ALL" "$CLUSTER_DIR/fo.out" <<'PY' &
 import sys, time
@@ -111,20 +114,27 @@ wait "$probe"
 first_after=$(awk -v k="$kill_at" '$1 > k + 0.1 {print $1; exit}' "$CLUSTER_DIR/fo.out")
 echo "RESULT failover seconds=$(awk -v a="$first_after" -v k="$kill_at" 'BEGIN {printf "%.2f", a - k}') probe_interval_ms=20"
 bash infra/cluster.sh start 0 >/dev/null || die "silo 0 did not restart"
+fi
 
-# Catch-up: silo 2 stopped, CATCHUP_MB produced (the leader's append rate), silo 2 started.
-log "catch-up: $CATCHUP_MB MB while silo 2 is down"
+# Catch-up: silo 2 stopped (and out of the ISR), the leader takes CATCHUP_SECONDS of produce
+# (acks=1, the generator at its peak: the leader's append rate), silo 2 started; the time from its
+# start until it is back in the ISR gives the follower's catch-up rate.
+want catchup || exit 0
+CATCHUP_SECONDS=${CATCHUP_SECONDS:-10}
+isr_of() { kcat -L -b "$ALL" -t r3-cu 2>/dev/null | sed -n 's/.*partition 0, leader \([0-9]*\), replicas: [0-9,]*, isrs: \([0-9,]*\).*/\1 \2/p'; }
+log "catch-up: ${CATCHUP_SECONDS} s of produce while silo 2 is down"
 bash infra/cluster.sh stop 2 >/dev/null
-leader=$(kcat -L -b "$BOOT" -t r3-cu 2>/dev/null | sed -n 's/.*partition 0, leader \([0-9]*\),.*/\1/p')
-count=$(( CATCHUP_MB * 1000000 / 1024 ))
-t0=$(date +%s.%N)
-head -c $((count * 1024)) /dev/zero | tr '\0' 'x' | fold -w 1023 | kcat -P -b "$ALL" -t r3-cu -p 0 -X acks=all -X linger.ms=5 -X batch.size=1000000 -X queue.buffering.max.kbytes=1048576 2>/dev/null
-t1=$(date +%s.%N)
+for _ in $(seq 1 300); do read -r leader isr <<<"$(isr_of)"; [[ ",$isr," != *",2,"* && -n "$leader" && "$leader" != 2 ]] && break; sleep 0.1; done
+[[ ",$isr," != *",2,"* ]] || die "silo 2 did not leave the ISR of r3-cu"
+"$GEN" peak --bootstrap "127.0.0.1:$((BASE + leader))" --topic r3-cu --acks 1 --message-bytes 1024 --peak-seconds "$CATCHUP_SECONDS" --warmup-seconds 0 2>/dev/null \
+  | sed -n 's/^RESULT peak msg_per_s=\([0-9]*\) mb_per_s=\([0-9.]*\).*/\1 \2/p' > "$CLUSTER_DIR/cu.peak"
+read -r append_msgs append_mb < "$CLUSTER_DIR/cu.peak"
+behind_mb=$(awk -v m="${append_mb:-0}" -v s="$CATCHUP_SECONDS" 'BEGIN {printf "%.0f", m * s}')
 bash infra/cluster.sh start 2 >/dev/null || die "silo 2 did not restart"
 t2=$(date +%s.%N)
-while ! kcat -L -b "$BOOT" -t r3-cu 2>/dev/null | grep -q "partition 0, leader $leader, replicas: .*, isrs: .*2"; do
-  sleep 0.1
+while read -r _ isr <<<"$(isr_of)"; [[ ",$isr," != *",2,"* ]]; do
+  sleep 0.05
   awk -v a="$(date +%s.%N)" -v b="$t2" 'BEGIN {exit !(a - b > 300)}' && die "silo 2 did not rejoin the ISR in 300 s"
 done
 t3=$(date +%s.%N)
-echo "RESULT catchup mb=$CATCHUP_MB leader_append_mb_per_s=$(awk -v a="$t0" -v b="$t1" -v m="$CATCHUP_MB" 'BEGIN {printf "%.1f", m / (b - a)}') follower_catchup_mb_per_s=$(awk -v a="$t2" -v b="$t3" -v m="$CATCHUP_MB" 'BEGIN {printf "%.1f", m / (b - a)}') restart_to_isr_s=$(awk -v a="$t2" -v b="$t3" 'BEGIN {printf "%.1f", b - a}')"
+echo "RESULT catchup behind_mb=$behind_mb leader_append_mb_per_s=${append_mb:-?} follower_catchup_mb_per_s=$(awk -v a="$t2" -v b="$t3" -v m="$behind_mb" 'BEGIN {printf "%.1f", m / (b - a)}') ready_to_isr_s=$(awk -v a="$t2" -v b="$t3" 'BEGIN {printf "%.1f", b - a}')"
