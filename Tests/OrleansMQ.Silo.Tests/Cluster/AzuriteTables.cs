@@ -23,10 +23,15 @@ public sealed class AzuriteTables : IAsyncLifetime
     private readonly string _location = Path.Combine(Path.GetTempPath(), "omq-azurite-tables-" + Guid.NewGuid().ToString("N"));
     private Process? _process;
 
+    /// <param name="host">The address Azurite listens on (a bridge address when silos run in network namespaces).</param>
+    public AzuriteTables(string host = "127.0.0.1") => Host = host;
+
+    public string Host { get; }
+
     public int Port { get; } = TestSilo.FreePort();
 
     public string ConnectionString =>
-        $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={Key};TableEndpoint=http://127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}/{Account};";
+        $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={Key};TableEndpoint=http://{Host}:{Port.ToString(CultureInfo.InvariantCulture)}/{Account};";
 
     public async Task InitializeAsync()
     {
@@ -38,7 +43,7 @@ public sealed class AzuriteTables : IAsyncLifetime
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { main, "--tableHost", "127.0.0.1", "--tablePort", Port.ToString(CultureInfo.InvariantCulture), "--location", _location, "--silent", "--disableTelemetry" })
+        foreach (var arg in new[] { main, "--tableHost", Host, "--tablePort", Port.ToString(CultureInfo.InvariantCulture), "--location", _location, "--silent", "--disableTelemetry" })
         {
             psi.ArgumentList.Add(arg);
         }
@@ -58,7 +63,7 @@ public sealed class AzuriteTables : IAsyncLifetime
             try
             {
                 using var probe = new TcpClient();
-                await probe.ConnectAsync("127.0.0.1", Port);
+                await probe.ConnectAsync(Host, Port);
                 return;
             }
             catch (SocketException) when (DateTime.UtcNow < deadline)

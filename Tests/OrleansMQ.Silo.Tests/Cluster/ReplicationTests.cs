@@ -27,17 +27,34 @@ public sealed class ReplicationTests : IAsyncLifetime
     private readonly List<SiloProcess> _silos = [];
     private readonly string _root = Path.Combine(Path.GetTempPath(), "omq-repl-" + Guid.NewGuid().ToString("N")[..8]);
     private AzuriteTables _azurite = null!;
+    private NetworkNamespaces? _network;
 #pragma warning restore CA1001
 
     public ReplicationTests(ITestOutputHelper log) => _log = log;
 
-    public async Task InitializeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    /// <summary>Azurite and three silos, on loopback or (<paramref name="namespaces"/>) each in its own network namespace.</summary>
+    private async Task StartAsync(bool namespaces = false)
     {
-        _azurite = new AzuriteTables();
+        if (namespaces)
+        {
+            _network = await NetworkNamespaces.CreateAsync(3);
+        }
+
+        _azurite = new AzuriteTables(_network?.HostAddress ?? "127.0.0.1");
         await _azurite.InitializeAsync();
         for (int i = 0; i < 3; i++)
         {
-            _silos.Add(new SiloProcess("silo-" + i, Settings(i), Path.Combine(_root, "silo-" + i)));
+            var settings = Settings(i);
+            if (_network is not null)
+            {
+                settings["OrleansMQ__Cluster__AdvertisedAddress"] = _network.Address(i);
+            }
+
+            _silos.Add(_network is null
+                ? new SiloProcess("silo-" + i, settings, Path.Combine(_root, "silo-" + i))
+                : new SiloProcess("silo-" + i, settings, Path.Combine(_root, "silo-" + i), host: _network.Address(i), launcher: _network.Launcher(i)));
         }
 
         // The first silo forms the cluster; the others join it.
@@ -52,7 +69,16 @@ public sealed class ReplicationTests : IAsyncLifetime
             await s.DisposeAsync();
         }
 
-        await _azurite.DisposeAsync();
+        if (_azurite is not null)
+        {
+            await _azurite.DisposeAsync();
+        }
+
+        if (_network is not null)
+        {
+            await _network.DisposeAsync();
+        }
+
         try
         {
             Directory.Delete(_root, recursive: true);
@@ -139,6 +165,7 @@ public sealed class ReplicationTests : IAsyncLifetime
     [Fact]
     public async Task An_idempotent_acks_all_producer_loses_nothing_and_duplicates_nothing_through_three_leader_kills()
     {
+        await StartAsync();
         await CreateTopicAsync();
         var placed = await WaitMetadataAsync(FullyReplicated, "three partitions on three replicas, all in sync");
         // Leaders spread: each silo leads one of the three partitions.
@@ -206,6 +233,7 @@ public sealed class ReplicationTests : IAsyncLifetime
     [Fact]
     public async Task With_two_of_three_silos_down_acks_all_is_refused_and_committed_records_still_read()
     {
+        await StartAsync();
         await CreateTopicAsync();
         await WaitMetadataAsync(FullyReplicated, "three partitions on three replicas, all in sync");
         var meta = await MetadataAsync(_silos[0]);
@@ -251,7 +279,76 @@ public sealed class ReplicationTests : IAsyncLifetime
         Assert.Equal(["before"], read[0].Select(v => v.Value));
     }
 
-    private static async Task<ProduceResponse.Partition> ProduceAsync(KafkaTestClient client, short acks, string value)
+    [Fact]
+    public async Task A_leader_cut_off_by_a_network_partition_acknowledges_nothing_the_majority_elects_and_after_healing_it_truncates()
+    {
+        await StartAsync(namespaces: true);
+        await CreateTopicAsync();
+        await WaitMetadataAsync(FullyReplicated, "three partitions on three replicas, all in sync");
+        var before = Partition(await MetadataAsync(_silos[0]), 0);
+        var leader = _silos[before.LeaderId];
+        using (var client = await leader.ConnectAsync())
+        {
+            Assert.Equal(ErrorCode.None, (await ProduceAsync(client, acks: -1, "committed-1")).ErrorCode);
+        }
+
+        // Cut the leader off from the other silos (the test still reaches it).
+        await _network!.IsolateAsync(before.LeaderId);
+        var majority = _silos.Where((_, i) => i != before.LeaderId).ToList();
+
+        // Written to the isolated leader: its followers cannot fetch, so acks=all is never acknowledged.
+        var isolated = new List<string>();
+        using (var client = await leader.ConnectAsync())
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                string value = "isolated-" + i;
+                var answer = await ProduceAsync(client, acks: -1, value, timeoutMs: 3000);
+                Assert.NotEqual(ErrorCode.None, answer.ErrorCode);
+                isolated.Add(value);
+            }
+        }
+
+        // The majority declares the leader dead and elects one of its own.
+        var clock = Stopwatch.StartNew();
+        MetadataResponse.Partition elected = null!;
+        while (true)
+        {
+            var m = await MetadataAsync(majority[0]);
+            elected = Partition(m, 0);
+            if (elected.ErrorCode == ErrorCode.None && elected.LeaderId != before.LeaderId && elected.LeaderEpoch > before.LeaderEpoch)
+            {
+                break;
+            }
+
+            Assert.True(clock.Elapsed < Wait, $"the majority elected no new leader; last seen leader {elected.LeaderId} epoch {elected.LeaderEpoch}{Diagnostics()}");
+            await Task.Delay(200);
+        }
+
+        _log.WriteLine($"isolated broker {before.LeaderId}; broker {elected.LeaderId} leads at epoch {elected.LeaderEpoch} after {clock.Elapsed.TotalSeconds:F1} s");
+        using (var client = await _silos[elected.LeaderId].ConnectAsync())
+        {
+            Assert.Equal(ErrorCode.None, (await ProduceAsync(client, acks: -1, "committed-2")).ErrorCode);
+        }
+
+        // Heal. Orleans declared the old leader's silo dead, so it stops itself (or is stopped
+        // here); restarted on its data it follows the new leader, truncating its divergent tail.
+        await _network.HealAsync();
+        if (leader.IsRunning)
+        {
+            leader.Kill();
+        }
+
+        await leader.StartAsync();
+        await WaitMetadataAsync(FullyReplicated, "the old leader back in every ISR");
+        Assert.Contains("truncating divergent tail", leader.Output, StringComparison.Ordinal);
+
+        // Up to the end (kcat -e): the acknowledged records, none of the isolated leader's.
+        var read = await ReadAllAsync(new Dictionary<int, long> { [0] = 1000 });
+        Assert.Equal(["committed-1", "committed-2"], read[0].Select(v => v.Value));
+    }
+
+    private static async Task<ProduceResponse.Partition> ProduceAsync(KafkaTestClient client, short acks, string value, int timeoutMs = 10_000)
     {
         var builder = new RecordBatchBuilder();
         builder.Add(System.Text.Encoding.UTF8.GetBytes(value), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null);
@@ -260,7 +357,7 @@ public sealed class ReplicationTests : IAsyncLifetime
         var response = await client.SendAsync<ProduceRequest, ProduceResponse>(new ProduceRequest
         {
             Acks = acks,
-            TimeoutMs = 10_000,
+            TimeoutMs = timeoutMs,
             Topics = [new ProduceRequest.Topic { Name = Topic, Partitions = [new ProduceRequest.Partition { Index = 0, Records = batch }] }],
         }, 9);
         return response.Topics[0].Partitions[0];

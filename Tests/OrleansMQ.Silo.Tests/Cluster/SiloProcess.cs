@@ -17,12 +17,17 @@ public sealed class SiloProcess : IAsyncDisposable
 {
     private readonly StringBuilder _output = new();
     private readonly bool _ownsData;
+    private readonly string[]? _launcher;
     private Process? _process;
 
     /// <param name="dataDirectory">A folder that outlives this process (a restart on the same data); null: a temp folder deleted at dispose.</param>
     /// <param name="kafkaPort">A fixed Kafka port (clients reconnect to it after a restart); null: a free one.</param>
-    public SiloProcess(string name, IReadOnlyDictionary<string, string> settings, string? dataDirectory = null, int? kafkaPort = null)
+    /// <param name="host">The address the silo listens on and advertises (a namespace's address in the partition tests).</param>
+    /// <param name="launcher">A command the silo runs under (e.g. <c>ip netns exec NS</c>); null: started directly.</param>
+    public SiloProcess(string name, IReadOnlyDictionary<string, string> settings, string? dataDirectory = null, int? kafkaPort = null, string host = "127.0.0.1", string[]? launcher = null)
     {
+        Host = host;
+        _launcher = launcher;
         Name = name;
         _ownsData = dataDirectory is null;
         DataDirectory = dataDirectory ?? Path.Combine(Path.GetTempPath(), "omq-" + name + "-" + Guid.NewGuid().ToString("N")[..8]);
@@ -33,9 +38,9 @@ public sealed class SiloProcess : IAsyncDisposable
         {
             ["OrleansMQ__Storage__DataDirectory"] = DataDirectory,
             ["OrleansMQ__Storage__SegmentSize"] = (16 << 20).ToString(CultureInfo.InvariantCulture),
-            ["OrleansMQ__Broker__ListenAddress"] = "127.0.0.1",
+            ["OrleansMQ__Broker__ListenAddress"] = host,
             ["OrleansMQ__Broker__Port"] = KafkaPort.ToString(CultureInfo.InvariantCulture),
-            ["OrleansMQ__Http__ListenAddress"] = "127.0.0.1",
+            ["OrleansMQ__Http__ListenAddress"] = host,
             ["OrleansMQ__Http__Port"] = HttpPort.ToString(CultureInfo.InvariantCulture),
             ["OrleansMQ__Cluster__SiloPort"] = SiloPort.ToString(CultureInfo.InvariantCulture),
             ["OrleansMQ__Cluster__GatewayPort"] = "0",
@@ -49,6 +54,8 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public string Name { get; }
 
+    public string Host { get; }
+
     public string DataDirectory { get; }
 
     public int KafkaPort { get; }
@@ -59,9 +66,9 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public Dictionary<string, string> Settings { get; }
 
-    public string Bootstrap => $"127.0.0.1:{KafkaPort.ToString(CultureInfo.InvariantCulture)}";
+    public string Bootstrap => $"{Host}:{KafkaPort.ToString(CultureInfo.InvariantCulture)}";
 
-    public Uri HttpBase => new($"http://127.0.0.1:{HttpPort.ToString(CultureInfo.InvariantCulture)}/");
+    public Uri HttpBase => new($"http://{Host}:{HttpPort.ToString(CultureInfo.InvariantCulture)}/");
 
     public bool IsRunning => _process is { HasExited: false };
 
@@ -79,12 +86,21 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <summary>Starts the process and waits until /readyz answers 200 (storage, Orleans, topics and groups loaded).</summary>
     public async Task StartAsync(TimeSpan? timeout = null)
     {
-        var info = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "OrleansMQ.Silo"))
+        string silo = Path.Combine(AppContext.BaseDirectory, "OrleansMQ.Silo");
+        var info = new ProcessStartInfo(_launcher is null ? silo : _launcher[0])
         {
             WorkingDirectory = AppContext.BaseDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        if (_launcher is not null)
+        {
+            foreach (var arg in _launcher.Skip(1).Append(silo))
+            {
+                info.ArgumentList.Add(arg);
+            }
+        }
+
         foreach (var (k, v) in Settings)
         {
             info.Environment[k] = v;
@@ -145,7 +161,7 @@ public sealed class SiloProcess : IAsyncDisposable
         }
     }
 
-    public async Task<KafkaTestClient> ConnectAsync() => new(await Network.RawKafkaClient.ConnectAsync(KafkaPort));
+    public async Task<KafkaTestClient> ConnectAsync() => new(await Network.RawKafkaClient.ConnectAsync(KafkaPort, address: IPAddress.Parse(Host)));
 
     public async ValueTask DisposeAsync()
     {

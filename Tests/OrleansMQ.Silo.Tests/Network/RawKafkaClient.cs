@@ -17,7 +17,7 @@ internal sealed class RawKafkaClient : IDisposable
 
     public Socket Socket { get; }
 
-    public static async Task<RawKafkaClient> ConnectAsync(int port, int? receiveBufferSize = null)
+    public static async Task<RawKafkaClient> ConnectAsync(int port, int? receiveBufferSize = null, IPAddress? address = null)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         if (receiveBufferSize is { } size)
@@ -27,7 +27,7 @@ internal sealed class RawKafkaClient : IDisposable
 
         try
         {
-            await socket.ConnectAsync(IPAddress.Loopback, port);
+            await socket.ConnectAsync(address ?? IPAddress.Loopback, port);
         }
         catch
         {
