@@ -12,7 +12,8 @@ log() { printf '[test] %s\n' "$*"; }
 #   kcat (librdkafka 2.0.2) and kafkajs 2.2.4 for interop, strace to prove sendfile carries fetches,
 #   Debian's chromium for the web console's browser tests (Playwright drives it; it downloads nothing),
 #   Azurite 3.35.0 (Azure Storage emulator) for the tiered-storage blob client tests and the Azure Table
-#   cluster tests, redis-server for the Redis cluster tests.
+#   cluster tests, redis-server for the Redis cluster tests, confluent-kafka-python and iproute2 for the
+#   replication tests.
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "dotnet SDK 10 is required (see README)" >&2
   exit 2
@@ -24,6 +25,10 @@ command -v strace >/dev/null 2>&1 || need_apt+=(strace)
 # redis-server: the on-premises cluster membership (Orleans Redis clustering) in the cluster tests.
 [ -x /usr/bin/redis-server ] || need_apt+=(redis-server)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# confluent-kafka-python (Debian's, over librdkafka): the idempotent acks=all producer of the
+# replication tests; iproute2 (ip netns) for their network partitions.
+/usr/bin/python3 -c 'import confluent_kafka' >/dev/null 2>&1 || need_apt+=(python3-confluent-kafka)
+[ -x /usr/sbin/ip ] || need_apt+=(iproute2)
 # kafkajs and Azurite run on Node; Debian's nodejs + npm when the machine has none.
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
