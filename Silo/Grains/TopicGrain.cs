@@ -349,9 +349,6 @@ public sealed class TopicGrain : Grain, ITopicGrain
         return await SaveAsync(changed, results).ConfigureAwait(true);
     }
 
-    [Orleans.Concurrency.ReadOnly]
-    public Task<PartitionState[]> GetStatesAsync() => Task.FromResult(State.Exists ? State.PartitionStates.ToArray() : []);
-
     /// <summary>Persists and publishes the changed states (when any) and hands every result the published snapshot, so the calling silo reads its own write.</summary>
     private async Task<PartitionChange[]> SaveAsync(bool changed, List<PartitionChange> results)
     {

@@ -45,10 +45,6 @@ public interface ITopicGrain : IGrainWithStringKey
     /// </summary>
     Task<PartitionChange[]> ReassignAsync(PartitionReassignment[] reassignments, int[] liveBrokers);
 
-    /// <summary>Every partition's replication state as the grain holds it (the source of truth for ListPartitionReassignments).</summary>
-    [Orleans.Concurrency.ReadOnly]
-    Task<PartitionState[]> GetStatesAsync();
-
     /// <summary>Sets (or, with a null value, resets) configs; <paramref name="replaceAll"/> is AlterConfigs' (non-incremental) semantics.</summary>
     Task<TopicResult> AlterConfigsAsync(ConfigEntry[] changes, bool replaceAll, bool validateOnly);
 
