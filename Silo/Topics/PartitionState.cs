@@ -80,4 +80,7 @@ public enum ReplicaStateError
 
     /// <summary>Cancelling a reassignment of a partition that has none (NO_REASSIGNMENT_IN_PROGRESS).</summary>
     NoReassignmentInProgress,
+
+    /// <summary>The topic's grain could not be reached in time (a retriable answer, never a dropped connection).</summary>
+    Unavailable,
 }

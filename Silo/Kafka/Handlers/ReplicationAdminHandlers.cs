@@ -174,7 +174,7 @@ internal sealed partial class ReplicationAdminHandlers
                     ReplicaStateError.NotLeader => (ErrorCode.PreferredLeaderNotAvailable, $"The preferred leader of {name}-{change.Partition} (broker {change.State?.Replicas[0]}) is not live or not in the ISR."),
                     ReplicaStateError.EligibleLeadersNotAvailable => (ErrorCode.EligibleLeadersNotAvailable, $"No replica of {name}-{change.Partition} is live."),
                     ReplicaStateError.UnknownTopicOrPartition => (ErrorCode.UnknownTopicOrPartition, $"Partition {name}-{change.Partition} does not exist."),
-                    ReplicaStateError.InvalidRequest when change.State is null => (ErrorCode.RequestTimedOut, "The topic's owner could not be reached; retry."),
+                    ReplicaStateError.Unavailable => (ErrorCode.RequestTimedOut, "The topic's owner could not be reached; retry."),
                     var other => (ErrorCode.UnknownServerError, other.ToString()),
                 };
                 result.PartitionResults.Add(Failed(change.Partition, code, message));
@@ -234,7 +234,7 @@ internal sealed partial class ReplicationAdminHandlers
                     ReplicaStateError.NoReassignmentInProgress => (ErrorCode.NoReassignmentInProgress, $"No reassignment of {t.Name}-{change.Partition} is in progress."),
                     ReplicaStateError.InvalidReplicaAssignment => (ErrorCode.InvalidReplicaAssignment, $"The target replicas of {t.Name}-{change.Partition} must be distinct live brokers ({string.Join(',', live.Order())})."),
                     ReplicaStateError.UnknownTopicOrPartition => (ErrorCode.UnknownTopicOrPartition, $"Partition {t.Name}-{change.Partition} does not exist."),
-                    ReplicaStateError.InvalidRequest when change.State is null => (ErrorCode.RequestTimedOut, "The topic's owner could not be reached; retry."),
+                    ReplicaStateError.Unavailable => (ErrorCode.RequestTimedOut, "The topic's owner could not be reached; retry."),
                     var other => (ErrorCode.UnknownServerError, other.ToString()),
                 };
                 result.Partitions.Add(new AlterPartitionReassignmentsResponse.Partition { PartitionIndex = change.Partition, ErrorCode = code, ErrorMessage = message });
@@ -373,7 +373,7 @@ internal sealed partial class ReplicationAdminHandlers
 
     /// <summary>
     /// Calls the topic grain and applies the published snapshot to this silo's catalog. A grain
-    /// that cannot be reached answers every partition with a retriable error (no state, InvalidRequest).
+    /// that cannot be reached answers every partition with <see cref="ReplicaStateError.Unavailable"/>.
     /// </summary>
     private async Task<PartitionChange[]> CallAsync(Func<Task<PartitionChange[]>> call, int[]? partitions, CancellationToken cancellationToken)
     {
@@ -385,7 +385,7 @@ internal sealed partial class ReplicationAdminHandlers
         catch (Exception ex) when (ex is TimeoutException or OrleansException)
         {
             LogGrainCallFailed(_logger, ex);
-            return [.. (partitions ?? []).Select(p => new PartitionChange(p, ReplicaStateError.InvalidRequest, null))];
+            return [.. (partitions ?? []).Select(p => new PartitionChange(p, ReplicaStateError.Unavailable, null))];
         }
 
         if (Array.Find(changes, c => c.Snapshot is not null)?.Snapshot is { } snapshot)
