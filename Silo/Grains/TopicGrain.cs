@@ -228,6 +228,14 @@ public sealed class TopicGrain : Grain, ITopicGrain
             return new PartitionChange(partition, error, before);
         }
 
+        // A reassignment completes when the leader's ISR expansion brings in its last adding replica.
+        var completed = LeaderElection.CompleteReassignment(after);
+        if (!ReferenceEquals(completed, after))
+        {
+            TopicGrainLog.ReassignmentCompleted(_logger, Name, partition, before.Replicas, completed.Replicas, completed.Leader, completed.LeaderEpoch);
+            after = completed;
+        }
+
         if (ReferenceEquals(after, before))
         {
             return new PartitionChange(partition, ReplicaStateError.None, before, Snapshot(_version));
@@ -269,13 +277,89 @@ public sealed class TopicGrain : Grain, ITopicGrain
             results.Add(new PartitionChange(p, error, after ?? before));
         }
 
-        if (changed)
+        return await SaveAsync(changed, results).ConfigureAwait(true);
+    }
+
+    public async Task<PartitionChange[]> ElectUncleanAsync(int[]? partitions, int[] liveBrokers)
+    {
+        if (!State.Exists)
         {
-            await _state.WriteStateAsync().ConfigureAwait(true);
-            await PublishAsync().ConfigureAwait(true);
+            return [.. (partitions ?? []).Select(p => new PartitionChange(p, ReplicaStateError.UnknownTopicOrPartition, null))];
         }
 
-        return [.. results];
+        var live = liveBrokers.ToHashSet();
+        var results = new List<PartitionChange>();
+        bool changed = false;
+        foreach (int p in partitions ?? Enumerable.Range(0, State.PartitionStates.Count).ToArray())
+        {
+            if ((uint)p >= (uint)State.PartitionStates.Count)
+            {
+                results.Add(new PartitionChange(p, ReplicaStateError.UnknownTopicOrPartition, null));
+                continue;
+            }
+
+            var before = State.PartitionStates[p];
+            var after = LeaderElection.ElectUnclean(before, live, out var error, out bool lossy);
+            if (after is not null && !ReferenceEquals(after, before))
+            {
+                State.PartitionStates[p] = after;
+                changed = true;
+                LogElection(p, before, after, lossy);
+            }
+
+            results.Add(new PartitionChange(p, error, after ?? before));
+        }
+
+        return await SaveAsync(changed, results).ConfigureAwait(true);
+    }
+
+    public async Task<PartitionChange[]> ReassignAsync(PartitionReassignment[] reassignments, int[] liveBrokers)
+    {
+        if (!State.Exists)
+        {
+            return [.. reassignments.Select(r => new PartitionChange(r.Partition, ReplicaStateError.UnknownTopicOrPartition, null))];
+        }
+
+        var live = liveBrokers.ToHashSet();
+        var results = new List<PartitionChange>();
+        bool changed = false;
+        foreach (var r in reassignments)
+        {
+            if ((uint)r.Partition >= (uint)State.PartitionStates.Count)
+            {
+                results.Add(new PartitionChange(r.Partition, ReplicaStateError.UnknownTopicOrPartition, null));
+                continue;
+            }
+
+            var before = State.PartitionStates[r.Partition];
+            ReplicaStateError error;
+            var after = r.Replicas is null
+                ? LeaderElection.CancelReassignment(before, out error)
+                : LeaderElection.StartReassignment(before, r.Replicas, live, out error);
+            if (after is not null && !ReferenceEquals(after, before))
+            {
+                State.PartitionStates[r.Partition] = after;
+                changed = true;
+                TopicGrainLog.Reassigned(_logger, Name, r.Partition, r.Replicas is null ? "cancelled" : "started", before.Replicas, after.Replicas, after.AddingReplicas, after.RemovingReplicas, after.Leader, after.LeaderEpoch);
+            }
+
+            results.Add(new PartitionChange(r.Partition, error, after ?? before));
+        }
+
+        return await SaveAsync(changed, results).ConfigureAwait(true);
+    }
+
+    /// <summary>Persists and publishes the changed states (when any) and hands every result the published snapshot, so the calling silo reads its own write.</summary>
+    private async Task<PartitionChange[]> SaveAsync(bool changed, List<PartitionChange> results)
+    {
+        if (!changed)
+        {
+            return [.. results];
+        }
+
+        await _state.WriteStateAsync().ConfigureAwait(true);
+        var published = await PublishAsync().ConfigureAwait(true);
+        return [.. results.Select(r => r with { Snapshot = published })];
     }
 
     private TopicConfig Config => TopicConfig.TryCreate(State.Configs.Select(kv => new KeyValuePair<string, string?>(kv.Key, kv.Value)), out _) ?? TopicConfig.Empty;
@@ -363,6 +447,12 @@ internal static partial class TopicGrainLog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Topic}-{Partition}: UNCLEAN leader election (unclean.leader.election.enable=true): broker {Leader} leads at epoch {Epoch} although it was not in the ISR ({Isr}); records it lacks that the ISR acknowledged are lost")]
     public static partial void UncleanElection(ILogger logger, string topic, int partition, int leader, int epoch, int[] isr);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Topic}-{Partition}: reassignment {What}: replicas {Before} -> {After} (adding {Adding}, removing {Removing}), leader {Leader} at epoch {Epoch}")]
+    public static partial void Reassigned(ILogger logger, string topic, int partition, string what, int[] before, int[] after, int[] adding, int[] removing, int leader, int epoch);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Topic}-{Partition}: reassignment completed: replicas {Before} -> {After}, leader {Leader} at epoch {Epoch}; removed replicas stop following (their data stays on disk)")]
+    public static partial void ReassignmentCompleted(ILogger logger, string topic, int partition, int[] before, int[] after, int leader, int epoch);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Topic}-{Partition}: ISR {Before} -> {After} (leader epoch {Epoch}, partition epoch {PartitionEpoch})")]
     public static partial void IsrChanged(ILogger logger, string topic, int partition, int[] before, int[] after, int epoch, int partitionEpoch);

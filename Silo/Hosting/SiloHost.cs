@@ -123,6 +123,7 @@ public static class SiloHost
         services.AddSingleton<OffsetForLeaderEpochHandler>();
         services.AddSingleton<AdminHandlers>();
         services.AddSingleton<ClusterAdminHandlers>();
+        services.AddSingleton<ReplicationAdminHandlers>();
         services.AddSingleton<GroupHandlers>();
         services.AddSingleton<KafkaRequestProcessor>();
         services.AddSingleton(sp => new KafkaListener(broker.ToListenerOptions(), sp.GetRequiredService<KafkaRequestProcessor>(), sp.GetRequiredService<ILogger<KafkaListener>>()));

@@ -311,6 +311,18 @@ internal sealed partial class ReplicaFetcher : IAsyncDisposable
         }
 
         replica.OnLeaderHighWatermark(answer.HighWatermark);
+
+        // The leader's DeleteRecords moved its log start: follow it (bounded by what this silo
+        // holds), so a follower that becomes leader does not serve records the user deleted.
+        if (answer.LogStartOffset > replica.Log.LogStartOffset)
+        {
+            long target = Math.Min(answer.LogStartOffset, replica.Log.HighWatermark);
+            if (target > replica.Log.LogStartOffset)
+            {
+                _storage.DeleteRecordsBefore(replica.Log, target);
+            }
+        }
+
         return true;
     }
 

@@ -32,6 +32,19 @@ public interface ITopicGrain : IGrainWithStringKey
     /// <summary>Preferred leader election for <paramref name="partitions"/> (null: all).</summary>
     Task<PartitionChange[]> ElectPreferredAsync(int[]? partitions, int[] liveBrokers);
 
+    /// <summary>
+    /// Unclean leader election (ElectLeaders UNCLEAN) for <paramref name="partitions"/> (null: all):
+    /// a partition without a live leader gets the first live in-sync replica, else the first live
+    /// replica; one with a live leader answers <see cref="ReplicaStateError.ElectionNotNeeded"/>.
+    /// </summary>
+    Task<PartitionChange[]> ElectUncleanAsync(int[]? partitions, int[] liveBrokers);
+
+    /// <summary>
+    /// Starts (replicas given) or cancels (null replicas) partition reassignments; a started one
+    /// completes in <see cref="AlterIsrAsync"/> once every adding replica is in the ISR.
+    /// </summary>
+    Task<PartitionChange[]> ReassignAsync(PartitionReassignment[] reassignments, int[] liveBrokers);
+
     /// <summary>Sets (or, with a null value, resets) configs; <paramref name="replaceAll"/> is AlterConfigs' (non-incremental) semantics.</summary>
     Task<TopicResult> AlterConfigsAsync(ConfigEntry[] changes, bool replaceAll, bool validateOnly);
 

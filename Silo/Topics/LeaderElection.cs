@@ -35,7 +35,7 @@ public static class LeaderElection
             if (live.Contains(candidate) && Array.IndexOf(state.Isr, candidate) >= 0)
             {
                 var isr = Array.FindAll(state.Isr, live.Contains);
-                return new PartitionState(state.Replicas, candidate, state.LeaderEpoch + 1, isr, state.PartitionEpoch + 1);
+                return state with { Leader = candidate, LeaderEpoch = state.LeaderEpoch + 1, Isr = isr, PartitionEpoch = state.PartitionEpoch + 1 };
             }
         }
 
@@ -46,7 +46,7 @@ public static class LeaderElection
                 if (live.Contains(candidate))
                 {
                     unclean = true;
-                    return new PartitionState(state.Replicas, candidate, state.LeaderEpoch + 1, [candidate], state.PartitionEpoch + 1);
+                    return state with { Leader = candidate, LeaderEpoch = state.LeaderEpoch + 1, Isr = [candidate], PartitionEpoch = state.PartitionEpoch + 1 };
                 }
             }
         }
@@ -93,13 +93,17 @@ public static class LeaderElection
         return ordered.AsSpan().SequenceEqual(state.Isr) ? state : state with { Isr = ordered, PartitionEpoch = state.PartitionEpoch + 1 };
     }
 
-    /// <summary>Preferred leader election (ElectLeaders PREFERRED): the first replica leads if it is live and in sync.</summary>
+    /// <summary>
+    /// Preferred leader election (ElectLeaders PREFERRED): the first replica leads if it is live and
+    /// in sync (else null, <see cref="ReplicaStateError.NotLeader"/>); the same instance with
+    /// <see cref="ReplicaStateError.ElectionNotNeeded"/> when it leads already.
+    /// </summary>
     public static PartitionState? ElectPreferred(PartitionState state, IReadOnlySet<int> live, out ReplicaStateError error)
     {
         int preferred = state.Replicas[0];
         if (state.Leader == preferred)
         {
-            error = ReplicaStateError.None;
+            error = ReplicaStateError.ElectionNotNeeded;
             return state;
         }
 
@@ -110,6 +114,131 @@ public static class LeaderElection
         }
 
         error = ReplicaStateError.None;
-        return new PartitionState(state.Replicas, preferred, state.LeaderEpoch + 1, state.Isr, state.PartitionEpoch + 1);
+        return state with { Leader = preferred, LeaderEpoch = state.LeaderEpoch + 1, PartitionEpoch = state.PartitionEpoch + 1 };
+    }
+
+    /// <summary>
+    /// Unclean election asked by an operator (ElectLeaders UNCLEAN) for a partition without a live
+    /// leader: a live in-sync replica if there is one (nothing is lost), else the first live replica
+    /// in replica order, which becomes the whole ISR (<paramref name="lossy"/>: records only the old
+    /// ISR had are lost). A partition with a live leader is left alone (ELECTION_NOT_NEEDED).
+    /// </summary>
+    public static PartitionState? ElectUnclean(PartitionState state, IReadOnlySet<int> live, out ReplicaStateError error, out bool lossy)
+    {
+        lossy = false;
+        if (state.HasLeader && live.Contains(state.Leader))
+        {
+            error = ReplicaStateError.ElectionNotNeeded;
+            return state;
+        }
+
+        var clean = OnLiveBrokers(state, live, allowUnclean: true, out lossy);
+        if (clean.HasLeader)
+        {
+            error = ReplicaStateError.None;
+            return clean;
+        }
+
+        error = ReplicaStateError.EligibleLeadersNotAvailable;
+        return null;
+    }
+
+    /// <summary>
+    /// Starts moving the partition to <paramref name="target"/> (Kafka's AlterPartitionReassignments,
+    /// KIP-455): the replicas become the target followed by the original ones it drops, the new
+    /// ones are <see cref="PartitionState.AddingReplicas"/> (followers that fetch and join the ISR
+    /// through the leader's ISR expansion), the dropped ones <see cref="PartitionState.RemovingReplicas"/>.
+    /// A new target replaces a reassignment in progress (measured from the original replicas). When
+    /// nothing needs adding the move completes at once. Every target broker must be live and named
+    /// once (else null, <see cref="ReplicaStateError.InvalidReplicaAssignment"/>).
+    /// </summary>
+    public static PartitionState? StartReassignment(PartitionState state, int[] target, IReadOnlySet<int> live, out ReplicaStateError error)
+    {
+        if (target.Length == 0 || target.Distinct().Count() != target.Length || !Array.TrueForAll(target, live.Contains))
+        {
+            error = ReplicaStateError.InvalidReplicaAssignment;
+            return null;
+        }
+
+        error = ReplicaStateError.None;
+        var original = state.OriginalReplicas;
+        if (!state.IsReassigning && target.AsSpan().SequenceEqual(state.Replicas))
+        {
+            return state;
+        }
+
+        var union = target.Concat(original.Where(r => Array.IndexOf(target, r) < 0)).ToArray();
+        var moving = state with
+        {
+            Replicas = union,
+            AddingReplicas = Array.FindAll(target, r => Array.IndexOf(original, r) < 0),
+            RemovingReplicas = Array.FindAll(original, r => Array.IndexOf(target, r) < 0),
+            PartitionEpoch = state.PartitionEpoch + 1,
+        };
+
+        // A replaced reassignment may drop replicas it was adding: they leave the ISR, and the
+        // leader too if it was one of them.
+        moving = LeadWithin(moving, union);
+        return CompleteReassignment(moving);
+    }
+
+    /// <summary>
+    /// Completes a reassignment whose adding replicas are all in the ISR: the replicas become the
+    /// target, the ISR keeps its target members, and a leader outside the target hands over to the
+    /// first target replica in the ISR (new leader epoch). The same instance otherwise.
+    /// </summary>
+    public static PartitionState CompleteReassignment(PartitionState state)
+    {
+        if (!state.IsReassigning || !Array.TrueForAll(state.AddingReplicas, r => Array.IndexOf(state.Isr, r) >= 0))
+        {
+            return state;
+        }
+
+        var target = state.TargetReplicas;
+        if (!Array.Exists(target, r => Array.IndexOf(state.Isr, r) >= 0))
+        {
+            return state; // no target replica in sync yet (a target within the original replicas): wait for one
+        }
+
+        var done = state with { Replicas = target, AddingReplicas = [], RemovingReplicas = [], PartitionEpoch = state.PartitionEpoch + 1 };
+        return LeadWithin(done, target);
+    }
+
+    /// <summary>
+    /// Cancels the reassignment in progress (AlterPartitionReassignments with null replicas): back
+    /// to the original replicas; a leader that was an adding replica hands over to the first
+    /// original replica in the ISR. Null with <see cref="ReplicaStateError.NoReassignmentInProgress"/> when none runs.
+    /// </summary>
+    public static PartitionState? CancelReassignment(PartitionState state, out ReplicaStateError error)
+    {
+        if (!state.IsReassigning)
+        {
+            error = ReplicaStateError.NoReassignmentInProgress;
+            return null;
+        }
+
+        error = ReplicaStateError.None;
+        var original = state.OriginalReplicas;
+        var back = state with { Replicas = original, AddingReplicas = [], RemovingReplicas = [], PartitionEpoch = state.PartitionEpoch + 1 };
+        return LeadWithin(back, original);
+    }
+
+    /// <summary>
+    /// <paramref name="state"/> with its ISR cut to <paramref name="replicas"/> (in replica order) and,
+    /// when the leader is not among them, the first of them in the ISR leading at a new leader epoch
+    /// (none in the ISR: no leader, and the ISR keeps its last members for the controller's election).
+    /// </summary>
+    private static PartitionState LeadWithin(PartitionState state, int[] replicas)
+    {
+        var isr = Array.FindAll(replicas, r => Array.IndexOf(state.Isr, r) >= 0);
+        bool changed = !isr.AsSpan().SequenceEqual(state.Isr);
+        if (state.Leader == PartitionState.NoLeader || Array.IndexOf(replicas, state.Leader) >= 0)
+        {
+            return changed && isr.Length > 0 ? state with { Isr = isr, PartitionEpoch = state.PartitionEpoch + 1 } : state;
+        }
+
+        return isr.Length > 0
+            ? state with { Leader = isr[0], LeaderEpoch = state.LeaderEpoch + 1, Isr = isr, PartitionEpoch = state.PartitionEpoch + 1 }
+            : state with { Leader = PartitionState.NoLeader, LeaderEpoch = state.LeaderEpoch + 1, PartitionEpoch = state.PartitionEpoch + 1 };
     }
 }

@@ -8,6 +8,10 @@ namespace OrleansMQ.Silo.Topics;
 /// LEADER_NOT_AVAILABLE), the leader epoch (bumped on every leader change, carried by every batch
 /// the leader appends), the in-sync replicas, and the partition epoch (bumped on every change, so a
 /// leader's ISR update based on an older state is refused, as Kafka's AlterPartition).
+/// During a reassignment (Kafka's model, KIP-455) <see cref="Replicas"/> is the union of the
+/// target and the original replicas, so the new ones are followers that fetch and join the ISR;
+/// <see cref="AddingReplicas"/> and <see cref="RemovingReplicas"/> say which are which (both empty
+/// otherwise).
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record PartitionState(
@@ -15,9 +19,27 @@ public sealed record PartitionState(
     [property: Id(1)] int Leader,
     [property: Id(2)] int LeaderEpoch,
     [property: Id(3)] int[] Isr,
-    [property: Id(4)] int PartitionEpoch)
+    [property: Id(4)] int PartitionEpoch,
+    int[]? AddingReplicas = null,
+    int[]? RemovingReplicas = null)
 {
     public const int NoLeader = -1;
+
+    /// <summary>Replicas a reassignment is adding (they are in <see cref="Replicas"/> until it completes).</summary>
+    [Id(5)]
+    public int[] AddingReplicas { get; init; } = AddingReplicas ?? [];
+
+    /// <summary>Replicas a reassignment removes once every adding replica is in sync.</summary>
+    [Id(6)]
+    public int[] RemovingReplicas { get; init; } = RemovingReplicas ?? [];
+
+    public bool IsReassigning => AddingReplicas.Length > 0 || RemovingReplicas.Length > 0;
+
+    /// <summary>The replicas the partition has once the reassignment completes (<see cref="Replicas"/> when none runs).</summary>
+    public int[] TargetReplicas => RemovingReplicas.Length == 0 ? Replicas : Array.FindAll(Replicas, r => Array.IndexOf(RemovingReplicas, r) < 0);
+
+    /// <summary>The replicas before the reassignment started (what cancelling goes back to).</summary>
+    public int[] OriginalReplicas => AddingReplicas.Length == 0 ? Replicas : Array.FindAll(Replicas, r => Array.IndexOf(AddingReplicas, r) < 0);
 
     /// <summary>A new partition on <paramref name="replicas"/>: the first leads at epoch 0, all in sync.</summary>
     public static PartitionState Initial(int[] replicas) => new(replicas, replicas[0], 0, replicas, 0);
@@ -46,4 +68,19 @@ public enum ReplicaStateError
 
     /// <summary>The new ISR names a broker that is not a replica, or drops the leader.</summary>
     InvalidRequest,
+
+    /// <summary>An election found the partition led as asked already (ELECTION_NOT_NEEDED).</summary>
+    ElectionNotNeeded,
+
+    /// <summary>An unclean election found no live replica (ELIGIBLE_LEADERS_NOT_AVAILABLE).</summary>
+    EligibleLeadersNotAvailable,
+
+    /// <summary>A reassignment target that is empty, repeats a broker or names one that is not live (INVALID_REPLICA_ASSIGNMENT).</summary>
+    InvalidReplicaAssignment,
+
+    /// <summary>Cancelling a reassignment of a partition that has none (NO_REASSIGNMENT_IN_PROGRESS).</summary>
+    NoReassignmentInProgress,
+
+    /// <summary>The topic's grain could not be reached in time (a retriable answer, never a dropped connection).</summary>
+    Unavailable,
 }

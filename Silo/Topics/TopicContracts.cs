@@ -76,3 +76,9 @@ public sealed record PartitionChange(
     [property: Id(1)] ReplicaStateError Error,
     [property: Id(2)] PartitionState? State,
     [property: Id(3)] TopicSnapshot? Snapshot = null);
+
+/// <summary>One partition of an AlterPartitionReassignments call: its target replicas, or null to cancel the reassignment in progress.</summary>
+[GenerateSerializer, Immutable]
+public sealed record PartitionReassignment(
+    [property: Id(0)] int Partition,
+    [property: Id(1)] int[]? Replicas);

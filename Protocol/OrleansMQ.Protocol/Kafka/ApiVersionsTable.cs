@@ -36,6 +36,7 @@ public static class ApiVersionsTable
         new(ApiKey.ApiVersions, 0, 3, 3),
         new(ApiKey.CreateTopics, 0, 5, 5),
         new(ApiKey.DeleteTopics, 0, 4, 4),
+        new(ApiKey.DeleteRecords, 0, 2, 2),
         new(ApiKey.InitProducerId, 0, 2, 2),
         new(ApiKey.OffsetForLeaderEpoch, 2, 4, 4),
         new(ApiKey.DescribeConfigs, 0, 4, 4),
@@ -44,9 +45,14 @@ public static class ApiVersionsTable
         new(ApiKey.SaslAuthenticate, 0, 1, 2),
         new(ApiKey.CreatePartitions, 0, 2, 2),
         new(ApiKey.DeleteGroups, 0, 2, 2),
+        new(ApiKey.ElectLeaders, 0, 2, 2),
         new(ApiKey.IncrementalAlterConfigs, 0, 1, 1),
+        new(ApiKey.AlterPartitionReassignments, 0, 0, 0),
+        new(ApiKey.ListPartitionReassignments, 0, 0, 0),
         new(ApiKey.OffsetDelete, 0, 0, ApiVersionRange.NeverFlexible),
+        new(ApiKey.DescribeCluster, 0, 1, 0),
         new(ApiKey.DescribeProducers, 0, 0, 0),
+        new(ApiKey.DescribeTopicPartitions, 0, 0, 0),
     ];
 
     /// <summary>
@@ -60,15 +66,7 @@ public static class ApiVersionsTable
     /// from v2 (the first with CurrentLeaderEpoch, for fencing), DescribeCluster v0–v1 (v1 adds the
     /// endpoint type), the others from their first version.
     /// </remarks>
-    private static readonly ApiVersionRange[] DescribedOnlyRows =
-    [
-        new(ApiKey.DeleteRecords, 0, 2, 2),
-        new(ApiKey.ElectLeaders, 0, 2, 2),
-        new(ApiKey.AlterPartitionReassignments, 0, 0, 0),
-        new(ApiKey.ListPartitionReassignments, 0, 0, 0),
-        new(ApiKey.DescribeCluster, 0, 1, 0),
-        new(ApiKey.DescribeTopicPartitions, 0, 0, 0),
-    ];
+    private static readonly ApiVersionRange[] DescribedOnlyRows = [];
 
     /// <summary>Every API this broker answers, by ascending key: the ApiVersions answer.</summary>
     public static IReadOnlyList<ApiVersionRange> Supported { get; } = Array.AsReadOnly(SupportedRows);

@@ -113,6 +113,13 @@ internal sealed partial class ClusterAdminHandlers
                     continue;
                 }
 
+                // Every silo keeps a storage partition for every partition in its catalog; only the
+                // ones it is a replica of (leader or follower) are its data.
+                if (index >= topic.Replicas.Length || topic.Replicas[index].Role == ReplicaRole.None)
+                {
+                    continue;
+                }
+
                 entry.Partitions.Add(new DescribeLogDirsResponse.Partition
                 {
                     PartitionIndex = index,
@@ -148,6 +155,14 @@ internal sealed partial class ClusterAdminHandlers
                 {
                     partition.ErrorCode = ErrorCode.UnknownTopicOrPartition;
                     partition.ErrorMessage = $"Partition {t.Name}-{index} does not exist.";
+                    continue;
+                }
+
+                // Only the leader's producer state is current (a follower's is rebuilt when it leads).
+                if (index >= topic.Replicas.Length || !topic.Replicas[index].IsLeader)
+                {
+                    partition.ErrorCode = ErrorCode.NotLeaderOrFollower;
+                    partition.ErrorMessage = $"Broker {_identity.NodeId} is not the leader of {t.Name}-{index}.";
                     continue;
                 }
 

@@ -23,8 +23,9 @@ internal sealed partial class KafkaRequestProcessor : IKafkaRequestProcessor
     private readonly GroupHandlers _groups;
     private readonly ClusterAdminHandlers _clusterAdmin;
     private readonly OffsetForLeaderEpochHandler _offsetForLeaderEpoch;
+    private readonly ReplicationAdminHandlers _replicationAdmin;
 
-    public KafkaRequestProcessor(BrokerIdentity identity, MetadataHandler metadata, ProduceHandler produce, FetchHandler fetch, ListOffsetsHandler listOffsets, AdminHandlers admin, GroupHandlers groups, ClusterAdminHandlers clusterAdmin, OffsetForLeaderEpochHandler offsetForLeaderEpoch, ILogger<KafkaRequestProcessor> logger)
+    public KafkaRequestProcessor(BrokerIdentity identity, MetadataHandler metadata, ProduceHandler produce, FetchHandler fetch, ListOffsetsHandler listOffsets, AdminHandlers admin, GroupHandlers groups, ClusterAdminHandlers clusterAdmin, OffsetForLeaderEpochHandler offsetForLeaderEpoch, ReplicationAdminHandlers replicationAdmin, ILogger<KafkaRequestProcessor> logger)
     {
         _identity = identity;
         _logger = logger;
@@ -36,6 +37,7 @@ internal sealed partial class KafkaRequestProcessor : IKafkaRequestProcessor
         _groups = groups;
         _clusterAdmin = clusterAdmin;
         _offsetForLeaderEpoch = offsetForLeaderEpoch;
+        _replicationAdmin = replicationAdmin;
     }
 
     public ValueTask ProcessAsync(ConnectionContext connection, ReadOnlyMemory<byte> frame, KafkaResponse response, CancellationToken cancellationToken)
@@ -81,6 +83,12 @@ internal sealed partial class KafkaRequestProcessor : IKafkaRequestProcessor
                 ApiKey.IncrementalAlterConfigs => _clusterAdmin.IncrementalAlterConfigsAsync(header, IncrementalAlterConfigsRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
                 ApiKey.DescribeLogDirs => Respond(response, header, _clusterAdmin.DescribeLogDirs(DescribeLogDirsRequest.Read(ref reader, header.ApiVersion))),
                 ApiKey.DescribeProducers => _clusterAdmin.DescribeProducersAsync(header, DescribeProducersRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
+                ApiKey.DescribeCluster => Respond(response, header, _replicationAdmin.DescribeCluster(DescribeClusterRequest.Read(ref reader, header.ApiVersion))),
+                ApiKey.DescribeTopicPartitions => _replicationAdmin.DescribeTopicPartitionsAsync(header, DescribeTopicPartitionsRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
+                ApiKey.ElectLeaders => _replicationAdmin.ElectLeadersAsync(header, ElectLeadersRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
+                ApiKey.AlterPartitionReassignments => _replicationAdmin.AlterPartitionReassignmentsAsync(header, AlterPartitionReassignmentsRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
+                ApiKey.ListPartitionReassignments => Respond(response, header, _replicationAdmin.ListPartitionReassignments(ListPartitionReassignmentsRequest.Read(ref reader, header.ApiVersion))),
+                ApiKey.DeleteRecords => Respond(response, header, _replicationAdmin.DeleteRecords(DeleteRecordsRequest.Read(ref reader, header.ApiVersion))),
                 ApiKey.InitProducerId => _admin.InitProducerIdAsync(header, InitProducerIdRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
                 ApiKey.OffsetCommit => _groups.OffsetCommitAsync(header, OffsetCommitRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
                 ApiKey.OffsetFetch => _groups.OffsetFetchAsync(header, OffsetFetchRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),

@@ -206,7 +206,7 @@ public sealed class GoldenBytesTests
         byte[] expected = CodecTestKit.Hex(
             "00000009" +          // response header v0: correlation id only
             "0023" +              // error_code 35 UNSUPPORTED_VERSION
-            "0000001C" +          // 28 APIs (classic int32 array: v0 body)
+            "00000022" +          // 34 APIs (classic int32 array: v0 body)
             "0000 0000 0009" +    // Produce 0-9
             "0001 0002 000C" +    // Fetch 2-12
             "0002 0000 0006" +    // ListOffsets 0-6
@@ -224,6 +224,7 @@ public sealed class GoldenBytesTests
             "0012 0000 0003" +    // ApiVersions 0-3
             "0013 0000 0005" +    // CreateTopics 0-5
             "0014 0000 0004" +    // DeleteTopics 0-4
+            "0015 0000 0002" +    // DeleteRecords 0-2
             "0016 0000 0002" +    // InitProducerId 0-2
             "0017 0002 0004" +    // OffsetForLeaderEpoch 2-4
             "0020 0000 0004" +    // DescribeConfigs 0-4
@@ -232,9 +233,14 @@ public sealed class GoldenBytesTests
             "0024 0000 0001" +    // SaslAuthenticate 0-1
             "0025 0000 0002" +    // CreatePartitions 0-2
             "002A 0000 0002" +    // DeleteGroups 0-2
+            "002B 0000 0002" +    // ElectLeaders 0-2
             "002C 0000 0001" +    // IncrementalAlterConfigs 0-1
+            "002D 0000 0000" +    // AlterPartitionReassignments 0
+            "002E 0000 0000" +    // ListPartitionReassignments 0
             "002F 0000 0000" +    // OffsetDelete 0
-            "003D 0000 0000");    // DescribeProducers 0
+            "003C 0000 0001" +    // DescribeCluster 0-1
+            "003D 0000 0000" +    // DescribeProducers 0
+            "004B 0000 0000");    // DescribeTopicPartitions 0
         Assert.Equal(expected, output.WrittenSpan.ToArray());
     }
 

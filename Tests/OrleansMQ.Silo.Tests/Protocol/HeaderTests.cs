@@ -65,7 +65,8 @@ public sealed class HeaderTests
         Assert.True(ApiVersionsTable.IsSupported(ApiKey.JoinGroup, 0));
         Assert.False(ApiVersionsTable.IsSupported(ApiKey.JoinGroup, 8));
         Assert.False(ApiVersionsTable.IsSupported(ApiKey.OffsetFetch, 8));
-        Assert.False(ApiVersionsTable.IsSupported(ApiKey.DeleteRecords, 0));
+        Assert.True(ApiVersionsTable.IsSupported(ApiKey.DeleteRecords, 2));
+        Assert.False(ApiVersionsTable.IsSupported(ApiKey.DeleteRecords, 3));
     }
 
     [Fact]
