@@ -26,6 +26,9 @@ public sealed class ReplicationAdminClusterTests : IAsyncLifetime
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
     private readonly ITestOutputHelper _log;
     private readonly string _clusterId = "m" + Guid.NewGuid().ToString("N")[..10];
+    private long _producerId = -1;
+    private short _producerEpoch;
+    private int _sequence;
     private readonly List<SiloProcess> _silos = [];
     private readonly string _root = Path.Combine(Path.GetTempPath(), "omq-move-" + Guid.NewGuid().ToString("N")[..8]);
     private AzuriteTables _azurite = null!;
@@ -184,9 +187,23 @@ public sealed class ReplicationAdminClusterTests : IAsyncLifetime
     }
 
     /// <summary>Produces <paramref name="count"/> records in one acks=all batch to the current leader, retrying through leader changes; returns their values.</summary>
+    /// <summary>
+    /// An idempotent producer's batch, sent to whichever silo leads and retried there until
+    /// acknowledged: a batch the old leader replicated but could not acknowledge (leadership moved
+    /// while it waited for acks=all) is recognised by the new leader from the replicated producer
+    /// state and not appended twice.
+    /// </summary>
     private async Task<List<string>> ProduceToLeaderAsync(string tag, int count)
     {
-        var builder = new RecordBatchBuilder();
+        if (_producerId < 0)
+        {
+            using var init = await _silos[0].ConnectAsync();
+            var id = await init.SendAsync<InitProducerIdRequest, InitProducerIdResponse>(new InitProducerIdRequest { TransactionalId = null, TransactionTimeoutMs = 60_000 }, 2);
+            Assert.Equal(ErrorCode.None, id.ErrorCode);
+            (_producerId, _producerEpoch) = (id.ProducerId, id.ProducerEpoch);
+        }
+
+        var builder = new RecordBatchBuilder { ProducerId = _producerId, ProducerEpoch = _producerEpoch, BaseSequence = _sequence };
         var values = Enumerable.Range(0, count).Select(i => $"{tag}-{i}").ToList();
         foreach (string v in values)
         {
@@ -211,6 +228,7 @@ public sealed class ReplicationAdminClusterTests : IAsyncLifetime
                 var p = response.Topics[0].Partitions[0];
                 if (p.ErrorCode == ErrorCode.None)
                 {
+                    _sequence += count;
                     return values;
                 }
 
