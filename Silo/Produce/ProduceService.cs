@@ -141,9 +141,21 @@ internal sealed partial class ProduceService
     /// the producer retries there, and idempotence keeps the retry from duplicating); no answer in
     /// <paramref name="timeout"/> is REQUEST_TIMED_OUT.
     /// </summary>
-    public async ValueTask<(ErrorCode Error, string? Message)> WaitReplicatedAsync(TopicMetadata topic, PartitionLog log, long lastOffset, int leaderEpoch, TimeSpan timeout, CancellationToken cancellationToken)
+    public ValueTask<(ErrorCode Error, string? Message)> WaitReplicatedAsync(TopicMetadata topic, PartitionLog log, long lastOffset, int leaderEpoch, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        // Most answers need no wait (a sole in-sync leader, or followers already past the batch):
+        // no timer, no linked token, no state machine for them.
         var replica = topic.Replicas[log.Partition];
+        if (replica.IsLeader && replica.LeaderEpoch == leaderEpoch && replica.HighWatermark > lastOffset)
+        {
+            return new ValueTask<(ErrorCode, string?)>(CheckInsync(topic, log, replica));
+        }
+
+        return WaitForIsrAsync(topic, log, replica, lastOffset, leaderEpoch, timeout, cancellationToken);
+    }
+
+    private async ValueTask<(ErrorCode Error, string? Message)> WaitForIsrAsync(TopicMetadata topic, PartitionLog log, PartitionReplica replica, long lastOffset, int leaderEpoch, TimeSpan timeout, CancellationToken cancellationToken)
+    {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
         while (true)
@@ -155,7 +167,7 @@ internal sealed partial class ProduceService
 
             if (replica.HighWatermark > lastOffset)
             {
-                break;
+                return CheckInsync(topic, log, replica);
             }
 
             try
@@ -167,7 +179,11 @@ internal sealed partial class ProduceService
                 return (ErrorCode.RequestTimedOut, $"{topic.Name}-{log.Partition}: the in-sync replicas ({string.Join(',', replica.State.Isr)}) did not all copy offset {lastOffset} within {timeout.TotalMilliseconds:F0} ms.");
             }
         }
+    }
 
+    /// <summary>After the ISR has the records: still as many in-sync replicas as min.insync.replicas asks?</summary>
+    private (ErrorCode Error, string? Message) CheckInsync(TopicMetadata topic, PartitionLog log, PartitionReplica replica)
+    {
         int min = MinInsyncReplicas(topic);
         return replica.State.Isr.Length < min
             ? (ErrorCode.NotEnoughReplicasAfterAppend, $"{topic.Name}-{log.Partition}: written, but only {replica.State.Isr.Length} in-sync replicas remain; min.insync.replicas is {min}.")
