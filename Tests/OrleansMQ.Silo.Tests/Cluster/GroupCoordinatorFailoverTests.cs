@@ -202,6 +202,30 @@ public sealed class GroupCoordinatorFailoverTests : IAsyncLifetime
 
         _log.WriteLine($"coordinator: broker {coordinator}");
 
+        // The partition is the broker's own: users cannot create, delete or append to it.
+        await using (var admin = new OrleansMQ.Client.Admin.KafkaAdminClient(new OrleansMQ.Client.ClientOptions { BootstrapServers = _silos[0].Bootstrap }))
+        {
+            var create = await Assert.ThrowsAsync<OrleansMQ.Client.KafkaException>(() => admin.CreateTopicAsync(new OrleansMQ.Client.Admin.NewTopic(OffsetsTopic, 1, 1)));
+            Assert.Equal(ErrorCode.TopicAlreadyExists, create.ErrorCode);
+            var delete = await Assert.ThrowsAsync<OrleansMQ.Client.KafkaException>(() => admin.DeleteTopicsAsync([OffsetsTopic]));
+            Assert.Equal(ErrorCode.InvalidTopicException, delete.ErrorCode);
+        }
+
+        using (var client = await _silos[coordinator].ConnectAsync())
+        {
+            var builder = new OrleansMQ.Protocol.Batches.RecordBatchBuilder();
+            builder.Add("forged"u8, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null);
+            var batch = new byte[builder.GetSize()];
+            builder.Build(batch);
+            var produced = await client.SendAsync<ProduceRequest, ProduceResponse>(new ProduceRequest
+            {
+                Acks = -1,
+                TimeoutMs = 10_000,
+                Topics = [new ProduceRequest.Topic { Name = OffsetsTopic, Partitions = [new ProduceRequest.Partition { Index = 0, Records = batch }] }],
+            }, 9);
+            Assert.Equal(ErrorCode.InvalidTopicException, produced.Topics[0].Partitions[0].ErrorCode);
+        }
+
         // A member consumes everything and commits it (auto-commit every 200 ms).
         await ProduceAsync("before", 100);
         await using var first = Member("member-1");
