@@ -484,15 +484,35 @@ public sealed partial class GroupService : IAsyncDisposable
             }
         }
 
-        var committed = _store.TryGet(groupId, out var stored) ? stored.SnapshotOffsets().ToDictionary(kv => kv.Key, kv => kv.Value) : [];
+        var committed = new Dictionary<TopicPartitionKey, (long Offset, string? Metadata)>();
+        if (OffsetsReplica is { IsLeader: false })
+        {
+            // Another broker coordinates: its view has the offsets (the group's grain runs there).
+            var (offsets, _) = await FetchOffsetsAsync(groupId, null, cancellationToken).ConfigureAwait(false);
+            foreach (var o in offsets ?? [])
+            {
+                if (o.Offset >= 0)
+                {
+                    committed[new TopicPartitionKey(o.Topic, o.Partition)] = (o.Offset, o.Metadata);
+                }
+            }
+        }
+        else if (_store.TryGet(groupId, out var stored))
+        {
+            foreach (var (key, value) in stored.SnapshotOffsets())
+            {
+                committed[key] = (value.Offset, value.Metadata);
+            }
+        }
+
         var partitions = new List<PartitionLag>();
         foreach (var key in committed.Keys.Union(owners.Keys).OrderBy(k => k.Topic, StringComparer.Ordinal).ThenBy(k => k.Partition))
         {
             long logEnd = _engine.TryGetPartition(key.Topic, key.Partition, out var log) ? log.HighWatermark : 0;
-            committed.TryGetValue(key, out var c);
+            bool has = committed.TryGetValue(key, out var c);
             owners.TryGetValue(key, out var owner);
-            long? lag = c is null ? null : Math.Max(0, logEnd - c.Offset);
-            partitions.Add(new PartitionLag(key.Topic, key.Partition, c?.Offset, logEnd, lag, owner?.MemberId, owner?.ClientId, c?.Metadata));
+            long? lag = has ? Math.Max(0, logEnd - c.Offset) : null;
+            partitions.Add(new PartitionLag(key.Topic, key.Partition, has ? c.Offset : null, logEnd, lag, owner?.MemberId, owner?.ClientId, has ? c.Metadata : null));
         }
 
         return new GroupLag(groupId, description.State, partitions);

@@ -241,6 +241,26 @@ public sealed class GroupCoordinatorFailoverTests : IAsyncLifetime
         string committed = await WaitCommittedAsync(next, 100, "the committed offsets through the new coordinator");
         _log.WriteLine($"broker {next} coordinates {clock.Elapsed.TotalSeconds:F1} s after broker {coordinator} was killed; {committed}");
 
+        // The silo that does not coordinate reaches the group through its grain, which placement
+        // put on the coordinator: its HTTP lag view has the committed offsets too.
+        var bystander = _silos.First(x => x.IsRunning && _silos.IndexOf(x) != next);
+        using var http = new HttpClient();
+        string lag = await WaitForAsync(async () =>
+        {
+            using var r = await http.GetAsync(new Uri(bystander.HttpBase, $"orleansmq/v1/groups/{Group}/lag"));
+            string body = await r.Content.ReadAsStringAsync();
+            if (!r.IsSuccessStatusCode)
+            {
+                return (null, $"{r.StatusCode} {body}");
+            }
+
+            using var doc = System.Text.Json.JsonDocument.Parse(body);
+            var offsets = doc.RootElement.GetProperty("partitions").EnumerateArray().Where(p => p.GetProperty("topic").GetString() == Topic).Select(p => p.GetProperty("committed_offset")).ToList();
+            bool done = offsets.Count == Partitions && offsets.All(o => o.ValueKind == System.Text.Json.JsonValueKind.Number && o.GetInt64() == 100);
+            return (done ? body : null, body);
+        }, "the committed offsets in the lag view of the silo that does not coordinate");
+        _log.WriteLine($"lag through broker {_silos.IndexOf(bystander)}: {lag}");
+
         // The member goes on: the records produced now reach it, and nothing is read twice.
         await ProduceAsync("after", 10);
         await first.WaitUntilAsync(lines => Values(lines).Count(v => v.StartsWith("after-", StringComparison.Ordinal)) >= 30, Wait, "member-1 reads the 30 records produced after the kill");
