@@ -23,9 +23,16 @@ namespace OrleansMQ.Silo.Grains;
 /// (<see cref="OffsetStore"/>), not grain storage: commits are too frequent for a state write each,
 /// and the log gives them the same guarantee as data.
 /// </para>
+/// <para>
+/// In a cluster the group lives on the group coordinator: the silo leading the offsets partition,
+/// where <see cref="CoordinatorPlacement"/> activates it. Every call first checks that this silo
+/// still has the loaded view (<see cref="EnsureCoordinator"/>): when leadership moved, the
+/// activation deactivates and the call is answered NOT_COORDINATOR, so the client finds the new
+/// coordinator and its next call activates the group there, from the view that silo loaded.
+/// </para>
 /// </summary>
 [Reentrant]
-[PreferLocalPlacement] // the first member's silo coordinates: its calls stay local
+[CoordinatorPlacement] // on the silo leading the offsets partition (the local silo until it is placed)
 public sealed class ConsumerGroupGrain : Grain, IConsumerGroupGrain, IDisposable
 {
     private readonly OffsetStore _store;
@@ -36,6 +43,7 @@ public sealed class ConsumerGroupGrain : Grain, IConsumerGroupGrain, IDisposable
     private ConsumerGroup _group = null!;
     private IGrainTimer? _timer;
     private long _timerDue = long.MaxValue;
+    private int _viewVersion;
 
     /// <param name="time">Orleans' clock for grains: it drives the grain timers, so the machine's deadlines and its timer agree (tests give it a fake clock).</param>
     public ConsumerGroupGrain(OffsetStore store, GroupSettings settings, GroupDirectory directory, [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time)
@@ -52,6 +60,7 @@ public sealed class ConsumerGroupGrain : Grain, IConsumerGroupGrain, IDisposable
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _viewVersion = _store.ViewVersion;
         _group = NewGroup();
         AfterCall();
         return Task.CompletedTask;
@@ -80,14 +89,40 @@ public sealed class ConsumerGroupGrain : Grain, IConsumerGroupGrain, IDisposable
         RunAsync(() => Task.FromResult(_group.Leave(members)));
 
     /// <summary>
+    /// Throws <see cref="NotCoordinatorException"/> (and deactivates) when this silo no longer
+    /// has the offsets view: it stopped leading the offsets partition, or is reloading it. A view
+    /// reloaded since activation (this silo led, lost and regained the partition) restarts the
+    /// group from the new view: the old one's members are gone with it and rejoin.
+    /// </summary>
+    private void EnsureCoordinator()
+    {
+        if (!_store.IsLoaded)
+        {
+            DeactivateOnIdle();
+            throw new NotCoordinatorException($"This broker no longer coordinates group '{GroupId}'.");
+        }
+
+        int version = _store.ViewVersion;
+        if (version != _viewVersion)
+        {
+            _viewVersion = version;
+            _group.Shutdown();
+            _group = NewGroup();
+        }
+    }
+
+    /// <summary>
     /// The checks and the append's start happen in order with the other calls; the wait for the
     /// flush does not hold the machine, so concurrent commits share one group commit.
     /// </summary>
     public Task<(GroupError Error, List<GroupError> PerItem)> CommitOffsetsAsync(OffsetCommitCall commit) =>
         RunThenAwaitAsync(() => Task.FromResult(_group.CommitOffsetsAsync(commit.MemberId, commit.GroupInstanceId, commit.GenerationId, commit.Items, commit.RetentionMs)));
 
-    public Task<List<FetchedOffset>> FetchOffsetsAsync(List<TopicPartitions>? topics) =>
-        Task.FromResult(_group.FetchOffsets(topics?.Select(t => (t.Topic, (IReadOnlyList<int>)t.Partitions)).ToList()));
+    public Task<List<FetchedOffset>> FetchOffsetsAsync(List<TopicPartitions>? topics)
+    {
+        EnsureCoordinator();
+        return Task.FromResult(_group.FetchOffsets(topics?.Select(t => (t.Topic, (IReadOnlyList<int>)t.Partitions)).ToList()));
+    }
 
     public Task<(GroupError Error, List<GroupError> PerItem)> DeleteOffsetsAsync(List<TopicPartitionKey> partitions) =>
         RunAsync(() => _group.DeleteOffsetsAsync(partitions));
@@ -96,7 +131,11 @@ public sealed class ConsumerGroupGrain : Grain, IConsumerGroupGrain, IDisposable
 
     public Task<int> ExpireOffsetsAsync() => RunAsync(() => _group.ExpireOffsetsAsync());
 
-    public Task<GroupDescription> DescribeAsync() => Task.FromResult(_group.Describe());
+    public Task<GroupDescription> DescribeAsync()
+    {
+        EnsureCoordinator();
+        return Task.FromResult(_group.Describe());
+    }
 
     public async Task ShutdownAsync()
     {
@@ -120,6 +159,7 @@ public sealed class ConsumerGroupGrain : Grain, IConsumerGroupGrain, IDisposable
         await _machine.WaitAsync().ConfigureAwait(true);
         try
         {
+            EnsureCoordinator();
             var result = await call().ConfigureAwait(true);
             AfterCall();
             return result;
@@ -147,6 +187,12 @@ public sealed class ConsumerGroupGrain : Grain, IConsumerGroupGrain, IDisposable
             _timer?.Dispose();
             _timer = null;
             _timerDue = long.MaxValue;
+            if (!_store.IsLoaded)
+            {
+                DeactivateOnIdle(); // leadership moved: the new coordinator runs the group's deadlines
+                return;
+            }
+
             await _group.TickAsync().ConfigureAwait(true);
             AfterCall();
         }

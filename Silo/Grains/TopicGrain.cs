@@ -52,7 +52,7 @@ public sealed class TopicGrain : Grain, ITopicGrain
             return new TopicResult(TopicError.InvalidTopic, nameError);
         }
 
-        if (State.Exists || Name == TopicNames.ConsumerOffsets)
+        if (State.Exists || (Name == TopicNames.ConsumerOffsets && !create.Internal))
         {
             return new TopicResult(TopicError.AlreadyExists, Name == TopicNames.ConsumerOffsets ? $"'{Name}' is the broker's internal offsets topic." : $"Topic '{Name}' already exists.");
         }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Orleans;
 using Orleans.Runtime;
 using OrleansMQ.Protocol.Groups;
+using OrleansMQ.Silo.Topics;
 using OrleansMQ.Storage.Engine;
 
 namespace OrleansMQ.Silo.Groups;
@@ -13,6 +14,17 @@ namespace OrleansMQ.Silo.Groups;
 /// offsets snapshot, and computes lag. Knows nothing of the wire format. A grain call that times
 /// out or whose silo dies answers COORDINATOR_NOT_AVAILABLE: Kafka clients look the coordinator
 /// up again and retry.
+/// <para>
+/// The coordinator (Kafka's design): in a cluster, the broker leading the replicated internal
+/// partition <c>__consumer_offsets</c>-0 coordinates every group. This silo follows that
+/// partition's role (<see cref="TopicCatalog.ReplicaChanged"/>): when it becomes the leader it
+/// loads the view from its replica (what its follower fetcher copied) and answers
+/// COORDINATOR_LOAD_IN_PROGRESS meanwhile; when it stops leading it drops the view and its group
+/// grains deactivate on their next call. Group requests reaching another silo are answered
+/// NOT_COORDINATOR. The first group request of a cluster creates the partition through its topic
+/// grain (replication factor min(offsets.topic.replication.factor, live brokers)). A single silo,
+/// and a cluster silo whose catalog has the partition unplaced, coordinates locally as before.
+/// </para>
 /// </summary>
 public sealed partial class GroupService : IAsyncDisposable
 {
@@ -29,13 +41,31 @@ public sealed partial class GroupService : IAsyncDisposable
     private ITimer? _snapshotTimer;
     private volatile bool _stopping;
     private int _maintenanceRunning;
+    private readonly TopicCatalog? _catalog;
+    private readonly Func<PlacementBroker[]>? _liveBrokers;
+    private readonly int _nodeId;
+    private readonly SemaphoreSlim _roleGate = new(1, 1);
+    private int _loadedEpoch = -1; // the offsets partition's leader epoch the view was loaded at
+    private int _creating;
+    private bool _started;
 
     /// <param name="singleSilo">
     /// True when this silo is the whole cluster: every group grain lives here, so reads of
     /// committed offsets and of idle groups come from the local stored view without a grain call.
     /// </param>
-    public GroupService(IGrainFactory grains, OffsetStore store, GroupDirectory directory, GroupSettings settings, StorageEngine engine, ILogger<GroupService> logger, TimeProvider? time = null, bool singleSilo = true)
+    /// <param name="catalog">This silo's topic cache: where the offsets partition's role is read and followed (null: always coordinate locally).</param>
+    /// <param name="liveBrokers">The live brokers, to place the offsets partition when this silo creates it.</param>
+    /// <param name="nodeId">This broker's node id.</param>
+    public GroupService(IGrainFactory grains, OffsetStore store, GroupDirectory directory, GroupSettings settings, StorageEngine engine, ILogger<GroupService> logger, TimeProvider? time = null, bool singleSilo = true, TopicCatalog? catalog = null, Func<PlacementBroker[]>? liveBrokers = null, int nodeId = 0)
     {
+        _catalog = catalog;
+        _liveBrokers = liveBrokers;
+        _nodeId = nodeId;
+        if (_catalog is not null)
+        {
+            _catalog.ReplicaChanged += OnReplicaChanged;
+        }
+
         _singleSilo = singleSilo;
         _grains = grains;
         _store = store;
@@ -53,15 +83,220 @@ public sealed partial class GroupService : IAsyncDisposable
     /// <summary>Held back by tests to observe COORDINATOR_LOAD_IN_PROGRESS; completed by default.</summary>
     internal Task LoadGate { get; set; } = Task.CompletedTask;
 
-    /// <summary>None when group requests can be served; otherwise the error to answer with.</summary>
-    public GroupError Availability =>
-        _stopping ? GroupError.NotCoordinator
-        : _load.IsCompletedSuccessfully && _store.IsLoaded ? GroupError.None
+    /// <summary>
+    /// The Kafka group APIs' check: None when this silo is the coordinator and has loaded;
+    /// otherwise the error to answer with (NOT_COORDINATOR when another broker coordinates).
+    /// Starts the offsets partition's creation in a cluster that has none yet.
+    /// </summary>
+    public GroupError CoordinatorAvailability
+    {
+        get
+        {
+            if (_stopping)
+            {
+                return GroupError.NotCoordinator;
+            }
+
+            var (node, error) = Coordinator();
+            return error != GroupError.None ? error
+                : node != _nodeId ? GroupError.NotCoordinator
+                : LoadState;
+        }
+    }
+
+    /// <summary>
+    /// Readiness (/readyz, HTTP group reads, lag metrics): None unless this silo is the
+    /// coordinator and still loading (or failed to load), or stopping. A silo that does not
+    /// coordinate is ready: its group-grain calls are placed on the coordinator. Never creates
+    /// the offsets partition (a probe on the first silo of a cluster must not place it on one broker).
+    /// </summary>
+    public GroupError Availability
+    {
+        get
+        {
+            if (_stopping)
+            {
+                return GroupError.NotCoordinator;
+            }
+
+            var replica = OffsetsReplica;
+            bool local = replica is null ? _singleSilo || _catalog is null || _liveBrokers is null : replica.IsLeader;
+            return local ? LoadState : GroupError.None;
+        }
+    }
+
+    private GroupError LoadState =>
+        _load.IsCompletedSuccessfully && _store.IsLoaded ? GroupError.None
         : _load.IsFaulted ? GroupError.CoordinatorNotAvailable // logged; the silo keeps serving data
         : GroupError.CoordinatorLoadInProgress;
 
-    /// <summary>Starts loading in the background and returns at once.</summary>
-    public void Start() => _load = Task.Run(LoadAsync);
+    /// <summary>The offsets partition's replica on this silo; null while no silo created the partition.</summary>
+    private PartitionReplica? OffsetsReplica =>
+        _catalog is not null && _catalog.TryGet(TopicNames.ConsumerOffsets, out var topic) && topic.Replicas.Length > 0 ? topic.Replicas[0] : null;
+
+    /// <summary>
+    /// FindCoordinator: the broker leading the offsets partition (this one when the partition has
+    /// no replication state: a single silo). Without a leader, or in a cluster that has not
+    /// created the partition yet (its creation is started here), COORDINATOR_NOT_AVAILABLE.
+    /// </summary>
+    public (int NodeId, GroupError Error) Coordinator()
+    {
+        var replica = OffsetsReplica;
+        if (replica is null)
+        {
+            if (_singleSilo || _catalog is null || _liveBrokers is null)
+            {
+                return (_nodeId, GroupError.None);
+            }
+
+            EnsureOffsetsTopic();
+            return (-1, GroupError.CoordinatorNotAvailable);
+        }
+
+        var state = replica.State;
+        return state.HasLeader ? (state.Leader, GroupError.None) : (-1, GroupError.CoordinatorNotAvailable);
+    }
+
+    /// <summary>
+    /// Creates the offsets partition through its topic grain, once at a time per silo; the grain
+    /// answers every silo but the first "already exists", and the caller's catalog gets the topic
+    /// from the answer (or from the grain) at once rather than at the directory's push.
+    /// </summary>
+    private void EnsureOffsetsTopic()
+    {
+        if (Interlocked.CompareExchange(ref _creating, 1, 0) != 0)
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                var live = _liveBrokers!();
+                short factor = (short)Math.Clamp(Settings.OffsetsTopicReplicationFactor, 1, Math.Max(1, live.Length));
+                var grain = _grains.GetGrain<ITopicGrain>(TopicNames.ConsumerOffsets);
+                var created = await grain.CreateAsync(new CreateTopicCall(1, factor, [], ValidateOnly: false, DefaultPartitions: 1, live, Internal: true)).WaitAsync(TimeSpan.FromSeconds(30), _stop.Token).ConfigureAwait(false);
+                var snapshot = created.Snapshot ?? await grain.GetAsync().WaitAsync(TimeSpan.FromSeconds(30), _stop.Token).ConfigureAwait(false);
+                if (snapshot is not null)
+                {
+                    _catalog!.Apply(snapshot);
+                }
+
+                if (created.IsOk)
+                {
+                    LogOffsetsTopicCreated(_logger, factor, snapshot?.States.FirstOrDefault()?.Leader ?? -1);
+                }
+            }
+            catch (Exception ex) when (ex is TimeoutException or OrleansException or OperationCanceledException)
+            {
+                LogGrainCallFailed(_logger, ex);
+            }
+            finally
+            {
+                Volatile.Write(ref _creating, 0);
+            }
+        });
+    }
+
+    /// <summary>
+    /// Starts the coordinator: a single silo loads its offsets in the background and returns at
+    /// once; a cluster silo follows the offsets partition's role (loading when it leads).
+    /// </summary>
+    public void Start()
+    {
+        _started = true;
+        if (OffsetsReplica is null && (_singleSilo || _catalog is null || _liveBrokers is null))
+        {
+            _load = Task.Run(LoadAsync);
+        }
+        else
+        {
+            _ = FollowRoleAsync();
+        }
+    }
+
+    private void OnReplicaChanged(PartitionReplica replica, ReplicaTransition transition)
+    {
+        // Raised under the catalog's lock: only note it; the work runs outside, one change at a time.
+        if (_started && replica.Partition == 0 && replica.Topic == TopicNames.ConsumerOffsets)
+        {
+            _ = FollowRoleAsync();
+        }
+    }
+
+    /// <summary>
+    /// Brings the view in line with this silo's role for the offsets partition (as it is now, so
+    /// changes that came in a burst are handled once): leading at an epoch the view was not loaded
+    /// at → reload; not leading → drop the view (and the snapshot: see <see cref="OffsetStore.Unload"/>)
+    /// and tell this silo's group activations to go (their next call would anyway).
+    /// </summary>
+    private async Task FollowRoleAsync()
+    {
+        await _roleGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var replica = OffsetsReplica;
+            if (_stopping || replica is null)
+            {
+                return;
+            }
+
+            _store.Replica = replica;
+            if (replica.IsLeader)
+            {
+                if (_loadedEpoch == replica.LeaderEpoch)
+                {
+                    return;
+                }
+
+                _loadedEpoch = replica.LeaderEpoch;
+                await WhenLoadEndedAsync().ConfigureAwait(false);
+                await ResignActivationsAsync().ConfigureAwait(false);
+                LogLoadingAsLeader(_logger, replica.LeaderEpoch, replica.Log.LogEndOffset);
+                _load = Task.Run(LoadAsync);
+            }
+            else
+            {
+                bool hadView = _loadedEpoch != -1 || _store.IsLoaded;
+                _loadedEpoch = -1;
+                await WhenLoadEndedAsync().ConfigureAwait(false);
+                _store.Unload();
+                if (hadView)
+                {
+                    LogResigned(_logger, replica.State.Leader);
+                    await ResignActivationsAsync().ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            _roleGate.Release();
+        }
+    }
+
+    private Task WhenLoadEndedAsync() => _load.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+
+    /// <summary>
+    /// The group activations on this silo were built on a view that is gone: each is called once
+    /// (its coordinator check deactivates it, answering its waiting members NOT_COORDINATOR).
+    /// </summary>
+    private async Task ResignActivationsAsync()
+    {
+        foreach (var (id, _) in _directory.Entries.ToList())
+        {
+            try
+            {
+                await Grain(id).DescribeAsync().WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is NotCoordinatorException || IsClusterFailure(ex))
+            {
+                // Expected: the activation found it is no longer on the coordinator.
+            }
+
+            _directory.Remove(id);
+        }
+    }
 
     /// <summary>Completes when loading has finished (tests, benchmarks).</summary>
     public Task WhenLoaded => _load;
@@ -89,8 +324,20 @@ public sealed partial class GroupService : IAsyncDisposable
         {
             if (g.Metadata is { Members.Count: > 0 })
             {
-                await Grain(g.GroupId).DescribeAsync().WaitAsync(_stop.Token).ConfigureAwait(false);
+                try
+                {
+                    await Grain(g.GroupId).DescribeAsync().WaitAsync(_stop.Token).ConfigureAwait(false);
+                }
+                catch (NotCoordinatorException)
+                {
+                    return; // leadership moved on while loading: the new leader loads
+                }
             }
+        }
+
+        if (_expiryTimer is not null)
+        {
+            return; // a reload: the maintenance timers run already
         }
 
         _expiryTimer = _time.CreateTimer(_ => _ = RunMaintenanceAsync(expire: true), null, TimeSpan.FromMilliseconds(Settings.OffsetsRetentionCheckIntervalMs), TimeSpan.FromMilliseconds(Settings.OffsetsRetentionCheckIntervalMs));
@@ -149,6 +396,10 @@ public sealed partial class GroupService : IAsyncDisposable
         try
         {
             return await call.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (NotCoordinatorException)
+        {
+            return failed(GroupError.NotCoordinator);
         }
         catch (Exception ex) when (IsClusterFailure(ex))
         {
@@ -233,15 +484,35 @@ public sealed partial class GroupService : IAsyncDisposable
             }
         }
 
-        var committed = _store.TryGet(groupId, out var stored) ? stored.SnapshotOffsets().ToDictionary(kv => kv.Key, kv => kv.Value) : [];
+        var committed = new Dictionary<TopicPartitionKey, (long Offset, string? Metadata)>();
+        if (OffsetsReplica is { IsLeader: false })
+        {
+            // Another broker coordinates: its view has the offsets (the group's grain runs there).
+            var (offsets, _) = await FetchOffsetsAsync(groupId, null, cancellationToken).ConfigureAwait(false);
+            foreach (var o in offsets ?? [])
+            {
+                if (o.Offset >= 0)
+                {
+                    committed[new TopicPartitionKey(o.Topic, o.Partition)] = (o.Offset, o.Metadata);
+                }
+            }
+        }
+        else if (_store.TryGet(groupId, out var stored))
+        {
+            foreach (var (key, value) in stored.SnapshotOffsets())
+            {
+                committed[key] = (value.Offset, value.Metadata);
+            }
+        }
+
         var partitions = new List<PartitionLag>();
         foreach (var key in committed.Keys.Union(owners.Keys).OrderBy(k => k.Topic, StringComparer.Ordinal).ThenBy(k => k.Partition))
         {
             long logEnd = _engine.TryGetPartition(key.Topic, key.Partition, out var log) ? log.HighWatermark : 0;
-            committed.TryGetValue(key, out var c);
+            bool has = committed.TryGetValue(key, out var c);
             owners.TryGetValue(key, out var owner);
-            long? lag = c is null ? null : Math.Max(0, logEnd - c.Offset);
-            partitions.Add(new PartitionLag(key.Topic, key.Partition, c?.Offset, logEnd, lag, owner?.MemberId, owner?.ClientId, c?.Metadata));
+            long? lag = has ? Math.Max(0, logEnd - c.Offset) : null;
+            partitions.Add(new PartitionLag(key.Topic, key.Partition, has ? c.Offset : null, logEnd, lag, owner?.MemberId, owner?.ClientId, has ? c.Metadata : null));
         }
 
         return new GroupLag(groupId, description.State, partitions);
@@ -314,7 +585,7 @@ public sealed partial class GroupService : IAsyncDisposable
                 _store.WriteSnapshot();
             }
         }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or UnauthorizedAccessException or ObjectDisposedException)
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or UnauthorizedAccessException or ObjectDisposedException or NotCoordinatorException || IsClusterFailure(ex))
         {
             LogMaintenanceFailed(_logger, ex);
         }
@@ -379,6 +650,11 @@ public sealed partial class GroupService : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_catalog is not null)
+        {
+            _catalog.ReplicaChanged -= OnReplicaChanged;
+        }
+
         await StopAsync().ConfigureAwait(false);
         _stop.Dispose();
     }
@@ -388,6 +664,15 @@ public sealed partial class GroupService : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A consumer group grain call failed; the client is told COORDINATOR_NOT_AVAILABLE and retries")]
     private static partial void LogGrainCallFailed(ILogger logger, Exception ex);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Created " + OffsetStore.TopicName + " with replication factor {Factor}; broker {Leader} leads it and coordinates the groups")]
+    private static partial void LogOffsetsTopicCreated(ILogger logger, int factor, int leader);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "This broker leads " + OffsetStore.TopicName + "-0 at epoch {Epoch}: loading the groups from its {LogEnd} records before coordinating")]
+    private static partial void LogLoadingAsLeader(ILogger logger, int epoch, long logEnd);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "This broker no longer leads " + OffsetStore.TopicName + "-0 (broker {Leader} does): its groups move there")]
+    private static partial void LogResigned(ILogger logger, int leader);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Expired {Count} committed offsets (offsets.retention.minutes)")]
     private static partial void LogExpired(ILogger logger, int count);

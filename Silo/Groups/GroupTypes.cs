@@ -67,6 +67,12 @@ public sealed class GroupSettings
 
     /// <summary>How often the committed-offsets snapshot is written (bounds start-up replay). Default 60000.</summary>
     public int OffsetsSnapshotIntervalMs { get; set; } = 60_000;
+
+    /// <summary>
+    /// offsets.topic.replication.factor: replicas of the offsets partition when a cluster creates
+    /// it (capped at the live brokers then). Default 3.
+    /// </summary>
+    public int OffsetsTopicReplicationFactor { get; set; } = 3;
 }
 
 /// <summary>A protocol a member supports (for consumers: an assignor name and its subscription bytes).</summary>

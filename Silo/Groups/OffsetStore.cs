@@ -6,6 +6,7 @@ using OrleansMQ.Storage;
 using OrleansMQ.Protocol.Batches;
 using OrleansMQ.Storage.Log;
 using OrleansMQ.Storage.Engine;
+using OrleansMQ.Silo.Topics;
 
 namespace OrleansMQ.Silo.Groups;
 
@@ -16,6 +17,16 @@ namespace OrleansMQ.Silo.Groups;
 /// per group) is rebuilt at start by replaying that partition. A snapshot file of the view, written
 /// periodically and at clean shutdown, bounds the replay and keeps offsets alive when CommitLog
 /// retention deletes old segments (Kafka compacts the topic for the same reason).
+/// <para>
+/// In a cluster the partition is replicated like any other (<see cref="Replica"/>): only its
+/// leader — the group coordinator — keeps the view, appends (stamped with its leader epoch) and
+/// waits for the in-sync replicas to have each append before it is acknowledged (acks=all).
+/// Followers' fetchers copy the records but nothing applies them: a silo that becomes the leader
+/// loads the view from its copy then (<see cref="LoadAsync"/>), and one that stops leading drops
+/// the view and its snapshot (<see cref="Unload"/>), because as a follower its log may be
+/// truncated to the new leader's and a snapshot taken before would then claim records the log no
+/// longer has.
+/// </para>
 /// </summary>
 public sealed partial class OffsetStore : IGroupLog
 {
@@ -35,6 +46,12 @@ public sealed partial class OffsetStore : IGroupLog
     private PartitionLog _partition = null!;
     private volatile bool _loaded;
     private long _appendsSinceSnapshot;
+    private readonly Lock _snapshotLock = new();
+    private volatile PartitionReplica? _replica;
+    private int _viewVersion;
+
+    /// <summary>Kafka's offsets.commit.timeout.ms: how long an append waits for the in-sync replicas.</summary>
+    public static readonly TimeSpan CommitTimeout = TimeSpan.FromSeconds(5);
 
     public OffsetStore(StorageEngine engine, string snapshotPath, ILogger logger, TimeProvider? time = null)
     {
@@ -51,6 +68,23 @@ public sealed partial class OffsetStore : IGroupLog
     public long RecordsReplayed { get; private set; }
 
     public PartitionLog Partition => _partition;
+
+    /// <summary>
+    /// The offsets partition's replica on this silo once the partition is placed (null before,
+    /// and on a single silo): appends are refused unless it leads, are stamped with its leader
+    /// epoch, and complete when its high watermark passed them.
+    /// </summary>
+    public PartitionReplica? Replica
+    {
+        get => _replica;
+        set => _replica = value;
+    }
+
+    /// <summary>
+    /// Bumped whenever the view is dropped or reloaded: a group grain that built its state on an
+    /// older view must not go on with it (its <see cref="StoredGroup"/> is no longer the view's).
+    /// </summary>
+    public int ViewVersion => Volatile.Read(ref _viewVersion);
 
     public ICollection<StoredGroup> Groups => _groups.Values;
 
@@ -71,8 +105,26 @@ public sealed partial class OffsetStore : IGroupLog
     public async Task LoadAsync(CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
+        lock (_writeLock)
+        {
+            // A reload (this silo leads the partition again) starts from nothing: the records
+            // copied while following are applied by the replay below, not on top of an old view.
+            _loaded = false;
+            _groups.Clear();
+            Interlocked.Increment(ref _viewVersion);
+        }
+
         _partition = _engine.GetOrCreatePartition(TopicName, 0);
         long next = LoadSnapshot();
+        if (next > _partition.LogEndOffset)
+        {
+            // The snapshot claims records this log does not have (it was truncated, or is a new
+            // replica): it cannot be trusted; the log alone is replayed.
+            LogSnapshotAhead(_logger, next, _partition.LogEndOffset);
+            _groups.Clear();
+            next = 0;
+        }
+
         next = Math.Max(next, _partition.LogStartOffset);
         long replayed = 0;
         var buffer = new ArrayBufferWriter<byte>(1 << 20);
@@ -103,9 +155,41 @@ public sealed partial class OffsetStore : IGroupLog
             Forget(g);
         }
 
+        Interlocked.Increment(ref _viewVersion);
         _loaded = true;
         double elapsedMs = _time.GetElapsedTime(started).TotalMilliseconds;
         LogLoaded(_logger, _groups.Count, replayed, elapsedMs);
+    }
+
+    /// <summary>
+    /// This silo stopped leading the offsets partition: the view is dropped (appends and the
+    /// group grains built on it stop), and so is the snapshot, which a follower's truncation could
+    /// make wrong. The next <see cref="LoadAsync"/> rebuilds both from the log.
+    /// </summary>
+    public void Unload()
+    {
+        lock (_snapshotLock)
+        {
+            lock (_writeLock)
+            {
+                _loaded = false;
+                _groups.Clear();
+                _appendsSinceSnapshot = 0;
+                Interlocked.Increment(ref _viewVersion);
+            }
+
+            try
+            {
+                if (File.Exists(_snapshotPath))
+                {
+                    File.Delete(_snapshotPath);
+                }
+            }
+            catch (IOException ex)
+            {
+                LogSnapshotNotDeleted(_logger, _snapshotPath, ex.Message);
+            }
+        }
     }
 
     private long ReplayBatches(ReadOnlySpan<byte> batches, long next, ref long replayed)
@@ -200,11 +284,28 @@ public sealed partial class OffsetStore : IGroupLog
         int size = builder.GetSize();
         byte[] batch = ArrayPool<byte>.Shared.Rent(size);
         ValueTask<AppendResult> pending;
+        var replica = _replica;
+        int epoch = -1;
         lock (_writeLock)
         {
+            if (replica is not null && (!_loaded || !replica.IsLeader))
+            {
+                // Leadership moved (or the view is being reloaded): the client finds the new coordinator.
+                ArrayPool<byte>.Shared.Return(batch);
+                return Task.FromResult(GroupError.NotCoordinator);
+            }
+
             try
             {
                 builder.Build(batch);
+                if (replica is not null)
+                {
+                    // Stamped as the produce path stamps: followers and a later leader's
+                    // truncation tell this leader's records by their epoch.
+                    epoch = replica.LeaderEpoch;
+                    RecordBatch.StampPartitionLeaderEpoch(batch.AsSpan(0, size), epoch);
+                }
+
                 pending = _engine.AppendAsync(_partition, batch.AsSpan(0, size));
             }
             catch (StorageException ex)
@@ -225,7 +326,59 @@ public sealed partial class OffsetStore : IGroupLog
             _appendsSinceSnapshot++;
         }
 
+        if (replica is not null)
+        {
+            return AwaitReplicatedAsync(pending, replica, epoch, group.GroupId, cancellationToken);
+        }
+
         return pending.IsCompletedSuccessfully ? Task.FromResult(GroupError.None) : AwaitDurableAsync(pending, group.GroupId);
+    }
+
+    /// <summary>
+    /// acks=all for the coordinator's own records, as Kafka's coordinator appends them: the
+    /// commit is acknowledged once every in-sync replica has it (the high watermark passed it),
+    /// so the loss of any one silo keeps it. Leadership lost meanwhile answers NOT_COORDINATOR
+    /// (the new leader may not have the record: the client commits again there); no answer
+    /// within <see cref="CommitTimeout"/> answers COORDINATOR_NOT_AVAILABLE (retriable), as
+    /// Kafka maps its REQUEST_TIMED_OUT.
+    /// </summary>
+    private async Task<GroupError> AwaitReplicatedAsync(ValueTask<AppendResult> pending, PartitionReplica replica, int epoch, string groupId, CancellationToken cancellationToken)
+    {
+        AppendResult appended;
+        try
+        {
+            appended = await pending.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is StorageException or IOException)
+        {
+            LogAppendFailed(_logger, groupId, ex.Message);
+            return GroupError.StorageError;
+        }
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(CommitTimeout);
+        while (true)
+        {
+            if (!replica.IsLeader || replica.LeaderEpoch != epoch)
+            {
+                return GroupError.NotCoordinator;
+            }
+
+            if (replica.HighWatermark > appended.LastOffset)
+            {
+                return GroupError.None;
+            }
+
+            try
+            {
+                await replica.WaitForChangeAsync(appended.LastOffset, deadline.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                LogNotReplicated(_logger, groupId, appended.LastOffset, CommitTimeout.TotalMilliseconds);
+                return GroupError.CoordinatorNotAvailable;
+            }
+        }
     }
 
     [ThreadStatic]
@@ -263,6 +416,15 @@ public sealed partial class OffsetStore : IGroupLog
     /// </summary>
     public void WriteSnapshot(bool force = false)
     {
+        // One writer at a time, and never across an unload (which deletes the file).
+        lock (_snapshotLock)
+        {
+            WriteSnapshotCore(force);
+        }
+    }
+
+    private void WriteSnapshotCore(bool force)
+    {
         if (!_loaded)
         {
             return;
@@ -271,7 +433,7 @@ public sealed partial class OffsetStore : IGroupLog
         long next;
         lock (_writeLock)
         {
-            if (!force && _appendsSinceSnapshot == 0)
+            if (!_loaded || (!force && _appendsSinceSnapshot == 0))
             {
                 return;
             }
@@ -423,6 +585,15 @@ public sealed partial class OffsetStore : IGroupLog
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Offsets snapshot written: {Groups} groups up to offset {Offset}")]
     private static partial void LogSnapshot(ILogger logger, int groups, long offset);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Offsets snapshot ends at offset {Next} but the log at {LogEnd}: the snapshot is ignored, the log replayed")]
+    private static partial void LogSnapshotAhead(ILogger logger, long next, long logEnd);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Offsets snapshot {Path} could not be deleted: {Reason}")]
+    private static partial void LogSnapshotNotDeleted(ILogger logger, string path, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Offsets of group {Group} at offset {Offset}: the in-sync replicas did not all copy them within {Ms:F0} ms; the client is told COORDINATOR_NOT_AVAILABLE")]
+    private static partial void LogNotReplicated(ILogger logger, string group, long offset, double ms);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Offsets snapshot {Path} is unreadable ({Reason}); moved to {Aside}, replaying the whole log")]
     private static partial void LogBadSnapshot(ILogger logger, string path, string reason, string aside);

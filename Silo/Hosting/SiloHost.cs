@@ -14,6 +14,7 @@ using Orleans;
 using Orleans.Configuration;
 using Orleans.Hosting;
 using OrleansMQ.Silo.Cluster;
+using OrleansMQ.Silo.Grains;
 using OrleansMQ.Silo.Grains.Storage;
 using OrleansMQ.Silo.Groups;
 using OrleansMQ.Silo.Http;
@@ -107,7 +108,7 @@ public static class SiloHost
         services.AddSingleton<ReplicaManager>();
         services.AddSingleton(sp => new OffsetStore(sp.GetRequiredService<StorageEngine>(), Path.Combine(storageOptions.DataDirectory, "groups", "offsets.snapshot"), sp.GetRequiredService<ILogger<OffsetStore>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<GroupDirectory>();
-        services.AddSingleton(sp => new GroupService(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<OffsetStore>(), sp.GetRequiredService<GroupDirectory>(), groups, sp.GetRequiredService<StorageEngine>(), sp.GetRequiredService<ILogger<GroupService>>(), sp.GetRequiredService<TimeProvider>(), cluster.IsSingleSilo));
+        services.AddSingleton(sp => new GroupService(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<OffsetStore>(), sp.GetRequiredService<GroupDirectory>(), groups, sp.GetRequiredService<StorageEngine>(), sp.GetRequiredService<ILogger<GroupService>>(), sp.GetRequiredService<TimeProvider>(), cluster.IsSingleSilo, sp.GetRequiredService<TopicCatalog>(), () => sp.GetRequiredService<BrokerDirectory>().PlacementBrokers, broker.NodeId));
         services.AddSingleton<ProducerIdAllocator>();
         services.AddSingleton(sp => new LegacyGrainStateImport(Path.Combine(storageOptions.DataDirectory, "grains"), sp.GetRequiredService<TopicService>(), sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<ILogger<LegacyGrainStateImport>>()));
         services.AddSingleton<ProducerStates>();
@@ -188,6 +189,8 @@ public static class SiloHost
     private static void ConfigureOrleans(ISiloBuilder silo, ClusterSettings cluster, string dataDirectory)
     {
         var advertised = cluster.EffectiveAdvertisedAddress();
+        // Consumer group grains live on the group coordinator (the offsets partition's leader).
+        silo.Services.AddPlacementDirector<CoordinatorPlacementStrategy, CoordinatorPlacementDirector>();
         switch (cluster.Mode)
         {
             case ClusterMode.Localhost:

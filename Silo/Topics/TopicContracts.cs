@@ -56,7 +56,8 @@ public readonly record struct ConfigEntry([property: Id(0)] string Name, [proper
 /// <summary>
 /// CreateTopics' arguments after the wire decoding: partitions and replication factor (-1: the
 /// broker defaults), or explicit replica lists per partition; the live brokers the calling silo
-/// sees, for placement.
+/// sees, for placement. Internal: the broker's own creation of an internal
+/// topic (the group coordinator's <c>__consumer_offsets</c>), which user requests never set.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record CreateTopicCall(
@@ -67,7 +68,8 @@ public sealed record CreateTopicCall(
     [property: Id(4)] int DefaultPartitions,
     [property: Id(5)] PlacementBroker[] LiveBrokers,
     [property: Id(6)] int[][]? Assignments = null,
-    [property: Id(7)] int DefaultReplicationFactor = -1);
+    [property: Id(7)] int DefaultReplicationFactor = -1,
+    [property: Id(8)] bool Internal = false);
 
 /// <summary>The outcome of a change to one partition's replication state: the error, or the state now.</summary>
 [GenerateSerializer, Immutable]

@@ -63,13 +63,15 @@ public sealed partial class TopicService
     }
 
     public Task<TopicResult> DeleteAsync(string name, CancellationToken cancellationToken = default) =>
-        TopicNames.Validate(name) is null ? ApplyAsync(() => Grain(name).DeleteAsync(), cancellationToken) : Task.FromResult(Unknown(name));
+        name == TopicNames.ConsumerOffsets ? Task.FromResult(Internal(name))
+        : TopicNames.Validate(name) is null ? ApplyAsync(() => Grain(name).DeleteAsync(), cancellationToken) : Task.FromResult(Unknown(name));
 
     public Task<TopicResult> AddPartitionsAsync(string name, int totalCount, bool validateOnly, CancellationToken cancellationToken = default) =>
         AddPartitionsAsync(name, totalCount, validateOnly, assignments: null, cancellationToken);
 
     public Task<TopicResult> AddPartitionsAsync(string name, int totalCount, bool validateOnly, int[][]? assignments, CancellationToken cancellationToken) =>
-        TopicNames.Validate(name) is null ? ApplyAsync(() => Grain(name).AddPartitionsAsync(totalCount, validateOnly, LiveBrokers, assignments), cancellationToken) : Task.FromResult(Unknown(name));
+        name == TopicNames.ConsumerOffsets ? Task.FromResult(Internal(name))
+        : TopicNames.Validate(name) is null ? ApplyAsync(() => Grain(name).AddPartitionsAsync(totalCount, validateOnly, LiveBrokers, assignments), cancellationToken) : Task.FromResult(Unknown(name));
 
     public Task<TopicResult> AlterConfigsAsync(string name, IReadOnlyCollection<KeyValuePair<string, string?>> changes, bool replaceAll, bool validateOnly, CancellationToken cancellationToken = default) =>
         TopicNames.Validate(name) is null
@@ -77,6 +79,9 @@ public sealed partial class TopicService
             : Task.FromResult(Unknown(name));
 
     private static TopicResult Unknown(string name) => new(TopicError.UnknownTopic, $"Topic '{name}' does not exist.");
+
+    /// <summary>The group coordinator's partition: deleting it would lose every committed offset, and it has exactly one partition.</summary>
+    private static TopicResult Internal(string name) => new(TopicError.InvalidTopic, $"'{name}' is the broker's internal offsets topic: it cannot be deleted or given partitions.");
 
     /// <summary>
     /// Calls the grain and applies its answer to this silo's catalog. A failure of the cluster

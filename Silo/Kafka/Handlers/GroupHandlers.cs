@@ -1,4 +1,5 @@
 using System.Net;
+using OrleansMQ.Silo.Cluster;
 using OrleansMQ.Silo.Groups;
 using OrleansMQ.Silo.Kafka.Network;
 using OrleansMQ.Protocol.Kafka;
@@ -14,18 +15,55 @@ namespace OrleansMQ.Silo.Kafka.Handlers;
 public sealed class GroupHandlers
 {
     private readonly TopicCatalog _catalog;
+    private readonly BrokerIdentity _identity;
+    private readonly BrokerDirectory _brokers;
 
-    public GroupHandlers(GroupService groups, TopicCatalog catalog)
+    public GroupHandlers(GroupService groups, TopicCatalog catalog, BrokerIdentity identity, BrokerDirectory brokers)
     {
         Groups = groups;
         _catalog = catalog;
+        _identity = identity;
+        _brokers = brokers;
+    }
+
+    /// <summary>
+    /// FindCoordinator for a group: the broker leading the offsets partition (see
+    /// <see cref="GroupService.Coordinator"/>), with its advertised address from the broker
+    /// registry. Transactions are not supported: their coordinator is never available.
+    /// </summary>
+    public FindCoordinatorResponse FindCoordinator(FindCoordinatorRequest request)
+    {
+        if (request.KeyType != 0)
+        {
+            return new FindCoordinatorResponse { ErrorCode = ErrorCode.CoordinatorNotAvailable, ErrorMessage = "Transactions are not supported.", NodeId = -1, Host = "", Port = -1 };
+        }
+
+        var (node, error) = Groups.Coordinator();
+        if (error == GroupError.None && node == _identity.NodeId)
+        {
+            return new FindCoordinatorResponse { ErrorCode = ErrorCode.None, NodeId = _identity.NodeId, Host = _identity.AdvertisedHost, Port = _identity.AdvertisedPort };
+        }
+
+        if (error == GroupError.None && _brokers.Find(node) is { } broker && _brokers.LiveIds.Contains(node))
+        {
+            return new FindCoordinatorResponse { ErrorCode = ErrorCode.None, NodeId = broker.NodeId, Host = broker.Host, Port = broker.Port };
+        }
+
+        return new FindCoordinatorResponse
+        {
+            ErrorCode = ErrorCode.CoordinatorNotAvailable,
+            ErrorMessage = error == GroupError.None ? $"Broker {node} coordinates the groups but is not live here yet." : "The group coordinator (the leader of __consumer_offsets-0) is not available yet.",
+            NodeId = -1,
+            Host = "",
+            Port = -1,
+        };
     }
 
     private GroupService Groups { get; }
 
     /// <summary>The error every call answers with before the group is consulted, if any.</summary>
     private GroupError Precheck(string groupId) =>
-        string.IsNullOrEmpty(groupId) ? GroupError.InvalidGroupId : Groups.Availability;
+        string.IsNullOrEmpty(groupId) ? GroupError.InvalidGroupId : Groups.CoordinatorAvailability;
 
     public async ValueTask JoinGroupAsync(ConnectionContext connection, RequestHeader header, JoinGroupRequest request, KafkaResponse response, CancellationToken cancellationToken)
     {
@@ -263,7 +301,14 @@ public sealed class GroupHandlers
 
     public ListGroupsResponse ListGroups(ListGroupsRequest request)
     {
-        var availability = Groups.Availability;
+        var availability = Groups.CoordinatorAvailability;
+        if (availability == GroupError.NotCoordinator)
+        {
+            // ListGroups goes to every broker (admin clients merge the answers): a broker that
+            // coordinates nothing has no groups to list, which is not an error.
+            return new ListGroupsResponse { ErrorCode = ErrorCode.None, Groups = [] };
+        }
+
         if (availability != GroupError.None)
         {
             return new ListGroupsResponse { ErrorCode = ToErrorCode(availability) };

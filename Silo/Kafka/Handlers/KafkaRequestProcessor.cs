@@ -13,7 +13,6 @@ namespace OrleansMQ.Silo.Kafka.Handlers;
 /// </summary>
 internal sealed partial class KafkaRequestProcessor : IKafkaRequestProcessor
 {
-    private readonly BrokerIdentity _identity;
     private readonly ILogger _logger;
     private readonly MetadataHandler _metadata;
     private readonly ProduceHandler _produce;
@@ -25,9 +24,8 @@ internal sealed partial class KafkaRequestProcessor : IKafkaRequestProcessor
     private readonly OffsetForLeaderEpochHandler _offsetForLeaderEpoch;
     private readonly ReplicationAdminHandlers _replicationAdmin;
 
-    public KafkaRequestProcessor(BrokerIdentity identity, MetadataHandler metadata, ProduceHandler produce, FetchHandler fetch, ListOffsetsHandler listOffsets, AdminHandlers admin, GroupHandlers groups, ClusterAdminHandlers clusterAdmin, OffsetForLeaderEpochHandler offsetForLeaderEpoch, ReplicationAdminHandlers replicationAdmin, ILogger<KafkaRequestProcessor> logger)
+    public KafkaRequestProcessor(MetadataHandler metadata, ProduceHandler produce, FetchHandler fetch, ListOffsetsHandler listOffsets, AdminHandlers admin, GroupHandlers groups, ClusterAdminHandlers clusterAdmin, OffsetForLeaderEpochHandler offsetForLeaderEpoch, ReplicationAdminHandlers replicationAdmin, ILogger<KafkaRequestProcessor> logger)
     {
-        _identity = identity;
         _logger = logger;
         _metadata = metadata;
         _produce = produce;
@@ -100,7 +98,7 @@ internal sealed partial class KafkaRequestProcessor : IKafkaRequestProcessor
                 ApiKey.ListGroups => Respond(response, header, _groups.ListGroups(ListGroupsRequest.Read(ref reader, header.ApiVersion))),
                 ApiKey.DeleteGroups => _groups.DeleteGroupsAsync(header, DeleteGroupsRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
                 ApiKey.OffsetDelete => _groups.OffsetDeleteAsync(header, OffsetDeleteRequest.Read(ref reader, header.ApiVersion), response, cancellationToken),
-                ApiKey.FindCoordinator => Respond(response, header, FindCoordinator(FindCoordinatorRequest.Read(ref reader, header.ApiVersion))),
+                ApiKey.FindCoordinator => Respond(response, header, _groups.FindCoordinator(FindCoordinatorRequest.Read(ref reader, header.ApiVersion))),
                 // No SASL mechanism is enabled yet (security comes later): say so in the Kafka way.
                 ApiKey.SaslHandshake => Respond(response, header, new SaslHandshakeResponse { ErrorCode = ErrorCode.UnsupportedSaslMechanism, Mechanisms = [] }),
                 ApiKey.SaslAuthenticate => Respond(response, header, SaslAuthenticate(SaslAuthenticateRequest.Read(ref reader, header.ApiVersion))),
@@ -138,17 +136,6 @@ internal sealed partial class KafkaRequestProcessor : IKafkaRequestProcessor
     {
         _ = request;
         return new SaslAuthenticateResponse { ErrorCode = ErrorCode.IllegalSaslState, ErrorMessage = "No SASL mechanism is enabled on this listener." };
-    }
-
-    private FindCoordinatorResponse FindCoordinator(FindCoordinatorRequest request)
-    {
-        // Groups are coordinated by this node. Transactions are not supported.
-        if (request.KeyType != 0)
-        {
-            return new FindCoordinatorResponse { ErrorCode = ErrorCode.CoordinatorNotAvailable, ErrorMessage = "Transactions are not supported.", NodeId = -1, Host = "", Port = -1 };
-        }
-
-        return new FindCoordinatorResponse { ErrorCode = ErrorCode.None, NodeId = _identity.NodeId, Host = _identity.AdvertisedHost, Port = _identity.AdvertisedPort };
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka: unreadable request header from {Remote}: {Reason}; closing the connection")]

@@ -62,6 +62,14 @@ internal sealed partial class ProduceHandler
                         continue;
                     }
 
+                    if (topic.IsInternal)
+                    {
+                        // __consumer_offsets is the group coordinator's: only it appends there (Kafka's answer).
+                        result.ErrorCode = ErrorCode.InvalidTopicException;
+                        result.ErrorMessage = $"Cannot append to internal topic {topic.Name}.";
+                        continue;
+                    }
+
                     if (p.Index < 0 || p.Index >= topic.Partitions.Length)
                     {
                         result.ErrorCode = ErrorCode.UnknownTopicOrPartition;

@@ -190,7 +190,7 @@ public sealed class ClusterTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_join_waiting_in_a_grain_whose_silo_is_killed_gets_a_retriable_error_and_the_group_lives_on()
+    public async Task A_join_waiting_in_the_coordinator_that_is_killed_moves_to_the_survivor_and_the_group_lives_on()
     {
         await StartClusterAsync("Redis");
         var join = new JoinGroupRequest
@@ -202,37 +202,74 @@ public sealed class ClusterTests : IAsyncLifetime
             Protocols = [new JoinGroupRequest.Protocol { Name = "range", Metadata = ConsumerProtocolCodec.EncodeSubscription(new(["t"])) }],
         };
 
-        // X joins through A: the group's grain is placed on A, the silo of its first caller.
-        using var onA = await _a.ConnectAsync();
-        var x = await onA.SendAsync<JoinGroupRequest, JoinGroupResponse>(join, 3);
-        Assert.Equal(ErrorCode.None, x.ErrorCode);
-        var xSync = await onA.SendAsync<SyncGroupRequest, SyncGroupResponse>(new SyncGroupRequest { GroupId = "doomed", GenerationId = x.GenerationId, MemberId = x.MemberId, Assignments = [new SyncGroupRequest.Assignment { MemberId = x.MemberId, AssignmentBytes = new byte[] { 1 } }] }, 3);
-        Assert.Equal(ErrorCode.None, xSync.ErrorCode);
+        // The coordinator is the leader of __consumer_offsets-0 (created by the first lookup, on
+        // both silos); the other silo answers group calls NOT_COORDINATOR.
+        var (coordinator, other) = await CoordinatorAsync(exclude: null);
+        using (var onOther = await other.ConnectAsync())
+        {
+            var refused = await onOther.SendAsync<JoinGroupRequest, JoinGroupResponse>(join, 3);
+            Assert.Equal(ErrorCode.NotCoordinator, refused.ErrorCode);
+        }
 
-        // Y joins through B: a rebalance starts, and Y's JoinGroup waits in A's grain for X to rejoin.
-        using var onB = await _b.ConnectAsync();
-        int waiting = await onB.SendOnlyAsync(join, 3);
+        // X joins and syncs through the coordinator; Y's join then waits there for X to rejoin.
+        using var onCoordinator = await coordinator.ConnectAsync();
+        var x = await onCoordinator.SendAsync<JoinGroupRequest, JoinGroupResponse>(join, 3);
+        Assert.Equal(ErrorCode.None, x.ErrorCode);
+        var xSync = await onCoordinator.SendAsync<SyncGroupRequest, SyncGroupResponse>(new SyncGroupRequest { GroupId = "doomed", GenerationId = x.GenerationId, MemberId = x.MemberId, Assignments = [new SyncGroupRequest.Assignment { MemberId = x.MemberId, AssignmentBytes = new byte[] { 1 } }] }, 3);
+        Assert.Equal(ErrorCode.None, xSync.ErrorCode);
+        using var waiting = await coordinator.ConnectAsync();
+        await waiting.SendOnlyAsync(join, 3);
         await Task.Delay(1_000);
 
-        // A dies in the middle of that call: B answers the waiting client with an error a Kafka
-        // client retries on — no hang until the rebalance timeout, no dropped connection.
-        _a.Kill();
+        // The coordinator dies in the middle of that call: Y finds the new coordinator (the
+        // survivor, which led no group before and loads them from its replica of the offsets
+        // partition), rejoins there, and leads the group alone once X's session is over.
+        coordinator.Kill();
         var clock = Stopwatch.StartNew();
-        var answer = await onB.ReceiveAsync<JoinGroupResponse>(ApiKey.JoinGroup, 3, waiting);
-        _log.WriteLine($"answered {answer.ErrorCode} {clock.ElapsedMilliseconds} ms after A was killed");
-        Assert.Contains(answer.ErrorCode, new[] { ErrorCode.CoordinatorNotAvailable, ErrorCode.NotCoordinator, ErrorCode.RequestTimedOut });
-
-        // The client retries as Kafka clients do; the group's grain comes back on B and Y leads it alone.
+        var (next, _) = await CoordinatorAsync(exclude: coordinator);
+        Assert.Same(other, next);
+        using var onNext = await next.ConnectAsync();
         JoinGroupResponse rejoined;
         do
         {
             await Task.Delay(200);
-            rejoined = await onB.SendAsync<JoinGroupRequest, JoinGroupResponse>(join, 3);
-            Assert.True(clock.Elapsed < Wait, $"Y could not rejoin through B: {rejoined.ErrorCode}{Diagnostics()}");
+            rejoined = await onNext.SendAsync<JoinGroupRequest, JoinGroupResponse>(join, 3);
+            Assert.True(clock.Elapsed < Wait, $"Y could not rejoin through the new coordinator: {rejoined.ErrorCode}{Diagnostics()}");
         }
         while (rejoined.ErrorCode != ErrorCode.None);
 
+        _log.WriteLine($"Y rejoined {clock.ElapsedMilliseconds} ms after the coordinator was killed");
         Assert.Equal(rejoined.MemberId, rejoined.Leader);
         Assert.Single(rejoined.Members);
+    }
+
+    /// <summary>Polls FindCoordinator on the running silos (not <paramref name="exclude"/>) until they all name one of them; returns it and another silo.</summary>
+    private async Task<(SiloProcess Coordinator, SiloProcess Other)> CoordinatorAsync(SiloProcess? exclude)
+    {
+        var clock = Stopwatch.StartNew();
+        string last = "";
+        while (true)
+        {
+            var silos = new[] { _a, _b }.Where(s => s != exclude).ToList();
+            var answers = new List<FindCoordinatorResponse>();
+            foreach (var s in silos)
+            {
+                using var client = await s.ConnectAsync();
+                answers.Add(await client.SendAsync<FindCoordinatorRequest, FindCoordinatorResponse>(new FindCoordinatorRequest { Key = "doomed" }, 3));
+            }
+
+            last = string.Join("; ", answers.Select(a => $"{a.ErrorCode} {a.NodeId}"));
+            if (answers.All(a => a.ErrorCode == ErrorCode.None && a.NodeId == answers[0].NodeId))
+            {
+                var coordinator = answers[0].NodeId == 1 ? _a : _b;
+                if (coordinator != exclude)
+                {
+                    return (coordinator, coordinator == _a ? _b : _a);
+                }
+            }
+
+            Assert.True(clock.Elapsed < Wait, $"no coordinator agreed on in {Wait.TotalSeconds} s; last seen {last}{Diagnostics()}");
+            await Task.Delay(200);
+        }
     }
 }

@@ -7,7 +7,10 @@ using Orleans.Hosting;
 using Orleans.Runtime;
 using Orleans.TestingHost;
 using OrleansMQ.Protocol.Groups;
+using OrleansMQ.Silo.Cluster;
+using OrleansMQ.Silo.Grains;
 using OrleansMQ.Silo.Groups;
+using OrleansMQ.Silo.Topics;
 using OrleansMQ.Silo.Tests.Groups;
 using OrleansMQ.Storage.Engine;
 using Xunit;
@@ -147,6 +150,10 @@ public sealed class ConsumerGroupGrainTests : IAsyncLifetime
             services.AddSingleton(sp => new OffsetStore(sp.GetRequiredService<StorageEngine>(), Path.Combine(directory, "offsets.snapshot"), NullLogger.Instance, clock ?? TimeProvider.System));
             services.AddSingleton(settings);
             services.AddSingleton<GroupDirectory>();
+            // The group grain's placement (on the offsets partition's leader; here, unplaced: this silo).
+            services.AddSingleton(sp => new TopicCatalog(sp.GetRequiredService<StorageEngine>()));
+            services.AddSingleton(_ => new BrokerDirectory(0));
+            services.AddPlacementDirector<CoordinatorPlacementStrategy, CoordinatorPlacementDirector>();
             if (clock is not null)
             {
                 // Only the grains' clock is fake: the silo's own loops (membership, messaging) keep real time.
