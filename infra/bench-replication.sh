@@ -10,7 +10,7 @@
 #   4. follower catch-up: a follower is stopped while the leader takes CATCHUP_SECONDS of produce,
 #      then started; the time until it is back in the ISR gives its catch-up rate, beside the
 #      leader's append rate.
-# Settings (environment): RUNS (3), SECONDS (8), PORT_BASE (24000: Kafka PORT_BASE+I, HTTP +100+I,
+# Settings (environment): RUNS (3), SECONDS (8), IN_FLIGHT (16 Produce requests per connection), PORT_BASE (24000: Kafka PORT_BASE+I, HTTP +100+I,
 # silo +200+I, Azurite +300/+302), CATCHUP_SECONDS (10), KEEP (keep the cluster folder),
 # ONLY (a comma list of produce,latency,failover,catchup: run only those).
 set -uo pipefail
@@ -18,6 +18,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 RUNS=${RUNS:-3}
 SECONDS_PER_RUN=${SECONDS:-8}
+IN_FLIGHT=${IN_FLIGHT:-16}
 BASE=${PORT_BASE:-24000}
 want() { [ -z "${ONLY:-}" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 log() { printf '[bench-replication] %s\n' "$*" >&2; }
@@ -44,31 +45,38 @@ cleanup() {
 }
 trap cleanup EXIT
 
-bash infra/cluster.sh up 3 >/dev/null || die "cluster did not start (logs in $CLUSTER_DIR)"
-log "3 silos up ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
-
-# Topics with explicit replicas, so silo 0 leads both and the generator talks to the leader.
-/usr/bin/python3 - "$ALL" <<'PY' || die "topic creation failed"
+# A fresh cluster per part: the parts write tens of GB (three copies of every RF=3 byte), more
+# than a shared machine's disk should hold at once.
+fresh_cluster() {
+  bash infra/cluster.sh down --clean >/dev/null 2>&1
+  mkdir -p "$CLUSTER_DIR"
+  bash infra/cluster.sh up 3 >/dev/null || die "cluster did not start (logs in $CLUSTER_DIR)"
+  log "3 silos up ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
+  # Topics with explicit replicas, so silo 0 leads them and the generator talks to the leader.
+  /usr/bin/python3 - "$ALL" "$@" <<'PY' || die "topic creation failed"
 import sys
 from confluent_kafka.admin import AdminClient, NewTopic
 admin = AdminClient({"bootstrap.servers": sys.argv[1]})
-topics = [NewTopic(name, num_partitions=1, replica_assignment=[replicas])
-          for name, replicas in (("r3-100", [0, 1, 2]), ("r1-100", [0]), ("r3-1k", [0, 1, 2]), ("r1-1k", [0]), ("r3-fo", [0, 1, 2]), ("r3-cu", [0, 1, 2]))]
+topics = [NewTopic(name, num_partitions=1, replica_assignment=[[0, 1, 2] if name.startswith("r3") else [0]]) for name in sys.argv[2:]]
 for name, future in admin.create_topics(topics).items():
     future.result(30)
 PY
-sleep 2
+  sleep 2
+}
 
 peak() { # topic acks bytes -> msg/s
-  "$GEN" peak --bootstrap "$BOOT" --topic "$1" --acks "$2" --message-bytes "$3" --peak-seconds "$SECONDS_PER_RUN" --warmup-seconds 2 2>/dev/null \
+  "$GEN" peak --bootstrap "$BOOT" --topic "$1" --acks "$2" --message-bytes "$3" --in-flight "$IN_FLIGHT" --peak-seconds "$SECONDS_PER_RUN" --warmup-seconds 2 2>/dev/null \
     | sed -n 's/^RESULT peak msg_per_s=\([0-9]*\).* errors=\([0-9]*\).*/\1 \2/p'
 }
 
 declare -A BEST=([100]=100000 [1k]=40000)
-want produce && for size in 100 1k; do
+for size in 100 1k; do
+  want produce || want latency || continue
+  fresh_cluster "r3-$size" "r1-$size"
   bytes=100; [ "$size" = 1k ] && bytes=1024
   r3=(); r1=()
-  for run in $(seq 1 "$RUNS"); do
+  runs=$RUNS; want produce || runs=0
+  for run in $(seq 1 "$runs"); do
     read -r a ea <<<"$(peak "r3-$size" -1 "$bytes")"
     read -r b eb <<<"$(peak "r1-$size" 1 "$bytes")"
     log "$size run $run: RF=3 acks=all ${a:-?} msg/s (errors ${ea:-?}), RF=1 acks=1 ${b:-?} msg/s (errors ${eb:-?})"
@@ -76,18 +84,20 @@ want produce && for size in 100 1k; do
   done
   m3=$(printf '%s\n' "${r3[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
   m1=$(printf '%s\n' "${r1[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  BEST[$size]=$m3
-  echo "RESULT produce size=$size rf3_acks_all_msg_per_s=$m3 rf1_acks1_msg_per_s=$m1 ratio=$(awk -v a="$m3" -v b="$m1" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}') runs=$RUNS"
-done
+  [ "$runs" -gt 0 ] && BEST[$size]=$m3
+  [ "$runs" -gt 0 ] && echo "RESULT produce size=$size rf3_acks_all_msg_per_s=$m3 rf1_acks1_msg_per_s=$m1 ratio=$(awk -v a="$m3" -v b="$m1" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}') runs=$RUNS"
 
-want latency && for size in 100 1k; do
-  bytes=100; [ "$size" = 1k ] && bytes=1024
-  rate=$(( BEST[$size] / 2 ))
-  "$GEN" latency --bootstrap "$BOOT" --topic "r3-$size" --acks -1 --message-bytes "$bytes" --rate "$rate" --seconds "$SECONDS_PER_RUN" 2>/dev/null \
-    | sed -n "s/^RESULT latency /RESULT latency size=$size rf=3 acks=all /p"
+  if want latency; then
+    rate=$(( BEST[$size] / 2 ))
+    "$GEN" latency --bootstrap "$BOOT" --topic "r3-$size" --acks -1 --message-bytes "$bytes" --rate "$rate" --seconds "$SECONDS_PER_RUN" 2>/dev/null \
+      | sed -n "s/^RESULT latency /RESULT latency size=$size rf=3 acks=all /p"
+  fi
 done
 
 # Failover: a probe acknowledges one record every 20 ms; silo 0 (the leader) is SIGKILLed.
+if want failover || want catchup; then
+  fresh_cluster r3-fo r3-cu
+fi
 if want failover; then
 log "failover: SIGKILL of the leader of r3-fo"
 /usr/bin/python3 - "$ALL" "$CLUSTER_DIR/fo.out" <<'PY' &
