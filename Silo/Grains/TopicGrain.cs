@@ -247,18 +247,57 @@ public sealed class TopicGrain : Grain, ITopicGrain
         return new PartitionChange(partition, ReplicaStateError.None, after, await PublishAsync().ConfigureAwait(true));
     }
 
-    public async Task<PartitionChange[]> ElectPreferredAsync(int[]? partitions, int[] liveBrokers)
+    public Task<PartitionChange[]> ElectPreferredAsync(int[]? partitions, int[] liveBrokers)
+    {
+        var live = liveBrokers.ToHashSet();
+        return DecideAsync(
+            partitions ?? AllPartitions,
+            (int _, PartitionState before, out ReplicaStateError error) => LeaderElection.ElectPreferred(before, live, out error),
+            (_, p, before, after) => LogElection(p, before, after, unclean: false));
+    }
+
+    public Task<PartitionChange[]> ElectUncleanAsync(int[]? partitions, int[] liveBrokers)
+    {
+        var live = liveBrokers.ToHashSet();
+        bool lossy = false;
+        return DecideAsync(
+            partitions ?? AllPartitions,
+            (int _, PartitionState before, out ReplicaStateError error) => LeaderElection.ElectUnclean(before, live, out error, out lossy),
+            (_, p, before, after) => LogElection(p, before, after, lossy));
+    }
+
+    public Task<PartitionChange[]> ReassignAsync(PartitionReassignment[] reassignments, int[] liveBrokers)
+    {
+        var live = liveBrokers.ToHashSet();
+        return DecideAsync(
+            [.. reassignments.Select(r => r.Partition)],
+            (int i, PartitionState before, out ReplicaStateError error) => reassignments[i].Replicas is { } target
+                ? LeaderElection.StartReassignment(before, target, live, out error)
+                : LeaderElection.CancelReassignment(before, out error),
+            (i, p, before, after) => TopicGrainLog.Reassigned(_logger, Name, p, reassignments[i].Replicas is null ? "cancelled" : "started", before.Replicas, after.Replicas, after.AddingReplicas, after.RemovingReplicas, after.Leader, after.LeaderEpoch));
+    }
+
+    private int[] AllPartitions => [.. Enumerable.Range(0, State.PartitionStates.Count)];
+
+    /// <summary>One decision for the partition at position i of a request (out: why it was refused); null refuses.</summary>
+    private delegate PartitionState? PartitionDecision(int index, PartitionState before, out ReplicaStateError error);
+
+    /// <summary>
+    /// Applies <paramref name="decide"/> to each of <paramref name="partitions"/> (unknown ones are
+    /// answered UNKNOWN_TOPIC_OR_PARTITION), logs each change, then persists and publishes once.
+    /// </summary>
+    private async Task<PartitionChange[]> DecideAsync(int[] partitions, PartitionDecision decide, Action<int, int, PartitionState, PartitionState> log)
     {
         if (!State.Exists)
         {
-            return [.. (partitions ?? []).Select(p => new PartitionChange(p, ReplicaStateError.UnknownTopicOrPartition, null))];
+            return [.. partitions.Select(p => new PartitionChange(p, ReplicaStateError.UnknownTopicOrPartition, null))];
         }
 
-        var live = liveBrokers.ToHashSet();
-        var results = new List<PartitionChange>();
+        var results = new List<PartitionChange>(partitions.Length);
         bool changed = false;
-        foreach (int p in partitions ?? Enumerable.Range(0, State.PartitionStates.Count).ToArray())
+        for (int i = 0; i < partitions.Length; i++)
         {
+            int p = partitions[i];
             if ((uint)p >= (uint)State.PartitionStates.Count)
             {
                 results.Add(new PartitionChange(p, ReplicaStateError.UnknownTopicOrPartition, null));
@@ -266,84 +305,15 @@ public sealed class TopicGrain : Grain, ITopicGrain
             }
 
             var before = State.PartitionStates[p];
-            var after = LeaderElection.ElectPreferred(before, live, out var error);
+            var after = decide(i, before, out var error);
             if (after is not null && !ReferenceEquals(after, before))
             {
                 State.PartitionStates[p] = after;
                 changed = true;
-                LogElection(p, before, after, unclean: false);
+                log(i, p, before, after);
             }
 
             results.Add(new PartitionChange(p, error, after ?? before));
-        }
-
-        return await SaveAsync(changed, results).ConfigureAwait(true);
-    }
-
-    public async Task<PartitionChange[]> ElectUncleanAsync(int[]? partitions, int[] liveBrokers)
-    {
-        if (!State.Exists)
-        {
-            return [.. (partitions ?? []).Select(p => new PartitionChange(p, ReplicaStateError.UnknownTopicOrPartition, null))];
-        }
-
-        var live = liveBrokers.ToHashSet();
-        var results = new List<PartitionChange>();
-        bool changed = false;
-        foreach (int p in partitions ?? Enumerable.Range(0, State.PartitionStates.Count).ToArray())
-        {
-            if ((uint)p >= (uint)State.PartitionStates.Count)
-            {
-                results.Add(new PartitionChange(p, ReplicaStateError.UnknownTopicOrPartition, null));
-                continue;
-            }
-
-            var before = State.PartitionStates[p];
-            var after = LeaderElection.ElectUnclean(before, live, out var error, out bool lossy);
-            if (after is not null && !ReferenceEquals(after, before))
-            {
-                State.PartitionStates[p] = after;
-                changed = true;
-                LogElection(p, before, after, lossy);
-            }
-
-            results.Add(new PartitionChange(p, error, after ?? before));
-        }
-
-        return await SaveAsync(changed, results).ConfigureAwait(true);
-    }
-
-    public async Task<PartitionChange[]> ReassignAsync(PartitionReassignment[] reassignments, int[] liveBrokers)
-    {
-        if (!State.Exists)
-        {
-            return [.. reassignments.Select(r => new PartitionChange(r.Partition, ReplicaStateError.UnknownTopicOrPartition, null))];
-        }
-
-        var live = liveBrokers.ToHashSet();
-        var results = new List<PartitionChange>();
-        bool changed = false;
-        foreach (var r in reassignments)
-        {
-            if ((uint)r.Partition >= (uint)State.PartitionStates.Count)
-            {
-                results.Add(new PartitionChange(r.Partition, ReplicaStateError.UnknownTopicOrPartition, null));
-                continue;
-            }
-
-            var before = State.PartitionStates[r.Partition];
-            ReplicaStateError error;
-            var after = r.Replicas is null
-                ? LeaderElection.CancelReassignment(before, out error)
-                : LeaderElection.StartReassignment(before, r.Replicas, live, out error);
-            if (after is not null && !ReferenceEquals(after, before))
-            {
-                State.PartitionStates[r.Partition] = after;
-                changed = true;
-                TopicGrainLog.Reassigned(_logger, Name, r.Partition, r.Replicas is null ? "cancelled" : "started", before.Replicas, after.Replicas, after.AddingReplicas, after.RemovingReplicas, after.Leader, after.LeaderEpoch);
-            }
-
-            results.Add(new PartitionChange(r.Partition, error, after ?? before));
         }
 
         return await SaveAsync(changed, results).ConfigureAwait(true);

@@ -23,70 +23,24 @@ public sealed class GroupCoordinatorFailoverTests : IAsyncLifetime
     private const int Partitions = 3;
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
     private readonly ITestOutputHelper _log;
-    private readonly string _clusterId = "g" + Guid.NewGuid().ToString("N")[..10];
-    private readonly List<SiloProcess> _silos = [];
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "omq-coord-" + Guid.NewGuid().ToString("N")[..8]);
-    private AzuriteTables _azurite = null!;
+    private SiloCluster _cluster = null!;
 #pragma warning restore CA1001
 
     public GroupCoordinatorFailoverTests(ITestOutputHelper log) => _log = log;
 
-    public async Task InitializeAsync()
-    {
-        _azurite = new AzuriteTables();
-        await _azurite.InitializeAsync();
-        for (int i = 0; i < 3; i++)
-        {
-            _silos.Add(new SiloProcess("silo-" + i, Settings(i), Path.Combine(_root, "silo-" + i)));
-        }
+    private List<SiloProcess> _silos => _cluster.Silos;
 
-        await _silos[0].StartAsync();
-        await Task.WhenAll(_silos.Skip(1).Select(s => s.StartAsync()));
-    }
+    public async Task InitializeAsync() => _cluster = await SiloCluster.StartAsync("coord", new Dictionary<string, string> { ["OrleansMQ__Groups__InitialRebalanceDelayMs"] = "0" });
 
-    public async Task DisposeAsync()
-    {
-        foreach (var s in _silos)
-        {
-            await s.DisposeAsync();
-        }
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
-        await _azurite.DisposeAsync();
-        try
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
-    private Dictionary<string, string> Settings(int nodeId) => new()
-    {
-        ["OrleansMQ__Cluster__Mode"] = "AzureTable",
-        ["OrleansMQ__Cluster__ConnectionString"] = _azurite.ConnectionString,
-        ["OrleansMQ__Cluster__ClusterId"] = _clusterId,
-        ["OrleansMQ__Cluster__ServiceId"] = _clusterId,
-        ["OrleansMQ__Cluster__AdvertisedAddress"] = "127.0.0.1",
-        ["OrleansMQ__Broker__NodeId"] = nodeId.ToString(CultureInfo.InvariantCulture),
-        ["OrleansMQ__Groups__InitialRebalanceDelayMs"] = "0",
-        ["Logging__LogLevel__OrleansMQ"] = "Information",
-        ["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ",
-    };
-
-    private string Diagnostics() => string.Concat(_silos.Select(s => $"\n--- {s.Name} ---\n{Tail(s.Output)}"));
-
-    private static string Tail(string text) => text.Length > 6000 ? text[^6000..] : text;
+    private string Diagnostics() => _cluster.Diagnostics();
 
     private IEnumerable<SiloProcess> Running => _silos.Where(s => s.IsRunning);
 
     private string Bootstrap => string.Join(',', Running.Select(s => s.Bootstrap));
 
-    private static async Task<MetadataResponse> MetadataAsync(SiloProcess silo, string topic)
-    {
-        using var client = await silo.ConnectAsync();
-        return await client.SendAsync<MetadataRequest, MetadataResponse>(new MetadataRequest { Topics = [topic], AllowAutoTopicCreation = false }, 9);
-    }
+    private static Task<MetadataResponse> MetadataAsync(SiloProcess silo, string topic) => SiloCluster.MetadataAsync(silo, topic);
 
     private static async Task<FindCoordinatorResponse> FindCoordinatorAsync(SiloProcess silo)
     {

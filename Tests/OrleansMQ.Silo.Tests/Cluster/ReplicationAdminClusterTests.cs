@@ -25,67 +25,25 @@ public sealed class ReplicationAdminClusterTests : IAsyncLifetime
     private const string Topic = "moving";
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
     private readonly ITestOutputHelper _log;
-    private readonly string _clusterId = "m" + Guid.NewGuid().ToString("N")[..10];
     private long _producerId = -1;
     private short _producerEpoch;
     private int _sequence;
-    private readonly List<SiloProcess> _silos = [];
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "omq-move-" + Guid.NewGuid().ToString("N")[..8]);
-    private AzuriteTables _azurite = null!;
+    private SiloCluster _cluster = null!;
 #pragma warning restore CA1001
 
     public ReplicationAdminClusterTests(ITestOutputHelper log) => _log = log;
 
-    public async Task InitializeAsync()
-    {
-        _azurite = new AzuriteTables();
-        await _azurite.InitializeAsync();
-        for (int i = 0; i < 3; i++)
-        {
-            _silos.Add(new SiloProcess("silo-" + i, Settings(i), Path.Combine(_root, "silo-" + i)));
-        }
+    private List<SiloProcess> _silos => _cluster.Silos;
 
-        await _silos[0].StartAsync();
-        await Task.WhenAll(_silos.Skip(1).Select(s => s.StartAsync()));
-    }
+    public async Task InitializeAsync() => _cluster = await SiloCluster.StartAsync("move", null);
 
-    public async Task DisposeAsync()
-    {
-        foreach (var s in _silos)
-        {
-            await s.DisposeAsync();
-        }
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
-        await _azurite.DisposeAsync();
-        try
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
-    private Dictionary<string, string> Settings(int nodeId) => new()
-    {
-        ["OrleansMQ__Cluster__Mode"] = "AzureTable",
-        ["OrleansMQ__Cluster__ConnectionString"] = _azurite.ConnectionString,
-        ["OrleansMQ__Cluster__ClusterId"] = _clusterId,
-        ["OrleansMQ__Cluster__ServiceId"] = _clusterId,
-        ["OrleansMQ__Cluster__AdvertisedAddress"] = "127.0.0.1",
-        ["OrleansMQ__Broker__NodeId"] = nodeId.ToString(CultureInfo.InvariantCulture),
-        ["Logging__LogLevel__OrleansMQ"] = "Information",
-    };
-
-    private string Diagnostics() => string.Concat(_silos.Select(s => $"\n--- {s.Name} ---\n{(s.Output.Length > 6000 ? s.Output[^6000..] : s.Output)}"));
+    private string Diagnostics() => _cluster.Diagnostics();
 
     private ClientOptions Client => new() { BootstrapServers = string.Join(',', _silos.Select(s => s.Bootstrap)) };
 
-    private static async Task<MetadataResponse> MetadataAsync(SiloProcess silo)
-    {
-        using var client = await silo.ConnectAsync();
-        return await client.SendAsync<MetadataRequest, MetadataResponse>(new MetadataRequest { Topics = [Topic], AllowAutoTopicCreation = false }, 9);
-    }
+    private static Task<MetadataResponse> MetadataAsync(SiloProcess silo) => SiloCluster.MetadataAsync(silo, Topic);
 
     private static MetadataResponse.Partition Partition0(MetadataResponse m) => m.Topics.Single(t => t.Name == Topic).Partitions.Single(p => p.PartitionIndex == 0);
 

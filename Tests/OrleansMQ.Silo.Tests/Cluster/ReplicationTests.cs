@@ -23,95 +23,36 @@ public sealed class ReplicationTests : IAsyncLifetime
     private const string Topic = "replicated";
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
     private readonly ITestOutputHelper _log;
-    private readonly string _clusterId = "r" + Guid.NewGuid().ToString("N")[..10];
-    private readonly List<SiloProcess> _silos = [];
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "omq-repl-" + Guid.NewGuid().ToString("N")[..8]);
-    private AzuriteTables _azurite = null!;
-    private NetworkNamespaces? _network;
+    private SiloCluster? _cluster;
 #pragma warning restore CA1001
 
     public ReplicationTests(ITestOutputHelper log) => _log = log;
 
+    private List<SiloProcess> _silos => _cluster!.Silos;
+
+    private string _root => _cluster!.Root;
+
+    private NetworkNamespaces? _network => _cluster!.Network;
+
     public Task InitializeAsync() => Task.CompletedTask;
 
-    /// <summary>Azurite and three silos, on loopback or (<paramref name="namespaces"/>) each in its own network namespace.</summary>
-    private async Task StartAsync(bool namespaces = false)
-    {
-        if (namespaces)
-        {
-            _network = await NetworkNamespaces.CreateAsync(3);
-        }
-
-        _azurite = new AzuriteTables(_network?.HostAddress ?? "127.0.0.1");
-        await _azurite.InitializeAsync();
-        for (int i = 0; i < 3; i++)
-        {
-            var settings = Settings(i);
-            if (_network is not null)
-            {
-                settings["OrleansMQ__Cluster__AdvertisedAddress"] = _network.Address(i);
-            }
-
-            _silos.Add(_network is null
-                ? new SiloProcess("silo-" + i, settings, Path.Combine(_root, "silo-" + i))
-                : new SiloProcess("silo-" + i, settings, Path.Combine(_root, "silo-" + i), host: _network.Address(i), launcher: _network.Launcher(i)));
-        }
-
-        // The first silo forms the cluster; the others join it.
-        await _silos[0].StartAsync();
-        await Task.WhenAll(_silos.Skip(1).Select(s => s.StartAsync()));
-    }
+    /// <summary>Azurite and three silos (min.insync.replicas=2), on loopback or (<paramref name="namespaces"/>) each in its own network namespace.</summary>
+    private async Task StartAsync(bool namespaces = false) =>
+        _cluster = await SiloCluster.StartAsync("repl", new Dictionary<string, string> { ["OrleansMQ__Broker__MinInsyncReplicas"] = "2" }, namespaces: namespaces);
 
     public async Task DisposeAsync()
     {
-        foreach (var s in _silos)
+        if (_cluster is not null)
         {
-            await s.DisposeAsync();
-        }
-
-        if (_azurite is not null)
-        {
-            await _azurite.DisposeAsync();
-        }
-
-        if (_network is not null)
-        {
-            await _network.DisposeAsync();
-        }
-
-        try
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-        catch (IOException)
-        {
+            await _cluster.DisposeAsync();
         }
     }
 
-    private Dictionary<string, string> Settings(int nodeId) => new()
-    {
-        ["OrleansMQ__Cluster__Mode"] = "AzureTable",
-        ["OrleansMQ__Cluster__ConnectionString"] = _azurite.ConnectionString,
-        ["OrleansMQ__Cluster__ClusterId"] = _clusterId,
-        ["OrleansMQ__Cluster__ServiceId"] = _clusterId,
-        ["OrleansMQ__Cluster__AdvertisedAddress"] = "127.0.0.1",
-        ["OrleansMQ__Broker__NodeId"] = nodeId.ToString(CultureInfo.InvariantCulture),
-        ["OrleansMQ__Broker__MinInsyncReplicas"] = "2",
-        ["Logging__LogLevel__OrleansMQ"] = "Information",
-        ["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ",
-    };
-
-    private string Diagnostics() => string.Concat(_silos.Select(s => $"\n--- {s.Name} ---\n{Tail(s.Output)}"));
-
-    private static string Tail(string text) => text.Length > 6000 ? text[^6000..] : text;
+    private string Diagnostics() => _cluster!.Diagnostics();
 
     private SiloProcess Live => _silos.First(s => s.IsRunning);
 
-    private static async Task<MetadataResponse> MetadataAsync(SiloProcess silo)
-    {
-        using var client = await silo.ConnectAsync();
-        return await client.SendAsync<MetadataRequest, MetadataResponse>(new MetadataRequest { Topics = [Topic], AllowAutoTopicCreation = false }, 9);
-    }
+    private static Task<MetadataResponse> MetadataAsync(SiloProcess silo) => SiloCluster.MetadataAsync(silo, Topic);
 
     /// <summary>Polls Metadata on every running silo until <paramref name="done"/> holds on all of them.</summary>
     private async Task<MetadataResponse> WaitMetadataAsync(Func<MetadataResponse, bool> done, string what)
@@ -177,7 +118,7 @@ public sealed class ReplicationTests : IAsyncLifetime
         await using var producer = ExternalTool.StartCollecting("/usr/bin/python3", [script, bootstrap, Topic, "3", stop, "400"]);
         await producer.WaitUntilAsync(l => l.Count(x => x.StartsWith("ACK", StringComparison.Ordinal)) >= 200, Wait, "the first 200 acknowledgements");
 
-        // CI runs three cycles; the long variant (README, "Long runs") sets OMQ_REPLICATION_CYCLES and
+        // CI runs three cycles; the long variant (infra/soak-replication.sh) sets OMQ_REPLICATION_CYCLES and
         // also stops leaders gracefully (SIGTERM) on random cycles.
         int cycles = int.TryParse(Environment.GetEnvironmentVariable("OMQ_REPLICATION_CYCLES"), CultureInfo.InvariantCulture, out int n) && n > 0 ? n : 3;
         for (int cycle = 0; cycle < cycles; cycle++)
