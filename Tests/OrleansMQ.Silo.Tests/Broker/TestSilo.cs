@@ -117,6 +117,33 @@ public sealed class TestSilo : IAsyncDisposable
     /// A port free right now, for a silo that must keep its port across <see cref="RestartAsync"/>
     /// (clients reconnect to the address they were given): pass it as <c>OrleansMQ:Broker:Port</c>.
     /// </summary>
+    /// <summary>
+    /// A port a child process will bind later: picked below the kernel's ephemeral range
+    /// (32768 and up here), because a port taken from that range and released can be handed to any
+    /// outgoing connection — another silo's, Azurite's — before the child binds it (a silo once
+    /// failed to start with AddressAlreadyInUse on its Orleans port that way). Checked bindable on
+    /// 0.0.0.0; 10000–19999, clear of the ranges infra/cluster.sh's test uses.
+    /// </summary>
+    public static int FreeListenPort()
+    {
+        for (int attempt = 0; attempt < 200; attempt++)
+        {
+            int port = Random.Shared.Next(10_000, 20_000);
+            try
+            {
+                using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Any, port);
+                probe.Start();
+                probe.Stop();
+                return port;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+            }
+        }
+
+        return FreePort();
+    }
+
     public static int FreePort()
     {
         using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
