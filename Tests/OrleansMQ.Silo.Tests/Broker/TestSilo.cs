@@ -129,6 +129,12 @@ public sealed class TestSilo : IAsyncDisposable
         for (int attempt = 0; attempt < 200; attempt++)
         {
             int port = Random.Shared.Next(10_000, 20_000);
+            // Test classes run in parallel: never hand one port to two silos that have not bound yet.
+            if (!HandedOut.TryAdd(port, 0))
+            {
+                continue;
+            }
+
             try
             {
                 using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Any, port);
@@ -143,6 +149,8 @@ public sealed class TestSilo : IAsyncDisposable
 
         return FreePort();
     }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, byte> HandedOut = new();
 
     public static int FreePort()
     {
