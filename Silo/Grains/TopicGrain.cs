@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Orleans;
 using Orleans.Runtime;
+using OrleansMQ.Silo.Replication;
 using OrleansMQ.Silo.Topics;
 
 namespace OrleansMQ.Silo.Grains;
@@ -17,13 +18,15 @@ public sealed class TopicGrain : Grain, ITopicGrain
     public const int MaxPartitions = 100_000;
 
     private readonly IPersistentState<TopicState> _state;
+    private readonly ReplicationSettings _replication;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private long _version; // the directory version of this topic as this activation last published it
 
-    public TopicGrain([PersistentState("topic")] IPersistentState<TopicState> state, TimeProvider time, ILogger<TopicGrain> logger)
+    public TopicGrain([PersistentState("topic")] IPersistentState<TopicState> state, ReplicationSettings replication, TimeProvider time, ILogger<TopicGrain> logger)
     {
         _state = state;
+        _replication = replication;
         _time = time;
         _logger = logger;
     }
@@ -194,11 +197,13 @@ public sealed class TopicGrain : Grain, ITopicGrain
         }
 
         var live = liveBrokers.Select(b => b.NodeId).ToHashSet();
-        bool allowUnclean = Config.Get("unclean.leader.election.enable") == "true";
+        var config = Config;
+        bool allowUnclean = config.Get("unclean.leader.election.enable") == "true";
+        int minInsync = config.MinInsyncOr(_replication.MinInsyncReplicas);
         for (int p = 0; p < State.PartitionStates.Count; p++)
         {
             var before = State.PartitionStates[p];
-            var after = LeaderElection.OnLiveBrokers(before, live, allowUnclean, out bool unclean);
+            var after = LeaderElection.OnLiveBrokers(before, live, minInsync, allowUnclean, out bool unclean);
             if (!ReferenceEquals(before, after))
             {
                 State.PartitionStates[p] = after;
@@ -222,7 +227,7 @@ public sealed class TopicGrain : Grain, ITopicGrain
         }
 
         var before = State.PartitionStates[partition];
-        var after = LeaderElection.AlterIsr(before, leader, leaderEpoch, partitionEpoch, isr, out var error);
+        var after = LeaderElection.AlterIsr(before, leader, leaderEpoch, partitionEpoch, isr, Config.MinInsyncOr(_replication.MinInsyncReplicas), out var error);
         if (after is null)
         {
             return new PartitionChange(partition, error, before);
@@ -259,10 +264,11 @@ public sealed class TopicGrain : Grain, ITopicGrain
     public Task<PartitionChange[]> ElectUncleanAsync(int[]? partitions, int[] liveBrokers)
     {
         var live = liveBrokers.ToHashSet();
+        int minInsync = Config.MinInsyncOr(_replication.MinInsyncReplicas);
         bool lossy = false;
         return DecideAsync(
             partitions ?? AllPartitions,
-            (int _, PartitionState before, out ReplicaStateError error) => LeaderElection.ElectUnclean(before, live, out error, out lossy),
+            (int _, PartitionState before, out ReplicaStateError error) => LeaderElection.ElectUnclean(before, live, minInsync, out error, out lossy),
             (_, p, before, after) => LogElection(p, before, after, lossy));
     }
 
@@ -390,13 +396,13 @@ public sealed class TopicGrain : Grain, ITopicGrain
         }
         else
         {
-            TopicGrainLog.LeaderChanged(_logger, Name, partition, before.Leader, after.Leader, after.LeaderEpoch, after.Isr);
+            TopicGrainLog.LeaderChanged(_logger, Name, partition, before.Leader, after.Leader, after.LeaderEpoch, after.Isr, after.EligibleLeaders);
         }
     }
 
     private void LogIsrChanged(int partition, PartitionState before, PartitionState after)
     {
-        TopicGrainLog.IsrChanged(_logger, Name, partition, before.Isr, after.Isr, after.LeaderEpoch, after.PartitionEpoch);
+        TopicGrainLog.IsrChanged(_logger, Name, partition, before.Isr, after.Isr, after.EligibleLeaders, after.LeaderEpoch, after.PartitionEpoch);
     }
 
     private TopicSnapshot Snapshot(long version) => new(Name, State.TopicId, State.Partitions, new Dictionary<string, string>(State.Configs, StringComparer.Ordinal), version, Deleted: false, [.. State.PartitionStates]);
@@ -412,8 +418,8 @@ public sealed class TopicGrain : Grain, ITopicGrain
 
 internal static partial class TopicGrainLog
 {
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Topic}-{Partition}: leader {Before} -> {After} at leader epoch {Epoch}, ISR {Isr}")]
-    public static partial void LeaderChanged(ILogger logger, string topic, int partition, int before, int after, int epoch, int[] isr);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Topic}-{Partition}: leader {Before} -> {After} at leader epoch {Epoch}, ISR {Isr}, eligible leaders {Eligible}")]
+    public static partial void LeaderChanged(ILogger logger, string topic, int partition, int before, int after, int epoch, int[] isr, int[] eligible);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Topic}-{Partition}: UNCLEAN leader election (unclean.leader.election.enable=true): broker {Leader} leads at epoch {Epoch} although it was not in the ISR ({Isr}); records it lacks that the ISR acknowledged are lost")]
     public static partial void UncleanElection(ILogger logger, string topic, int partition, int leader, int epoch, int[] isr);
@@ -424,6 +430,6 @@ internal static partial class TopicGrainLog
     [LoggerMessage(Level = LogLevel.Information, Message = "{Topic}-{Partition}: reassignment completed: replicas {Before} -> {After}, leader {Leader} at epoch {Epoch}; removed replicas stop following (their data stays on disk)")]
     public static partial void ReassignmentCompleted(ILogger logger, string topic, int partition, int[] before, int[] after, int leader, int epoch);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Topic}-{Partition}: ISR {Before} -> {After} (leader epoch {Epoch}, partition epoch {PartitionEpoch})")]
-    public static partial void IsrChanged(ILogger logger, string topic, int partition, int[] before, int[] after, int epoch, int partitionEpoch);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Topic}-{Partition}: ISR {Before} -> {After}, eligible leaders {Eligible} (leader epoch {Epoch}, partition epoch {PartitionEpoch})")]
+    public static partial void IsrChanged(ILogger logger, string topic, int partition, int[] before, int[] after, int[] eligible, int epoch, int partitionEpoch);
 }

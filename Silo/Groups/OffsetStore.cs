@@ -295,6 +295,15 @@ public sealed partial class OffsetStore : IGroupLog
                 return Task.FromResult(GroupError.NotCoordinator);
             }
 
+            if (replica is not null && replica.BelowMinInsync)
+            {
+                // Kafka's coordinator appends with acks=all: NOT_ENOUGH_REPLICAS, which it maps to
+                // COORDINATOR_NOT_AVAILABLE (retriable); nothing is written.
+                ArrayPool<byte>.Shared.Return(batch);
+                LogBelowMinInsync(_logger, group.GroupId, replica.State.Isr, replica.MinInsync);
+                return Task.FromResult(GroupError.CoordinatorNotAvailable);
+            }
+
             try
             {
                 builder.Build(batch);
@@ -367,6 +376,13 @@ public sealed partial class OffsetStore : IGroupLog
             if (replica.HighWatermark > appended.LastOffset)
             {
                 return GroupError.None;
+            }
+
+            if (replica.BelowMinInsync)
+            {
+                // The high watermark stands still below min.insync.replicas: answer now.
+                LogBelowMinInsync(_logger, groupId, replica.State.Isr, replica.MinInsync);
+                return GroupError.CoordinatorNotAvailable;
             }
 
             try
@@ -594,6 +610,9 @@ public sealed partial class OffsetStore : IGroupLog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Offsets of group {Group} at offset {Offset}: the in-sync replicas did not all copy them within {Ms:F0} ms; the client is told COORDINATOR_NOT_AVAILABLE")]
     private static partial void LogNotReplicated(ILogger logger, string group, long offset, double ms);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Offsets of group {Group}: the offsets partition has {Isr} in sync, fewer than min.insync.replicas {Min}; the client is told COORDINATOR_NOT_AVAILABLE")]
+    private static partial void LogBelowMinInsync(ILogger logger, string group, int[] isr, int min);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Offsets snapshot {Path} is unreadable ({Reason}); moved to {Aside}, replaying the whole log")]
     private static partial void LogBadSnapshot(ILogger logger, string path, string reason, string aside);

@@ -99,7 +99,7 @@ public static class SiloHost
         builder.UseOrleans(silo => ConfigureOrleans(silo, cluster, storageOptions.DataDirectory));
 
         // The control plane's per-silo parts: caches the grains publish to, and the fronts that call them.
-        services.AddSingleton(sp => new TopicCatalog(sp.GetRequiredService<StorageEngine>(), broker.NodeId, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new TopicCatalog(sp.GetRequiredService<StorageEngine>(), broker.NodeId, sp.GetRequiredService<TimeProvider>(), broker.MinInsyncReplicas));
         services.AddSingleton<TopicCatalogSubscription>();
         services.AddSingleton(_ => new BrokerDirectory(broker.NodeId));
         services.AddSingleton<BrokerMembership>();

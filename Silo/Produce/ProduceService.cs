@@ -80,10 +80,10 @@ internal sealed partial class ProduceService
                 appendTime));
         }
 
-        if (acks == -1 && replica.State.Isr.Length < MinInsyncReplicas(topic))
+        if (acks == -1 && replica.State.Isr.Length < replica.MinInsync)
         {
             // Refused before anything is written (Kafka's NOT_ENOUGH_REPLICAS): nothing to retry twice.
-            return new ValueTask<PartitionAppend>(PartitionAppend.Failed(ErrorCode.NotEnoughReplicas, $"{topic.Name}-{log.Partition}: {replica.State.Isr.Length} in-sync replicas ({string.Join(',', replica.State.Isr)}), min.insync.replicas is {MinInsyncReplicas(topic)}.", appendTime));
+            return new ValueTask<PartitionAppend>(PartitionAppend.Failed(ErrorCode.NotEnoughReplicas, $"{topic.Name}-{log.Partition}: {replica.State.Isr.Length} in-sync replicas ({string.Join(',', replica.State.Isr)}), min.insync.replicas is {replica.MinInsync}.", appendTime));
         }
 
         try
@@ -141,7 +141,7 @@ internal sealed partial class ProduceService
     /// the producer retries there, and idempotence keeps the retry from duplicating); no answer in
     /// <paramref name="timeout"/> is REQUEST_TIMED_OUT.
     /// </summary>
-    public ValueTask<(ErrorCode Error, string? Message)> WaitReplicatedAsync(TopicMetadata topic, PartitionLog log, long lastOffset, int leaderEpoch, TimeSpan timeout, CancellationToken cancellationToken)
+    public static ValueTask<(ErrorCode Error, string? Message)> WaitReplicatedAsync(TopicMetadata topic, PartitionLog log, long lastOffset, int leaderEpoch, TimeSpan timeout, CancellationToken cancellationToken)
     {
         // Most answers need no wait (a sole in-sync leader, or followers already past the batch):
         // no timer, no linked token, no state machine for them.
@@ -154,7 +154,7 @@ internal sealed partial class ProduceService
         return WaitForIsrAsync(topic, log, replica, lastOffset, leaderEpoch, timeout, cancellationToken);
     }
 
-    private async ValueTask<(ErrorCode Error, string? Message)> WaitForIsrAsync(TopicMetadata topic, PartitionLog log, PartitionReplica replica, long lastOffset, int leaderEpoch, TimeSpan timeout, CancellationToken cancellationToken)
+    private static async ValueTask<(ErrorCode Error, string? Message)> WaitForIsrAsync(TopicMetadata topic, PartitionLog log, PartitionReplica replica, long lastOffset, int leaderEpoch, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
@@ -165,8 +165,10 @@ internal sealed partial class ProduceService
                 return (ErrorCode.NotLeaderOrFollower, $"Leadership of {topic.Name}-{log.Partition} moved while waiting for acks=all (epoch {leaderEpoch} -> {replica.LeaderEpoch}).");
             }
 
-            if (replica.HighWatermark > lastOffset)
+            if (replica.HighWatermark > lastOffset || replica.BelowMinInsync)
             {
+                // Below min.insync.replicas the high watermark stands still: answer now rather
+                // than at the timeout (NOT_ENOUGH_REPLICAS_AFTER_APPEND, retriable).
                 return CheckInsync(topic, log, replica);
             }
 
@@ -182,17 +184,13 @@ internal sealed partial class ProduceService
     }
 
     /// <summary>After the ISR has the records: still as many in-sync replicas as min.insync.replicas asks?</summary>
-    private (ErrorCode Error, string? Message) CheckInsync(TopicMetadata topic, PartitionLog log, PartitionReplica replica)
+    private static (ErrorCode Error, string? Message) CheckInsync(TopicMetadata topic, PartitionLog log, PartitionReplica replica)
     {
-        int min = MinInsyncReplicas(topic);
+        int min = replica.MinInsync;
         return replica.State.Isr.Length < min
             ? (ErrorCode.NotEnoughReplicasAfterAppend, $"{topic.Name}-{log.Partition}: written, but only {replica.State.Isr.Length} in-sync replicas remain; min.insync.replicas is {min}.")
             : (ErrorCode.None, null);
     }
-
-    /// <summary>The topic's min.insync.replicas when set on it, else the broker's default.</summary>
-    private int MinInsyncReplicas(TopicMetadata topic) =>
-        topic.Config.Values.ContainsKey("min.insync.replicas") ? topic.Config.MinInsyncReplicas : _replication.MinInsyncReplicas;
 
     /// <summary>Stamps every whole batch with the leader epoch it is appended under (outside the CRC).</summary>
     private static void StampLeaderEpoch(Span<byte> span, int epoch)

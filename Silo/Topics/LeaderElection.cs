@@ -6,10 +6,11 @@ namespace OrleansMQ.Silo.Topics;
 /// <list type="bullet">
 /// <item>a leader that is no longer live is replaced by the first live in-sync replica in replica
 /// order, with a new leader epoch; a dead follower leaves the ISR;</item>
-/// <item>with no live in-sync replica, the partition has no leader (LEADER_NOT_AVAILABLE) and its
-/// ISR keeps the last members, so the first of them to come back leads with everything
-/// acknowledged — unless <c>unclean.leader.election.enable</c>, when any live replica may lead and
-/// what it lacks is lost (the caller logs it);</item>
+/// <item>with no live in-sync replica, a live eligible leader replica (KIP-966) leads; with none,
+/// the partition has no leader (LEADER_NOT_AVAILABLE) and its ISR keeps the last members, so the
+/// first of them to come back leads with everything acknowledged — unless
+/// <c>unclean.leader.election.enable</c>, when any live replica may lead and what it lacks is lost
+/// (the caller logs it);</item>
 /// <item>the leader's ISR changes (AlterPartition) are fenced by leader and partition epoch.</item>
 /// </list>
 /// </summary>
@@ -18,8 +19,10 @@ public static class LeaderElection
     /// <summary>
     /// The state after the live broker set became <paramref name="live"/>; the same instance when
     /// nothing changes. <paramref name="unclean"/> is set when an out-of-sync replica was made leader.
+    /// <paramref name="minInsync"/> is the topic's min.insync.replicas (the eligible leader replicas
+    /// follow from it).
     /// </summary>
-    public static PartitionState OnLiveBrokers(PartitionState state, IReadOnlySet<int> live, bool allowUnclean, out bool unclean)
+    public static PartitionState OnLiveBrokers(PartitionState state, IReadOnlySet<int> live, int minInsync, bool allowUnclean, out bool unclean)
     {
         unclean = false;
         if (state.HasLeader && live.Contains(state.Leader))
@@ -27,15 +30,25 @@ public static class LeaderElection
             // The leader stays; followers that died leave the ISR at once (as Kafka's controller
             // does on a broker's death) so acks=all does not wait for them.
             var isr = Array.FindAll(state.Isr, live.Contains);
-            return isr.Length == state.Isr.Length ? state : state with { Isr = isr, PartitionEpoch = state.PartitionEpoch + 1 };
+            return isr.Length == state.Isr.Length ? state : WithIsr(state, isr, minInsync);
         }
 
         foreach (int candidate in state.Replicas)
         {
             if (live.Contains(candidate) && Array.IndexOf(state.Isr, candidate) >= 0)
             {
-                var isr = Array.FindAll(state.Isr, live.Contains);
-                return state with { Leader = candidate, LeaderEpoch = state.LeaderEpoch + 1, Isr = isr, PartitionEpoch = state.PartitionEpoch + 1 };
+                return WithIsr(state, Array.FindAll(state.Isr, live.Contains), minInsync) with { Leader = candidate, LeaderEpoch = state.LeaderEpoch + 1 };
+            }
+        }
+
+        // No live in-sync replica: an eligible leader replica has every committed record (the high
+        // watermark stood still since it left the ISR), so it leads cleanly, alone in the ISR; the
+        // last ISR members join the eligible ones (KIP-966).
+        foreach (int candidate in state.Replicas)
+        {
+            if (live.Contains(candidate) && Array.IndexOf(state.EligibleLeaders, candidate) >= 0)
+            {
+                return WithIsr(state, [candidate], minInsync) with { Leader = candidate, LeaderEpoch = state.LeaderEpoch + 1 };
             }
         }
 
@@ -46,7 +59,7 @@ public static class LeaderElection
                 if (live.Contains(candidate))
                 {
                     unclean = true;
-                    return state with { Leader = candidate, LeaderEpoch = state.LeaderEpoch + 1, Isr = [candidate], PartitionEpoch = state.PartitionEpoch + 1 };
+                    return state with { Leader = candidate, LeaderEpoch = state.LeaderEpoch + 1, Isr = [candidate], EligibleLeaders = [], PartitionEpoch = state.PartitionEpoch + 1 };
                 }
             }
         }
@@ -60,8 +73,9 @@ public static class LeaderElection
     /// <summary>
     /// The leader's ISR change (Kafka's AlterPartition): accepted only from the current leader at
     /// the current leader and partition epochs; the new ISR must hold the leader and only replicas.
+    /// Replicas it drops while it is below <paramref name="minInsync"/> become eligible leaders.
     /// </summary>
-    public static PartitionState? AlterIsr(PartitionState state, int leader, int leaderEpoch, int partitionEpoch, int[] isr, out ReplicaStateError error)
+    public static PartitionState? AlterIsr(PartitionState state, int leader, int leaderEpoch, int partitionEpoch, int[] isr, int minInsync, out ReplicaStateError error)
     {
         if (leaderEpoch < state.LeaderEpoch)
         {
@@ -90,7 +104,29 @@ public static class LeaderElection
         error = ReplicaStateError.None;
         // Keep replica order in the ISR, so Metadata reads the same whatever order the leader sent.
         var ordered = Array.FindAll(state.Replicas, r => Array.IndexOf(isr, r) >= 0);
-        return ordered.AsSpan().SequenceEqual(state.Isr) ? state : state with { Isr = ordered, PartitionEpoch = state.PartitionEpoch + 1 };
+        return ordered.AsSpan().SequenceEqual(state.Isr) ? state : WithIsr(state, ordered, minInsync);
+    }
+
+    /// <summary>
+    /// The ISR size below which the high watermark stands still and dropped members stay eligible:
+    /// min.insync.replicas, but never more than the replicas (a topic with fewer replicas than its
+    /// min.insync.replicas refuses acks=all, yet its acks=1 records still become readable).
+    /// </summary>
+    public static int EffectiveMinInsync(int minInsync, int replicas) => Math.Max(1, Math.Min(minInsync, replicas));
+
+    /// <summary>
+    /// <paramref name="state"/> with the ISR <paramref name="isr"/> (a new partition epoch) and the
+    /// eligible leader replicas that follow (KIP-966): members it drops while it is below
+    /// min.insync.replicas join them (the high watermark cannot have passed what they hold), members
+    /// it takes in leave them, and all of them go once it is back at min.insync.replicas (the high
+    /// watermark moves again and may leave them behind).
+    /// </summary>
+    private static PartitionState WithIsr(PartitionState state, int[] isr, int minInsync)
+    {
+        var eligible = isr.Length >= EffectiveMinInsync(minInsync, state.Replicas.Length)
+            ? []
+            : Array.FindAll(state.Replicas, r => Array.IndexOf(isr, r) < 0 && (Array.IndexOf(state.Isr, r) >= 0 || Array.IndexOf(state.EligibleLeaders, r) >= 0));
+        return state with { Isr = isr, EligibleLeaders = eligible, PartitionEpoch = state.PartitionEpoch + 1 };
     }
 
     /// <summary>
@@ -120,10 +156,10 @@ public static class LeaderElection
     /// <summary>
     /// Unclean election asked by an operator (ElectLeaders UNCLEAN) for a partition without a live
     /// leader: a live in-sync replica if there is one (nothing is lost), else the first live replica
-    /// in replica order, which becomes the whole ISR (<paramref name="lossy"/>: records only the old
+    /// in replica order (an eligible leader replica first, which loses nothing), which becomes the whole ISR (<paramref name="lossy"/>: records only the old
     /// ISR had are lost). A partition with a live leader is left alone (ELECTION_NOT_NEEDED).
     /// </summary>
-    public static PartitionState? ElectUnclean(PartitionState state, IReadOnlySet<int> live, out ReplicaStateError error, out bool lossy)
+    public static PartitionState? ElectUnclean(PartitionState state, IReadOnlySet<int> live, int minInsync, out ReplicaStateError error, out bool lossy)
     {
         lossy = false;
         if (state.HasLeader && live.Contains(state.Leader))
@@ -132,7 +168,7 @@ public static class LeaderElection
             return state;
         }
 
-        var clean = OnLiveBrokers(state, live, allowUnclean: true, out lossy);
+        var clean = OnLiveBrokers(state, live, minInsync, allowUnclean: true, out lossy);
         if (clean.HasLeader)
         {
             error = ReplicaStateError.None;
@@ -231,14 +267,15 @@ public static class LeaderElection
     private static PartitionState LeadWithin(PartitionState state, int[] replicas)
     {
         var isr = Array.FindAll(replicas, r => Array.IndexOf(state.Isr, r) >= 0);
-        bool changed = !isr.AsSpan().SequenceEqual(state.Isr);
+        var eligible = Array.FindAll(state.EligibleLeaders, r => Array.IndexOf(replicas, r) >= 0);
+        bool changed = !isr.AsSpan().SequenceEqual(state.Isr) || eligible.Length != state.EligibleLeaders.Length;
         if (state.Leader == PartitionState.NoLeader || Array.IndexOf(replicas, state.Leader) >= 0)
         {
-            return changed && isr.Length > 0 ? state with { Isr = isr, PartitionEpoch = state.PartitionEpoch + 1 } : state;
+            return changed && isr.Length > 0 ? state with { Isr = isr, EligibleLeaders = eligible, PartitionEpoch = state.PartitionEpoch + 1 } : state;
         }
 
         return isr.Length > 0
-            ? state with { Leader = isr[0], LeaderEpoch = state.LeaderEpoch + 1, Isr = isr, PartitionEpoch = state.PartitionEpoch + 1 }
+            ? state with { Leader = isr[0], LeaderEpoch = state.LeaderEpoch + 1, Isr = isr, EligibleLeaders = eligible, PartitionEpoch = state.PartitionEpoch + 1 }
             : state with { Leader = PartitionState.NoLeader, LeaderEpoch = state.LeaderEpoch + 1, PartitionEpoch = state.PartitionEpoch + 1 };
     }
 }

@@ -27,6 +27,7 @@ public sealed class PartitionReplica
     private readonly int _self;
     private FollowerProgress[] _followers = [];
     private long _highWatermark;
+    private int _minInsync = 1;
     private TaskCompletionSource? _waiter;
 
     public PartitionReplica(string topic, int partition, PartitionLog log, int self)
@@ -53,14 +54,40 @@ public sealed class PartitionReplica
 
     public int LeaderEpoch => State.LeaderEpoch;
 
-    /// <summary>True when this leader is the only member of the ISR: the high watermark is the local log's.</summary>
-    private bool SoleInSync => State.Isr.Length == 1 && State.Isr[0] == _self;
+    /// <summary>
+    /// The topic's min.insync.replicas (the topic's config, else the broker's; set by the catalog).
+    /// While the ISR is smaller (capped at the replica count) the leader's high watermark stands
+    /// still (KIP-966): records appended then are not committed, so a replica that left the ISR
+    /// meanwhile still holds everything committed and may be elected.
+    /// </summary>
+    public int MinInsync
+    {
+        get => Volatile.Read(ref _minInsync);
+        set
+        {
+            if (value != Volatile.Read(ref _minInsync))
+            {
+                PinLocalHighWatermark();
+                Volatile.Write(ref _minInsync, value);
+                AdvanceHighWatermark();
+            }
+        }
+    }
+
+    /// <summary>True when the ISR is below min.insync.replicas: the high watermark stands still.</summary>
+    public bool BelowMinInsync => State.Isr.Length < LeaderElection.EffectiveMinInsync(MinInsync, State.Replicas.Length);
+
+    /// <summary>
+    /// True when this silo leads alone in the ISR and that is enough: the high watermark is the
+    /// local log's, with no follower to wait for.
+    /// </summary>
+    private bool LocalHighWatermark => Role == ReplicaRole.Leader && State.Isr.Length == 1 && State.Isr[0] == _self && !BelowMinInsync;
 
     /// <summary>
     /// Offsets below this are committed: on the leader, every ISR member has them; on a follower,
     /// the leader said so (bounded by what this silo holds).
     /// </summary>
-    public long HighWatermark => Role == ReplicaRole.Leader && SoleInSync ? Log.HighWatermark : Math.Min(Volatile.Read(ref _highWatermark), Log.HighWatermark);
+    public long HighWatermark => LocalHighWatermark ? Log.HighWatermark : Math.Min(Volatile.Read(ref _highWatermark), Log.HighWatermark);
 
     /// <summary>The followers this leader tracks (empty unless leading).</summary>
     public IReadOnlyList<FollowerProgress> Followers => Volatile.Read(ref _followers);
@@ -111,6 +138,7 @@ public sealed class PartitionReplica
         }
 
         var previousRole = Role;
+        PinLocalHighWatermark();
         State = state;
         Role = role;
         if (role == ReplicaRole.Leader)
@@ -177,10 +205,13 @@ public sealed class PartitionReplica
         }
     }
 
-    /// <summary>Leader: the high watermark is the smallest log end in the ISR (never moving back).</summary>
+    /// <summary>
+    /// Leader: the high watermark is the smallest log end in the ISR (never moving back), and
+    /// stands still while the ISR is below min.insync.replicas.
+    /// </summary>
     public void AdvanceHighWatermark()
     {
-        if (Role != ReplicaRole.Leader)
+        if (Role != ReplicaRole.Leader || BelowMinInsync)
         {
             return;
         }
@@ -195,17 +226,9 @@ public sealed class PartitionReplica
             }
         }
 
-        long current = Volatile.Read(ref _highWatermark);
-        while (min > current)
+        if (RaiseHighWatermark(min))
         {
-            long seen = Interlocked.CompareExchange(ref _highWatermark, min, current);
-            if (seen == current)
-            {
-                Wake();
-                return;
-            }
-
-            current = seen;
+            Wake();
         }
     }
 
@@ -230,9 +253,39 @@ public sealed class PartitionReplica
         }
 
         // The local log's growth moves a sole-in-sync leader's high watermark without a follower.
-        return SoleInSync && Role == ReplicaRole.Leader
+        return LocalHighWatermark
             ? Task.WhenAny(tcs.Task, Log.WaitForDataAsync(highWatermarkAbove, cancellationToken)).Unwrap().WaitAsync(cancellationToken)
             : tcs.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Before the state or min.insync.replicas changes: a high watermark read from the local log
+    /// is written down, so it never goes back when it stops being read from there.
+    /// </summary>
+    private void PinLocalHighWatermark()
+    {
+        if (LocalHighWatermark)
+        {
+            RaiseHighWatermark(Log.HighWatermark);
+        }
+    }
+
+    /// <summary>Moves the recorded high watermark up to <paramref name="to"/> (never down); true when it moved.</summary>
+    private bool RaiseHighWatermark(long to)
+    {
+        long current = Volatile.Read(ref _highWatermark);
+        while (to > current)
+        {
+            long seen = Interlocked.CompareExchange(ref _highWatermark, to, current);
+            if (seen == current)
+            {
+                return true;
+            }
+
+            current = seen;
+        }
+
+        return false;
     }
 
     private void Wake()

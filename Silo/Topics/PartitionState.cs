@@ -11,7 +11,7 @@ namespace OrleansMQ.Silo.Topics;
 /// During a reassignment (Kafka's model, KIP-455) <see cref="Replicas"/> is the union of the
 /// target and the original replicas, so the new ones are followers that fetch and join the ISR;
 /// <see cref="AddingReplicas"/> and <see cref="RemovingReplicas"/> say which are which (both empty
-/// otherwise).
+/// otherwise). <see cref="EligibleLeaders"/> are Kafka's eligible leader replicas (KIP-966).
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record PartitionState(
@@ -21,7 +21,8 @@ public sealed record PartitionState(
     [property: Id(3)] int[] Isr,
     [property: Id(4)] int PartitionEpoch,
     int[]? AddingReplicas = null,
-    int[]? RemovingReplicas = null)
+    int[]? RemovingReplicas = null,
+    int[]? EligibleLeaders = null)
 {
     public const int NoLeader = -1;
 
@@ -32,6 +33,16 @@ public sealed record PartitionState(
     /// <summary>Replicas a reassignment removes once every adding replica is in sync.</summary>
     [Id(6)]
     public int[] RemovingReplicas { get; init; } = RemovingReplicas ?? [];
+
+    /// <summary>
+    /// Replicas that left the ISR while it was smaller than min.insync.replicas (Kafka's ELR,
+    /// KIP-966). The high watermark does not move while the ISR is that small, so each of them
+    /// holds every committed record and may lead when no ISR member is live — a leader cut off
+    /// from its followers that shrank the ISR to itself does not make the partition unelectable.
+    /// Emptied once the ISR is back at min.insync.replicas.
+    /// </summary>
+    [Id(7)]
+    public int[] EligibleLeaders { get; init; } = EligibleLeaders ?? [];
 
     public bool IsReassigning => AddingReplicas.Length > 0 || RemovingReplicas.Length > 0;
 

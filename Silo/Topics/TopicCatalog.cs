@@ -25,17 +25,20 @@ public sealed class TopicCatalog
     private readonly StorageEngine _engine;
     private readonly int _self;
     private readonly TimeProvider _time;
+    private readonly int _minInsyncDefault;
     private readonly ConcurrentDictionary<string, TopicMetadata> _topics = new(StringComparer.Ordinal);
 
     // The directory version last applied per name, tombstones included, so that a late or
     // duplicated notification never undoes a newer change. Guarded by itself.
     private readonly Dictionary<string, long> _versions = new(StringComparer.Ordinal);
 
-    public TopicCatalog(StorageEngine engine, int nodeId = 0, TimeProvider? time = null)
+    /// <param name="minInsyncDefault">The broker's min.insync.replicas, for topics that do not set it.</param>
+    public TopicCatalog(StorageEngine engine, int nodeId = 0, TimeProvider? time = null, int minInsyncDefault = 1)
     {
         _engine = engine;
         _self = nodeId;
         _time = time ?? TimeProvider.System;
+        _minInsyncDefault = minInsyncDefault;
     }
 
     /// <summary>
@@ -134,6 +137,7 @@ public sealed class TopicCatalog
         var logs = new PartitionLog[snapshot.Partitions];
         var replicas = new PartitionReplica[snapshot.Partitions];
         long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        int minInsync = config.MinInsyncOr(_minInsyncDefault);
         var changed = new List<(PartitionReplica, ReplicaTransition)>();
         for (int i = 0; i < snapshot.Partitions; i++)
         {
@@ -148,6 +152,7 @@ public sealed class TopicCatalog
                 ? previous.Replicas[i]
                 : new PartitionReplica(snapshot.Name, i, logs[i], _self);
             bool fresh = previous is null || i >= previous.Replicas.Length || !ReferenceEquals(previous.Replicas[i], replicas[i]);
+            replicas[i].MinInsync = minInsync;
             if (i < snapshot.States.Length)
             {
                 var transition = replicas[i].Apply(snapshot.States[i], now);

@@ -55,6 +55,9 @@ public sealed class TopicConfig
     /// <summary>min.insync.replicas as set on the topic (the broker's default applies when it is not set).</summary>
     public int MinInsyncReplicas { get; }
 
+    /// <summary>The topic's min.insync.replicas when set on it, else <paramref name="brokerDefault"/>.</summary>
+    public int MinInsyncOr(int brokerDefault) => Values.ContainsKey("min.insync.replicas") ? MinInsyncReplicas : brokerDefault;
+
     /// <summary>The configs set explicitly on the topic.</summary>
     public IReadOnlyDictionary<string, string> Values { get; }
 

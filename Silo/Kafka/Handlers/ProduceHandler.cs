@@ -135,7 +135,7 @@ internal sealed partial class ProduceHandler
         {
             if (request.Acks == -1)
             {
-                var (error, message) = await _produce.WaitReplicatedAsync(w.Topic, w.Log, w.LastOffset, w.Epoch, TimeSpan.FromMilliseconds(Math.Max(1, request.TimeoutMs)), cancellationToken).ConfigureAwait(false);
+                var (error, message) = await ProduceService.WaitReplicatedAsync(w.Topic, w.Log, w.LastOffset, w.Epoch, TimeSpan.FromMilliseconds(Math.Max(1, request.TimeoutMs)), cancellationToken).ConfigureAwait(false);
                 if (error != ErrorCode.None)
                 {
                     w.Result.ErrorCode = error;

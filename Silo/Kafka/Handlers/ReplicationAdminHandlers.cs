@@ -120,7 +120,7 @@ internal sealed partial class ReplicationAdminHandlers
                     LeaderEpoch = state.LeaderEpoch,
                     ReplicaNodes = [.. state.Replicas],
                     IsrNodes = [.. state.Isr],
-                    EligibleLeaderReplicas = [],
+                    EligibleLeaderReplicas = [.. state.EligibleLeaders],
                     LastKnownElr = [],
                     OfflineReplicas = [.. state.Offline(live)],
                 });

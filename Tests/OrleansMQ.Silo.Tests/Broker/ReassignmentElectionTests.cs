@@ -34,7 +34,7 @@ public sealed class ReassignmentElectionTests
     public void The_leader_adding_the_last_new_replica_to_the_isr_completes_the_move_and_hands_over_leadership()
     {
         var moving = LeaderElection.StartReassignment(OnOneTwo, [2, 3], AllLive, out _)!;
-        var expanded = LeaderElection.AlterIsr(moving, 1, moving.LeaderEpoch, moving.PartitionEpoch, [1, 2, 3], out var error)!;
+        var expanded = LeaderElection.AlterIsr(moving, 1, moving.LeaderEpoch, moving.PartitionEpoch, [1, 2, 3], minInsync: 1, out var error)!;
         Assert.Equal(ReplicaStateError.None, error);
 
         var done = LeaderElection.CompleteReassignment(expanded);
@@ -53,7 +53,7 @@ public sealed class ReassignmentElectionTests
     public void A_leader_that_stays_in_the_target_keeps_its_epoch_when_the_move_completes()
     {
         var moving = LeaderElection.StartReassignment(OnOneTwo, [1, 3], AllLive, out _)!;
-        var expanded = LeaderElection.AlterIsr(moving, 1, moving.LeaderEpoch, moving.PartitionEpoch, [1, 2, 3], out _)!;
+        var expanded = LeaderElection.AlterIsr(moving, 1, moving.LeaderEpoch, moving.PartitionEpoch, [1, 2, 3], minInsync: 1, out _)!;
 
         var done = LeaderElection.CompleteReassignment(expanded);
 
@@ -88,7 +88,7 @@ public sealed class ReassignmentElectionTests
     public void Cancelling_a_move_whose_new_replica_leads_hands_leadership_back_to_an_original_replica()
     {
         var moving = LeaderElection.StartReassignment(OnOneTwo, [3, 1], AllLive, out _)!;
-        var expanded = LeaderElection.AlterIsr(moving, 1, moving.LeaderEpoch, moving.PartitionEpoch, [1, 2, 3], out _)!;
+        var expanded = LeaderElection.AlterIsr(moving, 1, moving.LeaderEpoch, moving.PartitionEpoch, [1, 2, 3], minInsync: 1, out _)!;
         var completedAlready = LeaderElection.CompleteReassignment(expanded);
         Assert.False(completedAlready.IsReassigning);
 
@@ -130,7 +130,7 @@ public sealed class ReassignmentElectionTests
     {
         var leaderless = new PartitionState([1, 2, 3], PartitionState.NoLeader, 6, [1], 8);
 
-        var elected = LeaderElection.ElectUnclean(leaderless, new HashSet<int> { 2, 3 }, out var error, out bool lossy)!;
+        var elected = LeaderElection.ElectUnclean(leaderless, new HashSet<int> { 2, 3 }, 1, out var error, out bool lossy)!;
 
         Assert.Equal(ReplicaStateError.None, error);
         Assert.True(lossy);
@@ -143,16 +143,16 @@ public sealed class ReassignmentElectionTests
     public void Unclean_election_prefers_a_live_in_sync_replica_and_leaves_a_led_partition_alone()
     {
         var leaderless = new PartitionState([1, 2, 3], PartitionState.NoLeader, 6, [1, 3], 8);
-        var clean = LeaderElection.ElectUnclean(leaderless, new HashSet<int> { 2, 3 }, out _, out bool lossy)!;
+        var clean = LeaderElection.ElectUnclean(leaderless, new HashSet<int> { 2, 3 }, 1, out _, out bool lossy)!;
         Assert.False(lossy);
         Assert.Equal(3, clean.Leader);
         Assert.Equal([3], clean.Isr);
 
         var led = new PartitionState([1, 2, 3], 1, 4, [1, 2, 3], 7);
-        Assert.Same(led, LeaderElection.ElectUnclean(led, AllLive, out var notNeeded, out _));
+        Assert.Same(led, LeaderElection.ElectUnclean(led, AllLive, 1, out var notNeeded, out _));
         Assert.Equal(ReplicaStateError.ElectionNotNeeded, notNeeded);
 
-        Assert.Null(LeaderElection.ElectUnclean(leaderless, new HashSet<int> { 9 }, out var none, out _));
+        Assert.Null(LeaderElection.ElectUnclean(leaderless, new HashSet<int> { 9 }, 1, out var none, out _));
         Assert.Equal(ReplicaStateError.EligibleLeadersNotAvailable, none);
     }
 
