@@ -28,6 +28,7 @@ public sealed class PartitionReplica
     private FollowerProgress[] _followers = [];
     private long _highWatermark;
     private int _minInsync = 1;
+    private bool _applied; // a published state was applied (before that the placeholder state leads alone)
     private TaskCompletionSource? _waiter;
 
     public PartitionReplica(string topic, int partition, PartitionLog log, int self)
@@ -141,6 +142,7 @@ public sealed class PartitionReplica
         PinLocalHighWatermark();
         State = state;
         Role = role;
+        _applied = true;
         if (role == ReplicaRole.Leader)
         {
             AdvanceHighWatermark();
@@ -260,11 +262,13 @@ public sealed class PartitionReplica
 
     /// <summary>
     /// Before the state or min.insync.replicas changes: a high watermark read from the local log
-    /// is written down, so it never goes back when it stops being read from there.
+    /// is written down, so it never goes back when it stops being read from there. Not for the
+    /// placeholder state a replica starts with: a restarted silo must not take its whole log as
+    /// committed before the published state says what it is.
     /// </summary>
     private void PinLocalHighWatermark()
     {
-        if (LocalHighWatermark)
+        if (_applied && LocalHighWatermark)
         {
             RaiseHighWatermark(Log.HighWatermark);
         }
