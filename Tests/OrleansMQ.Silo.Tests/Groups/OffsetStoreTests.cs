@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using OrleansMQ.Silo.Groups;
 using OrleansMQ.Silo.Tests.Broker;
+using OrleansMQ.Silo.Topics;
 using OrleansMQ.Storage;
 using OrleansMQ.Storage.Log;
 using OrleansMQ.Protocol.Batches;
@@ -78,6 +79,39 @@ public sealed class OffsetStoreTests : IDisposable
             Assert.Equal("pod-1", restored.Members.Single().GroupInstanceId);
             Assert.Equal([3, 4], restored.Members.Single().Assignment);
         }
+    }
+
+    [Fact]
+    public async Task Commits_are_refused_with_nothing_written_while_the_offsets_isr_is_below_min_insync_replicas()
+    {
+        using var engine = StorageEngine.Open(Options());
+        var store = await OpenStoreAsync(engine);
+        var replica = new PartitionReplica(store.Partition.Topic, 0, store.Partition, self: 1) { MinInsync = 2 };
+        var alone = new PartitionState([1, 2, 3], 1, 0, [1], 1);
+        replica.Apply(alone, nowMs: 0);
+        store.Replica = replica;
+
+        // Kafka's coordinator writes with acks=all: NOT_ENOUGH_REPLICAS, which clients see as
+        // COORDINATOR_NOT_AVAILABLE (retriable) — and the log is untouched.
+        var g = store.GetOrAdd("g");
+        Assert.Equal(GroupError.CoordinatorNotAvailable, await store.AppendAsync(g, [new OffsetCommitRecord("g", "t", 0, new CommittedOffset(5, 0, null, 1000, -1))]));
+        Assert.Equal(0, store.Partition.LogEndOffset);
+        Assert.False(g.TryGetOffset("t", 0, out _));
+
+        // Broker 2 is back in sync: the commit is acknowledged once broker 2 has fetched past it.
+        replica.Apply(alone with { Isr = [1, 2], PartitionEpoch = 2 }, nowMs: 1);
+        var commit = store.AppendAsync(g, [new OffsetCommitRecord("g", "t", 0, new CommittedOffset(6, 0, null, 1000, -1))]);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (store.Partition.HighWatermark == 0 && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.False(commit.IsCompleted);
+        replica.OnFollowerFetch(2, store.Partition.HighWatermark, nowMs: 2);
+        Assert.Equal(GroupError.None, await commit.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(g.TryGetOffset("t", 0, out var committed));
+        Assert.Equal(6, committed.Offset);
     }
 
     [Fact]
