@@ -114,17 +114,16 @@ public sealed class TestSilo : IAsyncDisposable
     }
 
     /// <summary>
-    /// A port free right now, for a silo that must keep its port across <see cref="RestartAsync"/>
-    /// (clients reconnect to the address they were given): pass it as <c>OrleansMQ:Broker:Port</c>.
+    /// A port a silo (in this process or a child) or a helper process will bind later, for example
+    /// one that must keep its port across <see cref="RestartAsync"/> (clients reconnect to the
+    /// address they were given): pass it as <c>OrleansMQ:Broker:Port</c>. Picked below the kernel's
+    /// ephemeral range (32768 and up here), because a port taken from that range and released can
+    /// be handed to any outgoing connection before the silo binds it — silos failed to start with
+    /// AddressAlreadyInUse that way, a child's Orleans port once and an in-process silo's Kafka
+    /// port (which binds after Orleans has started) once. Checked bindable on 0.0.0.0, never
+    /// handed out twice in one test run; 10000–19999, clear of the ranges infra/cluster.sh's test uses.
     /// </summary>
-    /// <summary>
-    /// A port a child process will bind later: picked below the kernel's ephemeral range
-    /// (32768 and up here), because a port taken from that range and released can be handed to any
-    /// outgoing connection — another silo's, Azurite's — before the child binds it (a silo once
-    /// failed to start with AddressAlreadyInUse on its Orleans port that way). Checked bindable on
-    /// 0.0.0.0; 10000–19999, clear of the ranges infra/cluster.sh's test uses.
-    /// </summary>
-    public static int FreeListenPort()
+    public static int FreePort()
     {
         for (int attempt = 0; attempt < 200; attempt++)
         {
@@ -147,19 +146,13 @@ public sealed class TestSilo : IAsyncDisposable
             }
         }
 
-        return FreePort();
+        throw new InvalidOperationException("No free port in 10000-19999 after 200 tries.");
     }
+
+    /// <summary>The same as <see cref="FreePort"/> (the name child-process callers use).</summary>
+    public static int FreeListenPort() => FreePort();
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, byte> HandedOut = new();
-
-    public static int FreePort()
-    {
-        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        probe.Start();
-        int port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        return port;
-    }
 
     private static IHost Build(Dictionary<string, string?> settings) =>
         SiloHost.Build([], c => c.AddInMemoryCollection(settings));
