@@ -1,6 +1,6 @@
 using OrleansMQ.Client.Producer;
 
-namespace OrleansMQ.Orleans.Streaming;
+namespace OrleansMQ.Streaming;
 
 /// <summary>Where a queue (a topic partition) starts reading when its consumer group has no committed offset for it.</summary>
 public enum StreamStartPosition

@@ -2,9 +2,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Orleans;
 using Orleans.Hosting;
-using OrleansMQ.Orleans.Streaming.Providers;
+using OrleansMQ.Streaming.Providers;
 
-namespace OrleansMQ.Orleans.Streaming.Hosting;
+namespace OrleansMQ.Streaming.Hosting;
 
 /// <summary>Configures an OrleansMQ stream provider on an Orleans client (produce only: clients run no pulling agents).</summary>
 public sealed class ClusterClientOrleansMQStreamConfigurator : ClusterClientPersistentStreamConfigurator

@@ -1,7 +1,7 @@
 using Orleans;
 using Orleans.Hosting;
 
-namespace OrleansMQ.Orleans.Streaming.Hosting;
+namespace OrleansMQ.Streaming.Hosting;
 
 /// <summary><c>AddOrleansMQStreams</c> on silo and client builders.</summary>
 public static class OrleansMQStreamingExtensions

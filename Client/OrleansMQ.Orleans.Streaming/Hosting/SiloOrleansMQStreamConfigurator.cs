@@ -3,9 +3,9 @@ using Microsoft.Extensions.Options;
 using Orleans;
 using Orleans.Configuration;
 using Orleans.Hosting;
-using OrleansMQ.Orleans.Streaming.Providers;
+using OrleansMQ.Streaming.Providers;
 
-namespace OrleansMQ.Orleans.Streaming.Hosting;
+namespace OrleansMQ.Streaming.Hosting;
 
 /// <summary>Configures an OrleansMQ stream provider on a silo: options, queue cache size, and Orleans' persistent-stream settings (balancer, pub-sub, pulling).</summary>
 public sealed class SiloOrleansMQStreamConfigurator : SiloPersistentStreamConfigurator

@@ -3,7 +3,7 @@ using Orleans.Serialization;
 using Orleans.Streams;
 using OrleansMQ.Client.Producer;
 
-namespace OrleansMQ.Orleans.Streaming.Providers;
+namespace OrleansMQ.Streaming.Providers;
 
 /// <summary>
 /// The write side of the provider and the maker of receivers. One <c>OnNextBatchAsync</c> becomes one

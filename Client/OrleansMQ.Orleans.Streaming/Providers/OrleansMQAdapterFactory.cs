@@ -11,7 +11,7 @@ using OrleansMQ.Client.Producer;
 using OrleansMQ.Protocol;
 using OrleansMQ.Protocol.Kafka;
 
-namespace OrleansMQ.Orleans.Streaming.Providers;
+namespace OrleansMQ.Streaming.Providers;
 
 /// <summary>
 /// Builds the pieces of one OrleansMQ stream provider: the queue mapper (queue = topic partition), Orleans'

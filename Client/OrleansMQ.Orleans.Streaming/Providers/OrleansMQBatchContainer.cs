@@ -1,16 +1,23 @@
+using Orleans;
 using Orleans.Runtime;
 using Orleans.Streams;
 
-namespace OrleansMQ.Orleans.Streaming.Providers;
+namespace OrleansMQ.Streaming.Providers;
 
 /// <summary>
 /// The events of one Kafka record, as the pulling agent and the queue cache see them. It is built by
-/// the receiver from a record it has already deserialized, and never crosses the wire itself.
+/// the receiver from a record it has already deserialized; Orleans serializes it when the pulling
+/// agent delivers it to a subscriber on another silo.
 /// </summary>
+[GenerateSerializer]
+[Alias("OrleansMQ.Streaming.OrleansMQBatchContainer")]
 public sealed class OrleansMQBatchContainer : IBatchContainer
 {
+    [Id(0)]
     private readonly object[] _events;
+    [Id(1)]
     private readonly Dictionary<string, object>? _requestContext;
+    [Id(2)]
     private readonly OrleansMQSequenceToken _token;
 
     internal OrleansMQBatchContainer(StreamId streamId, object[] events, Dictionary<string, object>? requestContext, long offset)
@@ -22,6 +29,7 @@ public sealed class OrleansMQBatchContainer : IBatchContainer
     }
 
     /// <inheritdoc />
+    [Id(3)]
     public StreamId StreamId { get; }
 
     /// <inheritdoc />

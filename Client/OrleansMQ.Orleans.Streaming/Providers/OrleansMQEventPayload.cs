@@ -1,13 +1,13 @@
 using Orleans;
 
-namespace OrleansMQ.Orleans.Streaming.Providers;
+namespace OrleansMQ.Streaming.Providers;
 
 /// <summary>
 /// The value of one Kafka record: the events of one <c>OnNextBatchAsync</c>/<c>OnNextAsync</c> call and
 /// the caller's request context, Orleans-serialized. The stream id and event type travel in headers.
 /// </summary>
 [GenerateSerializer]
-[Alias("OrleansMQ.Orleans.Streaming.OrleansMQEventPayload")]
+[Alias("OrleansMQ.Streaming.OrleansMQEventPayload")]
 internal sealed class OrleansMQEventPayload
 {
     [Id(0)]

@@ -2,7 +2,7 @@ using Orleans.Runtime;
 using Orleans.Streams;
 using OrleansMQ.Protocol.Kafka;
 
-namespace OrleansMQ.Orleans.Streaming.Providers;
+namespace OrleansMQ.Streaming.Providers;
 
 /// <summary>
 /// Queues are (topic, partition) pairs: queue <c>t * Partitions + p</c> is partition p of the t-th

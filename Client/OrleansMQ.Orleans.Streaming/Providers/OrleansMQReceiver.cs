@@ -7,7 +7,7 @@ using OrleansMQ.Client;
 using OrleansMQ.Client.Consumer;
 using OrleansMQ.Protocol;
 
-namespace OrleansMQ.Orleans.Streaming.Providers;
+namespace OrleansMQ.Streaming.Providers;
 
 /// <summary>
 /// Reads one queue, i.e. one topic partition, for the pulling agent that owns it. A managed consumer

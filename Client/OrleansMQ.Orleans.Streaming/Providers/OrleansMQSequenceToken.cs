@@ -1,7 +1,7 @@
 using Orleans;
 using Orleans.Streams;
 
-namespace OrleansMQ.Orleans.Streaming.Providers;
+namespace OrleansMQ.Streaming.Providers;
 
 /// <summary>
 /// The position of one event: the offset of the Kafka record that carries its batch in the queue's
@@ -12,7 +12,7 @@ namespace OrleansMQ.Orleans.Streaming.Providers;
 /// </summary>
 [Serializable]
 [GenerateSerializer]
-[Alias("OrleansMQ.Orleans.Streaming.OrleansMQSequenceToken")]
+[Alias("OrleansMQ.Streaming.OrleansMQSequenceToken")]
 public sealed class OrleansMQSequenceToken : StreamSequenceToken
 {
     /// <summary>Creates the token of event <paramref name="eventIndex"/> of the record at <paramref name="offset"/>.</summary>

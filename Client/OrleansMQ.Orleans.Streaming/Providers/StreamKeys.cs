@@ -1,7 +1,7 @@
 using System.Text;
 using Orleans.Runtime;
 
-namespace OrleansMQ.Orleans.Streaming.Providers;
+namespace OrleansMQ.Streaming.Providers;
 
 /// <summary>
 /// How a stream id travels on a record. The record key is the stream id's full key (namespace bytes
