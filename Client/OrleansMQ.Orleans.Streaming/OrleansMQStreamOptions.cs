@@ -63,6 +63,13 @@ public sealed class OrleansMQStreamOptions
     /// </summary>
     public int ReceiveBufferSize { get; set; } = 4096;
 
+    /// <summary>
+    /// How long a delivered batch stays in its queue's cache (unless the cache is full), so that
+    /// subscriptions can rewind to its tokens; checkpoints lag delivery by as much. Zero: Orleans'
+    /// simple cache behaviour (dropped once every cursor has passed it). Default 1 minute.
+    /// </summary>
+    public TimeSpan CacheRetention { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>The topic that carries the events of <paramref name="streamNamespace"/>.</summary>
     public string TopicFor(string? streamNamespace) =>
         streamNamespace is not null && NamespaceTopics.TryGetValue(streamNamespace, out var topic) ? topic : DefaultTopic;
@@ -99,9 +106,9 @@ public sealed class OrleansMQStreamOptions
             throw new ArgumentException($"Stream provider '{providerName}': ReceiveBufferSize must be >= 1; got {ReceiveBufferSize}.");
         }
 
-        if (Linger < TimeSpan.Zero || BatchSize < 1024)
+        if (Linger < TimeSpan.Zero || BatchSize < 1024 || CacheRetention < TimeSpan.Zero)
         {
-            throw new ArgumentException($"Stream provider '{providerName}': Linger must not be negative and BatchSize must be >= 1024.");
+            throw new ArgumentException($"Stream provider '{providerName}': Linger and CacheRetention must not be negative and BatchSize must be >= 1024.");
         }
     }
 }

@@ -14,9 +14,10 @@ using OrleansMQ.Protocol.Kafka;
 namespace OrleansMQ.Streaming.Providers;
 
 /// <summary>
-/// Builds the pieces of one OrleansMQ stream provider: the queue mapper (queue = topic partition), Orleans'
-/// simple queue cache, the adapter (producer side; it first makes sure every topic exists with
-/// <see cref="OrleansMQStreamOptions.Partitions"/> partitions) and one receiver per queue. The delivery
+/// Builds the pieces of one OrleansMQ stream provider: the queue mapper (queue = topic partition), the
+/// queue cache (Orleans' simple cache keeping delivered batches for
+/// <see cref="OrleansMQStreamOptions.CacheRetention"/>), the adapter (producer side; it first makes sure
+/// every topic exists with <see cref="OrleansMQStreamOptions.Partitions"/> partitions) and one receiver per queue. The delivery
 /// failure handler is the <see cref="IStreamFailureHandler"/> registered under the provider's name as a
 /// keyed service, else one that does nothing (the receiver logs every failure).
 /// </summary>
@@ -28,7 +29,7 @@ public sealed class OrleansMQAdapterFactory : IQueueAdapterFactory
     private readonly Serializer _serializer;
     private readonly ILoggerFactory _loggerFactory;
     private readonly OrleansMQQueueMapper _mapper;
-    private readonly SimpleQueueAdapterCache _cache;
+    private readonly RetainingQueueAdapterCache _cache;
 
     private OrleansMQAdapterFactory(string name, OrleansMQStreamOptions options, SimpleQueueCacheOptions cacheOptions, IServiceProvider services)
     {
@@ -38,7 +39,7 @@ public sealed class OrleansMQAdapterFactory : IQueueAdapterFactory
         _serializer = services.GetRequiredService<Serializer>();
         _loggerFactory = services.GetRequiredService<ILoggerFactory>();
         _mapper = new OrleansMQQueueMapper(options, name);
-        _cache = new SimpleQueueAdapterCache(cacheOptions, name, _loggerFactory);
+        _cache = new RetainingQueueAdapterCache(cacheOptions.CacheSize, options.CacheRetention, name, _loggerFactory);
     }
 
     /// <summary>The factory Orleans calls for the provider <paramref name="name"/> (registered by the hosting extensions).</summary>

@@ -35,6 +35,7 @@ public sealed class OrleansMQStreamingTests(ITestOutputHelper output) : IAsyncLi
     private readonly string _run = Guid.NewGuid().ToString("N")[..8];
     private readonly SiloProcess _broker = new("streams", new Dictionary<string, string>());
     private readonly List<InProcessTestCluster> _clusters = [];
+    private TimeSpan _cacheRetention = TimeSpan.FromSeconds(30);
 
     public Task InitializeAsync() => _broker.StartAsync();
 
@@ -105,6 +106,7 @@ public sealed class OrleansMQStreamingTests(ITestOutputHelper output) : IAsyncLi
     public async Task A_restarted_orleans_cluster_resumes_from_the_checkpoints_and_loses_nothing()
     {
         string[] keys = [.. Enumerable.Range(0, 20).Select(i => $"{_run}-r{i}")];
+        _cacheRetention = TimeSpan.FromSeconds(1); // checkpoints follow purges, which wait for the retention
         var first = await StartClusterAsync();
         await ProduceAsync(first, keys, from: 0, count: 50);
         await WaitForAllAsync(keys, 50);
@@ -138,6 +140,55 @@ public sealed class OrleansMQStreamingTests(ITestOutputHelper output) : IAsyncLi
         Assert.True(duplicates < keys.Length * 50, $"{duplicates} events were delivered twice: the restart did not resume from the checkpoints");
     }
 
+    [Fact]
+    public async Task A_stream_maps_to_the_queue_of_the_partition_the_producers_murmur2_partitioner_picks_for_its_key()
+    {
+        var options = ProviderOptions();
+        options.DefaultTopic = "omq-mapping";
+        options.Partitions = 7;
+        var mapper = new OrleansMQQueueMapper(options, Provider);
+        await using (var admin = new KafkaAdminClient(new ClientOptions { BootstrapServers = _broker.Bootstrap }))
+        {
+            await admin.CreateTopicAsync(new NewTopic(options.DefaultTopic, options.Partitions));
+        }
+
+        await using var producer = new KafkaProducer(new ClientOptions { BootstrapServers = _broker.Bootstrap });
+        var seen = new HashSet<int>();
+        for (int i = 0; i < 50; i++)
+        {
+            var streamId = StreamId.Create(Namespace, $"{_run}-{i}");
+            var delivered = await producer.ProduceAsync(options.DefaultTopic, StreamKeys.RecordKey(streamId).ToArray(), [1]); // no partition: the producer's own partitioner
+            var (topic, partition) = mapper.PartitionFor(streamId);
+            Assert.Equal((options.DefaultTopic, delivered.Partition), (topic, partition));
+            Assert.Equal((uint)partition, mapper.GetQueueForStream(streamId).GetNumericId());
+            Assert.Equal((topic, partition), mapper.PartitionOf(mapper.GetQueueForStream(streamId)));
+            seen.Add(partition);
+        }
+
+        Assert.True(seen.Count > 1, "50 stream ids all mapped to one partition");
+    }
+
+    [Fact]
+    public async Task A_subscription_resumed_from_a_saved_token_redelivers_from_that_event()
+    {
+        var cluster = await StartClusterAsync();
+        string key = $"{_run}-rewind";
+        var subscriber = cluster.Client.GetGrain<IRewindSubscriberGrain>(key);
+        await subscriber.SubscribeAsync(null); // log "key#1"
+        await ProduceAsync(cluster, [key], from: 0, count: 30, RewindSubscriberGrain.Namespace);
+        await WaitForAllAsync([key + "#1"], 30);
+        var first = StreamEventLog.Get(key + "#1");
+        Assert.Equal(Enumerable.Range(0, 30), first.Select(e => e.Value));
+
+        // A second subscription from the token of event 10: events 10..29 again, in order.
+        var token = first[10].Token;
+        Assert.NotNull(token);
+        await subscriber.SubscribeAsync(token); // log "key#2"
+        await WaitForAllAsync([key + "#2"], 20);
+        Assert.Equal(Enumerable.Range(10, 20), StreamEventLog.Get(key + "#2").Select(e => e.Value));
+        Assert.Equal(token, StreamEventLog.Get(key + "#2")[0].Token);
+    }
+
     private OrleansMQStreamOptions ProviderOptions()
     {
         var options = new OrleansMQStreamOptions();
@@ -153,6 +204,7 @@ public sealed class OrleansMQStreamingTests(ITestOutputHelper output) : IAsyncLi
         options.ConsumerGroup = "orleans-streams-test";
         options.StartPosition = StreamStartPosition.Earliest;
         options.Linger = TimeSpan.FromMilliseconds(2);
+        options.CacheRetention = _cacheRetention;
     }
 
     private async Task<InProcessTestCluster> StartClusterAsync()
@@ -173,12 +225,12 @@ public sealed class OrleansMQStreamingTests(ITestOutputHelper output) : IAsyncLi
     }
 
     /// <summary>Events from..from+count-1 on every stream: streams in parallel, each stream's events one after another (acknowledged in turn).</summary>
-    private static async Task ProduceAsync(InProcessTestCluster cluster, string[] keys, int from, int count)
+    private static async Task ProduceAsync(InProcessTestCluster cluster, string[] keys, int from, int count, string streamNamespace = Namespace)
     {
         var provider = cluster.Client.GetStreamProvider(Provider);
         await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 100 }, async (key, _) =>
         {
-            var stream = provider.GetStream<int>(StreamId.Create(Namespace, key));
+            var stream = provider.GetStream<int>(StreamId.Create(streamNamespace, key));
             for (int i = from; i < from + count; i++)
             {
                 await stream.OnNextAsync(i);

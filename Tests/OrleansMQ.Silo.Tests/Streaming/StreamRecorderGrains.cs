@@ -86,3 +86,38 @@ public sealed class RecordingFailureHandler : IStreamFailureHandler
 
     public Task OnSubscriptionFailure(GuidId subscriptionId, string streamProviderName, StreamId streamIdentity, StreamSequenceToken? sequenceToken) => Task.CompletedTask;
 }
+
+public interface IRewindSubscriberGrain : IGrainWithStringKey
+{
+    /// <summary>Adds an explicit subscription to the stream named by this grain's key (from <paramref name="token"/>, or from now on); its events go to the log as "key#n", n counting subscriptions.</summary>
+    Task SubscribeAsync(StreamSequenceToken? token);
+}
+
+/// <summary>Explicitly subscribes to streams of <see cref="Namespace"/> (no implicit subscriber there) to test resuming from tokens.</summary>
+public sealed class RewindSubscriberGrain : Grain, IRewindSubscriberGrain
+{
+    public const string Namespace = "omq-test-rewind";
+    private int _subscriptions;
+
+    public async Task SubscribeAsync(StreamSequenceToken? token)
+    {
+        string key = this.GetPrimaryKeyString();
+        string log = key + "#" + (++_subscriptions).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var stream = this.GetStreamProvider("omq").GetStream<int>(StreamId.Create(Namespace, key));
+        Task OnNext(int item, StreamSequenceToken? itemToken)
+        {
+            StreamEventLog.Record(log, item, itemToken);
+            return Task.CompletedTask;
+        }
+
+        Task OnError(Exception ex)
+        {
+            StreamEventLog.RecordError(log, ex);
+            return Task.CompletedTask;
+        }
+
+        _ = token is null
+            ? await stream.SubscribeAsync(OnNext, OnError).ConfigureAwait(true)
+            : await stream.SubscribeAsync(OnNext, OnError, token).ConfigureAwait(true);
+    }
+}
