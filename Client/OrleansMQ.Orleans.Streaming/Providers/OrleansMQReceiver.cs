@@ -102,7 +102,7 @@ internal sealed partial class OrleansMQReceiver : IQueueAdapterReceiver, IDispos
             await _consumer.CommitAsync([new KeyValuePair<TopicPartition, long>(_partition, newest + 1)], cancellationToken).ConfigureAwait(false);
             Volatile.Write(ref _committed, newest + 1);
         }
-        catch (Exception ex) when (ex is KafkaException or OperationCanceledException)
+        catch (Exception ex) when (ex is KafkaException or OperationCanceledException or ObjectDisposedException)
         {
             // Not fatal: the next release commits a higher offset; meanwhile a restart redelivers more.
             LogCommitFailed(_logger, ex, _providerName, _partition.Topic, _partition.Partition, newest + 1);
