@@ -141,6 +141,24 @@ public sealed class OrleansMQStreamingTests(ITestOutputHelper output) : IAsyncLi
     }
 
     [Fact]
+    public async Task A_restart_of_the_orleansmq_silo_is_survived_and_nothing_is_lost()
+    {
+        string[] keys = [.. Enumerable.Range(0, 20).Select(i => $"{_run}-b{i}")];
+        var cluster = await StartClusterAsync();
+        await ProduceAsync(cluster, keys, from: 0, count: 50);
+        await WaitForAllAsync(keys, 50);
+
+        // Same port and data directory: producers and the receivers' consumers reconnect.
+        await _broker.StopAsync();
+        await _broker.StartAsync();
+
+        await ProduceAsync(cluster, keys, from: 50, count: 50);
+        await WaitForAllAsync(keys, 100);
+        int duplicates = AssertInOrderNoneLost(keys, 100);
+        output.WriteLine($"{duplicates} redelivered event(s) across the broker restart");
+    }
+
+    [Fact]
     public async Task A_stream_maps_to_the_queue_of_the_partition_the_producers_murmur2_partitioner_picks_for_its_key()
     {
         var options = ProviderOptions();
