@@ -178,6 +178,15 @@ public sealed class OrleansMQStreamingTests(ITestOutputHelper output) : IAsyncLi
         options.DefaultTopic = "omq-mapping";
         options.Partitions = 7;
         var mapper = new OrleansMQQueueMapper(options, Provider);
+
+        // Topics in queue order: the default first, then the mapped ones; queue t * 7 + p is partition p of topic t.
+        Assert.Equal(["omq-mapping", "orleans-streams-rewind"], mapper.Topics);
+        Assert.Equal(14, mapper.GetAllQueues().Count());
+        var rewindStream = StreamId.Create(RewindSubscriberGrain.Namespace, "x");
+        var (rewindTopic, rewindPartition) = mapper.PartitionFor(rewindStream);
+        Assert.Equal("orleans-streams-rewind", rewindTopic);
+        Assert.Equal((uint)(7 + rewindPartition), mapper.GetQueueForStream(rewindStream).GetNumericId());
+
         await using (var admin = new KafkaAdminClient(new ClientOptions { BootstrapServers = _broker.Bootstrap }))
         {
             await admin.CreateTopicAsync(new NewTopic(options.DefaultTopic, options.Partitions));
@@ -218,6 +227,14 @@ public sealed class OrleansMQStreamingTests(ITestOutputHelper output) : IAsyncLi
         await WaitForAllAsync([key + "#2"], 20);
         Assert.Equal(Enumerable.Range(10, 20), StreamEventLog.Get(key + "#2").Select(e => e.Value));
         Assert.Equal(token, StreamEventLog.Get(key + "#2")[0].Token);
+
+        // The namespace has a topic of its own: the events are there, not in the default topic.
+        var streamId = StreamId.Create(RewindSubscriberGrain.Namespace, key);
+        var (topic, partition) = new OrleansMQQueueMapper(ProviderOptions(), Provider).PartitionFor(streamId);
+        Assert.Equal("orleans-streams-rewind", topic);
+        await using var admin = new KafkaAdminClient(new ClientOptions { BootstrapServers = _broker.Bootstrap });
+        var ends = await admin.ListOffsetsAsync(topic, OffsetSpec.Latest);
+        Assert.Equal(30, ends.Single(o => o.Partition == partition).Offset);
     }
 
     private OrleansMQStreamOptions ProviderOptions()
@@ -231,6 +248,7 @@ public sealed class OrleansMQStreamingTests(ITestOutputHelper output) : IAsyncLi
     {
         options.BootstrapServers = _broker.Bootstrap;
         options.DefaultTopic = "orleans-streams";
+        options.NamespaceTopics[RewindSubscriberGrain.Namespace] = "orleans-streams-rewind"; // the rewind test goes through a second topic (queues 4..7)
         options.Partitions = Partitions;
         options.ConsumerGroup = "orleans-streams-test";
         options.StartPosition = StreamStartPosition.Earliest;
