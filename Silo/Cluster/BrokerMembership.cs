@@ -61,6 +61,12 @@ public sealed partial class BrokerMembership : IBrokerObserver, IAsyncDisposable
             try
             {
                 await Task.Delay(RenewInterval, cancellationToken).ConfigureAwait(false);
+
+                // Also the controller's reconcile (a no-op when it has told the topics the current
+                // live set): if every retry of a membership report failed, for example because a
+                // topic grain could not be reached while the cluster settled, the elections still
+                // run within one renewal instead of waiting for the next membership change.
+                await Controller.MembershipChangedAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
                 _directory.Update(await Controller.SubscribeAsync(_reference!).WaitAsync(cancellationToken).ConfigureAwait(false));
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
