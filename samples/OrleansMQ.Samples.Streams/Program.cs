@@ -48,7 +48,7 @@ builder.UseOrleans(silo =>
         o.DefaultTopic = "sample-orders";   // created with 4 partitions (= 4 Orleans queues) on first use
         o.Partitions = 4;
         o.ConsumerGroup = "sample-orders";  // its committed offsets are the queues' checkpoints
-        o.StartPosition = StreamStartPosition.Earliest;
+        o.StartPosition = StreamStartPosition.Earliest; // a new queue (no checkpoint yet) misses nothing sent before it started
 
         // This sample never rewinds a subscription, so delivered batches need not stay in the cache:
         // checkpoints then follow delivery closely and the next run re-reads little of this one.
