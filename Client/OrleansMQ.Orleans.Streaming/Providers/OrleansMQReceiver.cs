@@ -20,6 +20,8 @@ namespace OrleansMQ.Streaming.Providers;
 /// </summary>
 internal sealed partial class OrleansMQReceiver : IQueueAdapterReceiver, IDisposable
 {
+    private static readonly TimeSpan CommitTimeout = TimeSpan.FromSeconds(10);
+
     private readonly string _providerName;
     private readonly OrleansMQStreamOptions _options;
     private readonly TopicPartition _partition;
@@ -31,6 +33,7 @@ internal sealed partial class OrleansMQReceiver : IQueueAdapterReceiver, IDispos
     private KafkaConsumer? _consumer;
     private IStreamFailureHandler? _failureHandler;
     private Task _pump = Task.CompletedTask;
+    private Task _commit = Task.CompletedTask; // the last checkpoint commit, awaited before the consumer closes
     private long _committed = -1;
 
     public OrleansMQReceiver(string providerName, OrleansMQStreamOptions options, TopicPartition partition, Serializer serializer, Func<Task<IStreamFailureHandler>> failureHandlerFactory, ILogger logger)
@@ -99,7 +102,12 @@ internal sealed partial class OrleansMQReceiver : IQueueAdapterReceiver, IDispos
 
         try
         {
-            await _consumer.CommitAsync([new KeyValuePair<TopicPartition, long>(_partition, newest + 1)], cancellationToken).ConfigureAwait(false);
+            // Not the agent's token: a stop cancels it, and a checkpoint cut off then is lost (the
+            // restart redelivers more). A commit is small; a bound keeps a dead broker from holding the stop.
+            using var bounded = new CancellationTokenSource(CommitTimeout);
+            var commit = _consumer.CommitAsync([new KeyValuePair<TopicPartition, long>(_partition, newest + 1)], bounded.Token);
+            _commit = commit;
+            await commit.ConfigureAwait(false);
             Volatile.Write(ref _committed, newest + 1);
         }
         catch (Exception ex) when (ex is KafkaException or OperationCanceledException or ObjectDisposedException)
@@ -117,6 +125,16 @@ internal sealed partial class OrleansMQReceiver : IQueueAdapterReceiver, IDispos
             await _pump.WaitAsync(timeout).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OperationCanceledException or TimeoutException)
+        {
+        }
+
+        // A checkpoint still in flight finishes before the consumer closes under it (else the
+        // last checkpoint of a clean stop was lost, and a restart redelivered more).
+        try
+        {
+            await _commit.WaitAsync(timeout).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is KafkaException or OperationCanceledException or ObjectDisposedException or TimeoutException)
         {
         }
 
