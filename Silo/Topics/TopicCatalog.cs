@@ -57,6 +57,31 @@ public sealed class TopicCatalog
     /// <summary>All topics, sorted by name.</summary>
     public IReadOnlyList<TopicMetadata> All => _topics.Values.OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
 
+    /// <summary>
+    /// The topics an admin request names (unknown names left out), each with the partitions it
+    /// names; every topic, with null partitions (all of them), when <paramref name="asked"/> is null.
+    /// </summary>
+    public IEnumerable<(TopicMetadata Topic, IEnumerable<int>? Partitions)> Select<T>(IEnumerable<T>? asked, Func<T, string> name, Func<T, IEnumerable<int>> partitions)
+    {
+        if (asked is null)
+        {
+            foreach (var topic in All)
+            {
+                yield return (topic, null);
+            }
+
+            yield break;
+        }
+
+        foreach (var t in asked)
+        {
+            if (TryGet(name(t), out var topic))
+            {
+                yield return (topic, partitions(t));
+            }
+        }
+    }
+
     /// <summary>Applies a change unless a newer one for the same name was applied already. Returns the topic (null when deleted or stale).</summary>
     public TopicMetadata? Apply(TopicSnapshot snapshot)
     {

@@ -91,15 +91,7 @@ internal sealed partial class ClusterAdminHandlers
             UsableBytes = _storage.DiskAvailableBytes >= 0 ? _storage.DiskAvailableBytes : -1,
         };
 
-        IEnumerable<(TopicMetadata Topic, IEnumerable<int>? Partitions)> wanted = request.Topics is null
-            ? _topics.Catalog.All.Select(t => (t, (IEnumerable<int>?)null))
-            : request.Topics
-                .Where(t => _topics.Catalog.TryGet(t.Name, out _))
-                .Select(t =>
-                {
-                    _topics.Catalog.TryGet(t.Name, out var topic);
-                    return (topic, (IEnumerable<int>?)t.Partitions);
-                });
+        var wanted = _topics.Catalog.Select(request.Topics, t => t.Name, t => t.Partitions);
 
         foreach (var (topic, partitions) in wanted)
         {

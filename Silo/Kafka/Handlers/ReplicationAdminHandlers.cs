@@ -248,15 +248,7 @@ internal sealed partial class ReplicationAdminHandlers
     public ListPartitionReassignmentsResponse ListPartitionReassignments(ListPartitionReassignmentsRequest request)
     {
         var body = new ListPartitionReassignmentsResponse { ErrorCode = ErrorCode.None };
-        IEnumerable<(TopicMetadata Topic, IEnumerable<int>? Partitions)> wanted = request.Topics is null
-            ? _topics.Catalog.All.Select(t => (t, (IEnumerable<int>?)null))
-            : request.Topics
-                .Where(t => _topics.Catalog.TryGet(t.Name, out _))
-                .Select(t =>
-                {
-                    _topics.Catalog.TryGet(t.Name, out var topic);
-                    return (topic, (IEnumerable<int>?)t.PartitionIndexes);
-                });
+        var wanted = _topics.Catalog.Select(request.Topics, t => t.Name, t => t.PartitionIndexes);
 
         foreach (var (topic, partitions) in wanted)
         {

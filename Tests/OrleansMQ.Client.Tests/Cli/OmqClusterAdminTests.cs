@@ -14,35 +14,8 @@ namespace OrleansMQ.Client.Tests.Cli;
 /// omq configs set|delete, omq log-dirs and omq producers end to end, in-process against a real
 /// silo, with the managed producer (idempotent by default) writing the data they report.
 /// </summary>
-public sealed class OmqClusterAdminTests : IAsyncLifetime
+public sealed class OmqClusterAdminTests : OmqSiloTests
 {
-    private TestSilo _silo = null!;
-
-    public async Task InitializeAsync() => _silo = await TestSilo.StartAsync();
-
-    public async Task DisposeAsync() => await _silo.DisposeAsync();
-
-    private ClientOptions Client => new() { BootstrapServers = _silo.Bootstrap };
-
-    private sealed record Run(int Exit, string Out, string Err)
-    {
-        public string[] Lines => Out.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-
-        public override string ToString() => $"exit {Exit}\nstdout:\n{Out}\nstderr:\n{Err}";
-    }
-
-    private async Task<Run> OmqAsync(params string[] args)
-    {
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        int exit = await OmqCli.RunAsync([.. args, "-b", _silo.Bootstrap], stdout, stderr, _ => null);
-        return new Run(exit, stdout.ToString(), stderr.ToString());
-    }
-
-    private static void AssertOk(Run run) => Assert.True(run.Exit == 0 && run.Err.Length == 0, run.ToString());
-
-    private static string[] Cells(string line) => line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-
     [Fact]
     public async Task Configs_set_and_delete_change_what_describe_shows_and_what_the_broker_accepts()
     {
@@ -116,8 +89,8 @@ public sealed class OmqClusterAdminTests : IAsyncLifetime
 
         var before = await admin.DescribeLogDirsAsync();
         var dir = Assert.Single(before);
-        Assert.Equal(_silo.Identity.NodeId, dir.BrokerId);
-        Assert.Equal(Path.GetFullPath(_silo.DataDirectory), dir.Path);
+        Assert.Equal(Silo.Identity.NodeId, dir.BrokerId);
+        Assert.Equal(Path.GetFullPath(Silo.DataDirectory), dir.Path);
         Assert.True(dir.TotalBytes > 0 && dir.UsableBytes > 0, $"{dir}");
         Assert.Equal(0, PartitionSize(before, "dirs-orders", 1));
 
@@ -141,12 +114,12 @@ public sealed class OmqClusterAdminTests : IAsyncLifetime
 
         var table = await OmqAsync("log-dirs", "--topic", "dirs-orders");
         AssertOk(table);
-        Assert.Contains($"Broker {_silo.Identity.NodeId}: {Path.GetFullPath(_silo.DataDirectory)}", table.Out, StringComparison.Ordinal);
+        Assert.Contains($"Broker {Silo.Identity.NodeId}: {Path.GetFullPath(Silo.DataDirectory)}", table.Out, StringComparison.Ordinal);
         Assert.Contains(table.Lines, l => Cells(l) is ["dirs-orders", "1", var s, "0"] && long.Parse(s, CultureInfo.InvariantCulture) >= size);
         Assert.Contains(table.Lines, l => Cells(l) is ["dirs-orders", "0", "0", "0"]);
         Assert.DoesNotContain(table.Lines, l => l.StartsWith("__", StringComparison.Ordinal));
 
-        var json = await OmqAsync("log-dirs", "-o", "json", "--broker", _silo.Identity.NodeId.ToString(CultureInfo.InvariantCulture));
+        var json = await OmqAsync("log-dirs", "-o", "json", "--broker", Silo.Identity.NodeId.ToString(CultureInfo.InvariantCulture));
         AssertOk(json);
         var partitions = JsonDocument.Parse(json.Out).RootElement[0].GetProperty("partitions");
         Assert.Contains(partitions.EnumerateArray(), p => p.GetProperty("topic").GetString() == "dirs-orders" && p.GetProperty("sizeBytes").GetInt64() >= size);

@@ -12,35 +12,8 @@ namespace OrleansMQ.Client.Tests.Cli;
 /// omq cluster, elect-leaders, reassign, reassignments and delete-records end to end, in-process
 /// against one real silo; what they change is checked through the admin client and a consumer's view (ListOffsets).
 /// </summary>
-public sealed class OmqReplicationAdminTests : IAsyncLifetime
+public sealed class OmqReplicationAdminTests : OmqSiloTests
 {
-    private TestSilo _silo = null!;
-
-    public async Task InitializeAsync() => _silo = await TestSilo.StartAsync();
-
-    public async Task DisposeAsync() => await _silo.DisposeAsync();
-
-    private ClientOptions Client => new() { BootstrapServers = _silo.Bootstrap };
-
-    private sealed record Run(int Exit, string Out, string Err)
-    {
-        public string[] Lines => Out.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-
-        public override string ToString() => $"exit {Exit}\nstdout:\n{Out}\nstderr:\n{Err}";
-    }
-
-    private async Task<Run> OmqAsync(params string[] args)
-    {
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        int exit = await OmqCli.RunAsync([.. args, "-b", _silo.Bootstrap], stdout, stderr, _ => null);
-        return new Run(exit, stdout.ToString(), stderr.ToString());
-    }
-
-    private static void AssertOk(Run run) => Assert.True(run.Exit == 0 && run.Err.Length == 0, run.ToString());
-
-    private static string[] Cells(string line) => line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-
     [Fact]
     public async Task Cluster_shows_the_broker_and_the_controller()
     {
@@ -52,7 +25,7 @@ public sealed class OmqReplicationAdminTests : IAsyncLifetime
         var run = await OmqAsync("cluster");
         AssertOk(run);
         Assert.Contains($"Cluster {cluster.ClusterId}, controller {cluster.ControllerId}", run.Out, StringComparison.Ordinal);
-        Assert.Contains(run.Lines, l => Cells(l) is [var id, "*", _, var port, "-"] && id == broker.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) && port == _silo.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Contains(run.Lines, l => Cells(l) is [var id, "*", _, var port, "-"] && id == broker.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) && port == Silo.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
         var json = JsonDocument.Parse((await OmqAsync("cluster", "-o", "json")).Out).RootElement;
         Assert.Equal(cluster.ClusterId, json.GetProperty("clusterId").GetString());

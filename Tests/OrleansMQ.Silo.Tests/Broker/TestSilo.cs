@@ -149,9 +149,6 @@ public sealed class TestSilo : IAsyncDisposable
         throw new InvalidOperationException("No free port in 10000-19999 after 200 tries.");
     }
 
-    /// <summary>The same as <see cref="FreePort"/> (the name child-process callers use).</summary>
-    public static int FreeListenPort() => FreePort();
-
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, byte> HandedOut = new();
 
     private static IHost Build(Dictionary<string, string?> settings) =>

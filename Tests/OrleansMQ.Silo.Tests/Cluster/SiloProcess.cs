@@ -31,9 +31,9 @@ public sealed class SiloProcess : IAsyncDisposable
         Name = name;
         _ownsData = dataDirectory is null;
         DataDirectory = dataDirectory ?? Path.Combine(Path.GetTempPath(), "omq-" + name + "-" + Guid.NewGuid().ToString("N")[..8]);
-        KafkaPort = kafkaPort ?? TestSilo.FreeListenPort();
-        HttpPort = TestSilo.FreeListenPort();
-        SiloPort = TestSilo.FreeListenPort();
+        KafkaPort = kafkaPort ?? TestSilo.FreePort();
+        HttpPort = TestSilo.FreePort();
+        SiloPort = TestSilo.FreePort();
         Settings = new Dictionary<string, string>(settings)
         {
             ["OrleansMQ__Storage__DataDirectory"] = DataDirectory,

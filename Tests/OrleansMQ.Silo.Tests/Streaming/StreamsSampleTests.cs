@@ -31,7 +31,7 @@ public sealed class StreamsSampleTests(ITestOutputHelper output)
     [Fact]
     public async Task The_sample_exits_1_naming_the_broker_when_none_answers()
     {
-        string nowhere = $"127.0.0.1:{TestSilo.FreeListenPort()}";
+        string nowhere = $"127.0.0.1:{TestSilo.FreePort()}";
 
         var result = await RunSampleAsync("--bootstrap", nowhere, "--events", "10", "--timeout", "5");
 
